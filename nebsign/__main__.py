@@ -1,0 +1,3 @@
+from nebsign.cli import main
+
+main()

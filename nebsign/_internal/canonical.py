@@ -1,0 +1,54 @@
+"""Canonical JSON (RFC 8785) and bounded, strict JSON parsing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nebsign.errors import InputError
+
+__all__ = ["MAX_JSON_BYTES", "canonical_json", "parse_json_object"]
+
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialize *value* as RFC 8785 canonical JSON bytes."""
+    import rfc8785
+
+    return bytes(rfc8785.dumps(value))
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def parse_json_object(raw: bytes, what: str, *, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """Parse *raw* as one JSON object or raise :class:`InputError` naming *what*.
+
+    Rejects oversize input, invalid UTF-8, NaN/Infinity, duplicate keys and
+    non-object top levels.
+    """
+    if len(raw) > limit:
+        raise InputError(f"{what}: {len(raw)} bytes exceeds the limit of {limit} bytes")
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{what}: not valid JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise InputError(f"{what}: expected a JSON object, found {type(value).__name__}")
+    return value

@@ -1,0 +1,114 @@
+"""The nebsign command line: the only package that prints or exits.
+
+Command groups are loaded lazily from :data:`COMMANDS` so that ``nebsign hash``
+and key-based ``nebsign verify`` never import sigstore, semgrep or jinja2.
+To add a command group, add one line to :data:`COMMANDS` and one module here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from nebsign import __version__
+from nebsign.errors import InputError, NebsignError
+
+__all__ = ["COMMANDS", "cli", "main"]
+
+#: command name -> "module:attribute" of a click command, imported on use.
+COMMANDS: dict[str, str] = {
+    "hash": "nebsign.cli.hash:hash_cmd",
+    "manifest": "nebsign.cli.manifest:manifest",
+    "demo": "nebsign.cli.demo:demo",
+}
+
+_state = {"verbose": False}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked or listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="nebsign")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug detail on errors.")
+def cli(verbose: bool) -> None:
+    """nebsign: hash, sign, scan and verify releases; render public audit reports.
+
+    \b
+    Exit codes, for every command:
+      0  success
+      1  a verdict said no (verification failed, a policy gate failed)
+      2  bad input or usage (unreadable file, malformed bundle, unknown option)
+      3  environment fault (scanner missing, disk full)
+
+    Run `nebsign COMMAND --help` for each command, or `nebsign demo` to see the
+    whole pipeline on the bundled example release.
+    """
+    _state["verbose"] = verbose
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"nebsign: error: {message}", err=True)
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the one error boundary)."""
+    _state["verbose"] = False
+    try:
+        result: Any = cli.main(args=argv, prog_name="nebsign", standalone_mode=False)
+    except NebsignError as exc:
+        if _state["verbose"]:
+            traceback.print_exc()
+        return _fail(exc.diagnostics(), exc.exit_code)
+    except click.FileError as exc:
+        # click exits 1 for these; an unreadable file is bad input (2).
+        return _fail(f"cannot open {exc.ui_filename}: {exc.message}", InputError.exit_code)
+    except click.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        return _fail(f"{exc.format_message()}{hint}", 2)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        if _state["verbose"]:
+            traceback.print_exc()
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc} (a bug; rerun with -v and report it)", 3
+        )
+    return int(result) if isinstance(result, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    code = run(sys.argv[1:])
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.flush()
+    sys.exit(code)

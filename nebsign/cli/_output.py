@@ -1,0 +1,76 @@
+"""Output helpers shared by every command: text or --format json, progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+__all__ = ["emit_json", "format_option", "progress", "quiet_option", "warn"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(func: F) -> F:
+    """Add ``--format text|json`` (parameter ``output_format``)."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format; json is stable and machine-readable.",
+    )(func)
+
+
+def quiet_option(func: F) -> F:
+    """Add ``-q/--quiet`` (parameter ``quiet``): no progress, only results."""
+    return click.option("-q", "--quiet", is_flag=True, help="No progress output.")(func)
+
+
+def emit_json(value: Any) -> None:
+    """Print *value* as sorted, indented JSON on stdout."""
+    click.echo(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    click.echo(f"nebsign: warning: {message}", err=True)
+
+
+@contextmanager
+def progress(
+    description: str, total: int | None, *, quiet: bool = False, unit: str = "bytes"
+) -> Iterator[Callable[[int], None]]:
+    """Yield an ``advance(n)`` callback; draws a bar on a TTY stderr only."""
+    if quiet or not sys.stderr.isatty() or not total:
+        yield lambda _n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns: list[Any] = [BarColumn()]
+    if unit == "bytes":
+        columns += [DownloadColumn(), TransferSpeedColumn()]
+    else:
+        columns += [MofNCompleteColumn()]
+    columns.append(TimeRemainingColumn())
+    with Progress(
+        "[progress.description]{task.description}",
+        *columns,
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

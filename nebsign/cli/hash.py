@@ -1,0 +1,125 @@
+"""``nebsign hash``: sha256sum-compatible hashing of files, trees and stdin."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from nebsign._internal.readlimit import read_bounded
+from nebsign._internal.walk import walk_tree
+from nebsign.checksums import MAX_CHECK_BYTES, display_name, format_line, parse_checksums
+from nebsign.cli._output import emit_json, format_option, progress, quiet_option
+from nebsign.digest import FileDigest, hash_files, sha256_file, sha256_stream
+from nebsign.errors import InputError, VerdictError
+
+
+def _expand(paths: tuple[str, ...], recursive: bool) -> list[str]:
+    out: list[str] = []
+    for path in paths:
+        if path != "-" and os.path.isdir(path) and not os.path.islink(path):
+            if not recursive:
+                raise InputError(f"{path}: is a directory", hint="use -r to hash it recursively")
+            base = path.rstrip("/") or "/"
+            sep = "" if base.endswith("/") else "/"
+            out.extend(f"{base}{sep}{rel}" for rel, _ in walk_tree(path).files)
+        else:
+            out.append(path)
+    return out
+
+
+def _write(line: bytes) -> None:
+    sys.stdout.buffer.write(line)
+
+
+@click.command("hash")
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("-r", "--recursive", is_flag=True, help="Hash every regular file under directories.")
+@click.option(
+    "-c",
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Read sha256sum output from FILE ('-' for stdin) and check each file.",
+)
+@format_option
+@quiet_option
+def hash_cmd(
+    paths: tuple[str, ...],
+    recursive: bool,
+    check_file: str | None,
+    output_format: str,
+    quiet: bool,
+) -> None:
+    """SHA-256 of files, byte-compatible with GNU `sha256sum`.
+
+    \b
+    Examples:
+      nebsign hash dist/app.tar.gz            # same line as sha256sum prints
+      nebsign hash -r release/ > SHA256SUMS   # every file under a directory
+      nebsign hash --check SHA256SUMS         # verify; exit 1 on any mismatch
+      cat app.tar.gz | nebsign hash -         # stdin
+
+    Symlinks inside directories are skipped with -r (use `nebsign manifest`
+    to record them); a symlink named on the command line is refused.
+    """
+    if check_file is not None:
+        if paths:
+            raise click.UsageError("--check takes no PATH arguments")
+        _check(check_file, output_format, quiet)
+        return
+    if not paths:
+        raise click.UsageError("give at least one PATH (or '-' for stdin)")
+    files = _expand(paths, recursive)
+    results: list[FileDigest] = []
+    regular = [p for p in files if p != "-"]
+    digests: dict[str, FileDigest] = {}
+    if len(regular) > 1:
+        with progress("hashing", len(regular), quiet=quiet, unit="files") as advance:
+            digests = dict(zip(regular, hash_files(regular, progress=advance), strict=True))
+    for path in files:
+        if path == "-":
+            digest = sha256_stream(sys.stdin.buffer)
+        elif path in digests:
+            digest = digests[path]
+        else:
+            size = os.path.getsize(path) if os.path.isfile(path) else 0
+            with progress(f"hashing {path}", size, quiet=quiet) as advance:
+                digest = sha256_file(path, progress=advance)
+        results.append(digest)
+        if output_format == "text":
+            _write(format_line(digest.sha256, os.fsencode(path)))
+    if output_format == "json":
+        emit_json(
+            [
+                {"path": p, "sha256": d.sha256, "size": d.size}
+                for p, d in zip(files, results, strict=True)
+            ]
+        )
+
+
+def _check(check_file: str, output_format: str, quiet: bool) -> None:
+    if check_file == "-":
+        data = sys.stdin.buffer.read(MAX_CHECK_BYTES + 1)
+    else:
+        data = read_bounded(check_file, MAX_CHECK_BYTES, "checksum file")
+    lines = parse_checksums(data, check_file)
+    failed = 0
+    report = []
+    for line in lines:
+        name = os.fsdecode(line.name)
+        try:
+            found = sha256_file(name).sha256
+            status = "OK" if found == line.sha256 else "FAILED"
+        except InputError:
+            status = "FAILED open or read"
+        if status != "OK":
+            failed += 1
+        report.append({"path": name, "status": status, "expected": line.sha256})
+        if output_format == "text" and not (quiet and status == "OK"):
+            _write(display_name(line.name) + b": " + status.encode() + b"\n")
+    if output_format == "json":
+        emit_json({"ok": failed == 0, "failed": failed, "checked": len(lines), "files": report})
+    if failed:
+        raise VerdictError(f"{failed} of {len(lines)} computed checksums did NOT match")

@@ -1,0 +1,176 @@
+"""``nebsign manifest create|verify``: the release's file list, canonical JSON."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from nebsign._internal.atomic import atomic_write
+from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._output import emit_json, format_option, progress, quiet_option
+from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest, build_manifest, verify_tree
+
+
+def _inside(path: Path, root: Path) -> str | None:
+    """*path* relative to *root* as POSIX text if it lies inside, else None."""
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    return rel.as_posix()
+
+
+def _count_files(root: str) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
+@click.group("manifest")
+def manifest() -> None:
+    """Create and verify release manifests (release.json).
+
+    A manifest lists every regular file of a release directory (relative POSIX
+    path, size, SHA-256) and every symlink (by target, never followed), as RFC
+    8785 canonical JSON, so its own SHA-256 is stable across machines and runs.
+    That digest is what `nebsign sign` signs and what hosts verify.
+    """
+
+
+@manifest.command("create")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
+)
+@click.option("--name", help="Release name, e.g. exchange-api.")
+@click.option(
+    "--version",
+    "version",
+    help="Release version: dotted numbers, optional -prerelease (1.4.2, 2.0.0-rc.1). "
+    "Hosts refuse to install a version not newer than the installed one.",
+)
+@click.option(
+    "--expires",
+    help="UTC expiry, e.g. 2027-01-31T00:00:00Z. Hosts refuse the release after it.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="Relative path to leave out (repeatable). The output file is left out "
+    "automatically when it lies inside DIRECTORY.",
+)
+@click.option("--sha256sum", "as_sha256sum", is_flag=True, help="Write sha256sum text instead.")
+@format_option
+@quiet_option
+def create(
+    directory: str,
+    output: str | None,
+    name: str | None,
+    version: str | None,
+    expires: str | None,
+    exclude: tuple[str, ...],
+    as_sha256sum: bool,
+    output_format: str,
+    quiet: bool,
+) -> None:
+    """Hash every file under DIRECTORY into a manifest.
+
+    \b
+    Example:
+      nebsign manifest create dist/ --name exchange-api --version 1.4.2 -o release.json
+
+    Nothing time-dependent is recorded unless you pass --expires, so the same
+    tree always gives byte-identical output. Special files (FIFOs, devices)
+    and symlinks pointing outside DIRECTORY are refused.
+    """
+    skip = set(exclude)
+    if output is not None:
+        rel = _inside(Path(output), Path(directory))
+        if rel is not None:
+            skip.add(rel)
+    with progress(
+        "hashing", _count_files(directory) if not quiet else 0, quiet=quiet, unit="files"
+    ) as advance:
+        result = build_manifest(
+            directory,
+            name=name,
+            version=version,
+            expires=expires,
+            exclude=frozenset(skip),
+            progress=advance,
+        )
+    data = result.to_sha256sum() if as_sha256sum else result.to_json()
+    if output is None:
+        sys.stdout.buffer.write(data if as_sha256sum else data + b"\n")
+    else:
+        atomic_write(output, data)
+    if output is not None:
+        summary = {
+            "output": output,
+            "files": len(result.files),
+            "symlinks": len(result.symlinks),
+            "bytes": result.total_size,
+            "digest": f"sha256:{result.digest()}",
+        }
+        if output_format == "json":
+            emit_json(summary)
+        elif not quiet:
+            click.echo(
+                f"wrote {output}: {len(result.files)} files, {len(result.symlinks)} symlinks, "
+                f"{result.total_size} bytes, digest sha256:{result.digest()}",
+                err=True,
+            )
+
+
+@manifest.command("verify")
+@click.argument("manifest_file", type=click.Path(dir_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--exclude", multiple=True, help="Relative path to leave out (repeatable).")
+@format_option
+@quiet_option
+def verify(
+    manifest_file: str,
+    directory: str | None,
+    exclude: tuple[str, ...],
+    output_format: str,
+    quiet: bool,
+) -> None:
+    """Check DIRECTORY (default: the manifest's own directory) against MANIFEST_FILE.
+
+    Reports every missing, extra and changed file, not just the first, and
+    exits 1 if there is any. The manifest file itself is left out of the
+    comparison when it lies inside DIRECTORY.
+    """
+    raw = read_bounded(manifest_file, MAX_MANIFEST_BYTES, "manifest")
+    expected = Manifest.from_json(raw, manifest_file)
+    root = directory if directory is not None else str(Path(manifest_file).parent or ".")
+    skip = set(exclude)
+    rel = _inside(Path(manifest_file), Path(root))
+    if rel is not None:
+        skip.add(rel)
+    with progress("verifying", len(expected.files), quiet=quiet, unit="files") as advance:
+        diff = verify_tree(expected, root, exclude=frozenset(skip), progress=advance)
+    if output_format == "json":
+        emit_json(
+            {
+                "ok": diff.ok,
+                "checked": diff.checked,
+                "missing": list(diff.missing),
+                "extra": list(diff.extra),
+                "changed": [
+                    {"path": c.path, "expected": c.expected, "found": c.found} for c in diff.changed
+                ],
+                "digest": f"sha256:{expected.digest()}",
+            }
+        )
+    else:
+        for change in diff.changed:
+            click.echo(f"CHANGED  {change.path}: expected {change.expected}, found {change.found}")
+        for path in diff.missing:
+            click.echo(f"MISSING  {path}")
+        for path in diff.extra:
+            click.echo(f"EXTRA    {path}")
+        if diff.ok and not quiet:
+            click.echo(f"OK: {diff.checked} entries match {manifest_file}")
+    diff.verify()

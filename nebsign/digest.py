@@ -1,0 +1,316 @@
+"""The one SHA-256 path: bytes, streams, files and trees.
+
+* Large files stream through a small ring of big buffers: a reader thread
+  ``readinto``s the next buffer while the calling thread hashes the previous
+  one (hashlib releases the GIL), so reading and hashing overlap and memory
+  stays bounded (``_RING * _CHUNK`` bytes whatever the file size).
+* Small files are read with one ``readv`` into a buffer reused for every file:
+  no per-file allocation beyond the hash object.
+* Many files are hashed in parallel by worker processes, each given large
+  batches of paths (no per-file task).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import re
+import stat
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from nebsign.errors import InputError
+
+__all__ = [
+    "DIGEST_RE",
+    "FileDigest",
+    "format_digest",
+    "hash_files",
+    "parse_digest",
+    "sha256_bytes",
+    "sha256_file",
+    "sha256_stream",
+    "worker_count",
+]
+
+#: ``sha256:<64 lowercase hex>``
+DIGEST_RE = re.compile(r"sha256:([0-9a-f]{64})")
+_HEX_RE = re.compile(r"[0-9a-f]{64}")
+
+_CHUNK = 4 * 1024 * 1024  # bytes per buffer for large files
+_RING = 3  # buffers in flight: memory bound is _RING * _CHUNK
+_SMALL = 256 * 1024  # files up to this size are read in one readv
+_SEQUENTIAL_MAX = 16 * 1024 * 1024  # above this, reads overlap hashing in a thread
+_BATCH = 1024  # files per worker task
+_PARALLEL_MIN_FILES = 256  # below this, forking workers costs more than it saves
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    """Size in bytes and lowercase hex SHA-256 of one file's content."""
+
+    size: int
+    sha256: str
+
+    @property
+    def digest(self) -> str:
+        """The ``sha256:<hex>`` form."""
+        return f"sha256:{self.sha256}"
+
+
+def sha256_bytes(data: bytes | bytearray | memoryview) -> str:
+    """Hex SHA-256 of *data*."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def format_digest(hexdigest: str) -> str:
+    """``sha256:<hex>`` for a 64-character lowercase hex digest."""
+    if not _HEX_RE.fullmatch(hexdigest):
+        raise InputError(f"not a SHA-256 hex digest: {hexdigest[:80]!r}")
+    return f"sha256:{hexdigest}"
+
+
+def parse_digest(text: str) -> str:
+    """Hex part of a ``sha256:<hex>`` string, or :class:`InputError`."""
+    match = DIGEST_RE.fullmatch(text)
+    if match is None:
+        raise InputError(f"not a sha256:<64 hex> digest: {text[:80]!r}")
+    return match.group(1)
+
+
+def _hash_stream_threaded(
+    read_into: Callable[[memoryview], int], progress: Progress | None
+) -> FileDigest:
+    """Overlap reads (reader thread) with hashing (this thread)."""
+    hasher = hashlib.sha256()
+    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+    full: queue.SimpleQueue[tuple[bytearray, int] | BaseException] = queue.SimpleQueue()
+    for _ in range(_RING):
+        free.put(bytearray(_CHUNK))
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                buf = free.get()
+                if stop.is_set():
+                    return
+                view = memoryview(buf)
+                filled = 0
+                while filled < _CHUNK:
+                    n = read_into(view[filled:])
+                    if not n:
+                        break
+                    filled += n
+                full.put((buf, filled))
+                if filled < _CHUNK:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the hashing thread
+            full.put(exc)
+
+    thread = threading.Thread(target=reader, name="nebsign-digest-reader", daemon=True)
+    thread.start()
+    size = 0
+    try:
+        while True:
+            item = full.get()
+            if isinstance(item, BaseException):
+                raise item
+            buf, n = item
+            if n:
+                hasher.update(memoryview(buf)[:n])
+                size += n
+                if progress is not None:
+                    progress(n)
+            if n < _CHUNK:
+                break
+            free.put(buf)
+    finally:
+        stop.set()
+        free.put(bytearray(0))  # wake the reader if it waits for a buffer
+        thread.join()
+    return FileDigest(size, hasher.hexdigest())
+
+
+def sha256_stream(stream: BinaryIO, progress: Progress | None = None) -> FileDigest:
+    """Hash a binary stream to EOF (bounded memory)."""
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:
+
+        def _fallback(view: memoryview) -> int:
+            data = stream.read(len(view))
+            view[: len(data)] = data
+            return len(data)
+
+        return _hash_stream_threaded(_fallback, progress)
+    return _hash_stream_threaded(lambda view: readinto(view) or 0, progress)
+
+
+def _sha256_fresh_fd(fd: int, size_hint: int, progress: Progress | None = None) -> FileDigest:
+    """Hash a freshly opened regular file (offset 0) to EOF."""
+    if size_hint <= _SMALL:
+        buf = _small_buffer()
+        n = os.readv(fd, [buf])
+        # A short read of a regular file is EOF; a full buffer means it grew.
+        if n < len(buf):
+            if progress is not None and n:
+                progress(n)
+            return FileDigest(n, hashlib.sha256(memoryview(buf)[:n]).hexdigest())
+        os.lseek(fd, 0, os.SEEK_SET)
+    elif size_hint <= _SEQUENTIAL_MAX:
+        return _hash_sequential(fd, progress)
+    return _hash_stream_threaded(lambda view: os.readv(fd, [view]), progress)
+
+
+def _hash_sequential(fd: int, progress: Progress | None) -> FileDigest:
+    """Medium files: a reused buffer, no thread (a thread start costs more)."""
+    hasher = hashlib.sha256()
+    buf = _small_buffer()
+    view = memoryview(buf)
+    size = 0
+    while n := os.readv(fd, [buf]):
+        hasher.update(view[:n])
+        size += n
+        if progress is not None:
+            progress(n)
+    return FileDigest(size, hasher.hexdigest())
+
+
+_local = threading.local()
+
+
+def _small_buffer() -> bytearray:
+    """A per-thread buffer reused for every small file."""
+    buf: bytearray | None = getattr(_local, "buf", None)
+    if buf is None:
+        buf = bytearray(_SMALL + 1)
+        _local.buf = buf
+    return buf
+
+
+def _open_regular(path: str) -> tuple[int, int]:
+    """Open *path* read-only without following a final symlink; return (fd, size)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        st = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise InputError(f"cannot hash {path}: not a regular file")
+    return fd, st.st_size
+
+
+def sha256_file(path: str | os.PathLike[str], progress: Progress | None = None) -> FileDigest:
+    """Size and SHA-256 of a regular file (a symlink is refused, not followed)."""
+    name = os.fspath(path)
+    fd, size = _open_regular(name)
+    try:
+        return _sha256_fresh_fd(fd, size, progress)
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+def _hash_batch(paths: Sequence[str]) -> list[FileDigest | str]:
+    """Worker: digest each path, or an error message string for that path."""
+    out: list[FileDigest | str] = []
+    for path in paths:
+        try:
+            out.append(sha256_file(path))
+        except InputError as exc:
+            out.append(exc.message)
+    return out
+
+
+def worker_count() -> int:
+    """Processes to use: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def hash_files(
+    paths: Sequence[str],
+    *,
+    sizes: Sequence[int] | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[FileDigest]:
+    """Digest many regular files, in parallel across processes when worthwhile.
+
+    Results are in the order of *paths*. The first unreadable file raises
+    :class:`InputError` naming it. *progress* is called with bytes done when
+    *sizes* is given, else with files done.
+    """
+    workers = worker_count() if workers is None else max(1, workers)
+    total = len(paths)
+    if total == 0:
+        return []
+    if workers == 1 or total < _PARALLEL_MIN_FILES:
+        results: list[FileDigest | str] = []
+        for start in range(0, total, _BATCH):
+            batch = _hash_batch(paths[start : start + _BATCH])
+            _report(batch, start, sizes, progress)
+            results.extend(batch)
+        return _unwrap(results)
+    return _unwrap(_hash_parallel(paths, sizes, workers, progress))
+
+
+def _report(
+    batch: Sequence[FileDigest | str],
+    start: int,
+    sizes: Sequence[int] | None,
+    progress: Progress | None,
+) -> None:
+    if progress is None:
+        return
+    if sizes is None:
+        progress(len(batch))
+    else:
+        progress(sum(sizes[start : start + len(batch)]))
+
+
+def _hash_parallel(
+    paths: Sequence[str],
+    sizes: Sequence[int] | None,
+    workers: int,
+    progress: Progress | None,
+) -> list[FileDigest | str]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    total = len(paths)
+    batch = max(64, min(_BATCH, -(-total // (workers * 4))))
+    starts = list(range(0, total, batch))
+    results: list[list[FileDigest | str]] = [[] for _ in starts]
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(_hash_batch, list(paths[s : s + batch])): k for k, s in enumerate(starts)
+        }
+        for fut in as_completed(futures):
+            k = futures[fut]
+            results[k] = fut.result()
+            _report(results[k], starts[k], sizes, progress)
+    return [item for chunk in results for item in chunk]
+
+
+def _unwrap(results: Iterable[FileDigest | str]) -> list[FileDigest]:
+    out: list[FileDigest] = []
+    for item in results:
+        if isinstance(item, str):
+            raise InputError(item)
+        out.append(item)
+    return out
