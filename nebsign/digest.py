@@ -27,6 +27,8 @@ from nebsign.errors import InputError
 __all__ = [
     "DIGEST_RE",
     "FileDigest",
+    "TooLarge",
+    "copy_and_hash",
     "format_digest",
     "hash_files",
     "parse_digest",
@@ -83,10 +85,22 @@ def parse_digest(text: str) -> str:
     return match.group(1)
 
 
+class TooLarge(InputError):
+    """A stream was longer than the caller's limit."""
+
+
 def _hash_stream_threaded(
-    read_into: Callable[[memoryview], int], progress: Progress | None
+    read_into: Callable[[memoryview], int],
+    progress: Progress | None,
+    sink: Callable[[memoryview], object] | None = None,
+    limit: int | None = None,
 ) -> FileDigest:
-    """Overlap reads (reader thread) with hashing (this thread)."""
+    """Overlap reads (reader thread) with hashing and the optional *sink* (this thread).
+
+    *sink* receives each chunk after it is hashed (e.g. a write to the staged
+    copy), so one pass reads, hashes and writes. More than *limit* bytes
+    raises :class:`TooLarge` before the excess reaches the sink.
+    """
     hasher = hashlib.sha256()
     free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
     full: queue.SimpleQueue[tuple[bytearray, int] | BaseException] = queue.SimpleQueue()
@@ -123,7 +137,12 @@ def _hash_stream_threaded(
                 raise item
             buf, n = item
             if n:
-                hasher.update(memoryview(buf)[:n])
+                if limit is not None and size + n > limit:
+                    raise TooLarge(f"more than the limit of {limit} bytes")
+                chunk = memoryview(buf)[:n]
+                hasher.update(chunk)
+                if sink is not None:
+                    sink(chunk)
                 size += n
                 if progress is not None:
                     progress(n)
@@ -137,8 +156,19 @@ def _hash_stream_threaded(
     return FileDigest(size, hasher.hexdigest())
 
 
-def sha256_stream(stream: BinaryIO, progress: Progress | None = None) -> FileDigest:
-    """Hash a binary stream to EOF (bounded memory)."""
+def sha256_stream(
+    stream: BinaryIO,
+    progress: Progress | None = None,
+    *,
+    sink: Callable[[memoryview], object] | None = None,
+    limit: int | None = None,
+) -> FileDigest:
+    """Hash a binary stream to EOF in bounded memory.
+
+    With *sink*, every chunk is also handed to it after hashing (one pass
+    that reads, hashes and copies). More than *limit* bytes raises
+    :class:`TooLarge`.
+    """
     readinto = getattr(stream, "readinto", None)
     if readinto is None:
 
@@ -147,8 +177,24 @@ def sha256_stream(stream: BinaryIO, progress: Progress | None = None) -> FileDig
             view[: len(data)] = data
             return len(data)
 
-        return _hash_stream_threaded(_fallback, progress)
-    return _hash_stream_threaded(lambda view: readinto(view) or 0, progress)
+        return _hash_stream_threaded(_fallback, progress, sink, limit)
+    return _hash_stream_threaded(lambda view: readinto(view) or 0, progress, sink, limit)
+
+
+def copy_and_hash(
+    src: BinaryIO, dst_fd: int, *, limit: int | None = None, progress: Progress | None = None
+) -> FileDigest:
+    """Copy *src* to the open file descriptor *dst_fd* while hashing, in one pass.
+
+    The caller fsyncs *dst_fd*. Raises :class:`TooLarge` past *limit* bytes.
+    """
+
+    def write_all(chunk: memoryview) -> None:
+        while chunk:
+            written = os.write(dst_fd, chunk)
+            chunk = chunk[written:]
+
+    return sha256_stream(src, progress, sink=write_all, limit=limit)
 
 
 def _sha256_fresh_fd(fd: int, size_hint: int, progress: Progress | None = None) -> FileDigest:
