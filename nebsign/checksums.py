@@ -30,9 +30,14 @@ def _escape(name: bytes) -> tuple[bool, bytes]:
 
 
 def display_name(name: bytes) -> bytes:
-    """*name* as GNU prints it in ``--check`` results (escaped, with a leading ``\\``)."""
-    escaped, text = _escape(name)
-    return b"\\" + text if escaped else text
+    """*name* as GNU prints it in ``--check`` results.
+
+    coreutils 9 escapes a name there only when it holds a newline (then
+    backslash, newline and carriage return are escaped, with a leading ``\\``).
+    """
+    if b"\n" not in name:
+        return name
+    return b"\\" + _escape(name)[1]
 
 
 def format_line(sha256: str, name: bytes) -> bytes:

@@ -215,7 +215,8 @@ class Manifest:
         try:
             return cls(files, links, meta["name"], meta["version"], meta["expires"])
         except InputError as exc:
-            raise InputError(exc.message.replace("manifest", what, 1), hint=exc.hint) from exc
+            message = exc.message.removeprefix("manifest: ")
+            raise InputError(f"{what}: {message}", hint=exc.hint) from exc
 
 
 def _file_entry(item: object, index: int, what: str) -> FileEntry:

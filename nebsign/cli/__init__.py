@@ -7,8 +7,8 @@ To add a command group, add one line to :data:`COMMANDS` and one module here.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
+import os
 import sys
 import traceback
 from typing import Any
@@ -97,6 +97,11 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # Output that cannot be written (disk full, I/O error) is the environment.
+        if _state["verbose"]:
+            traceback.print_exc()
+        return _fail(f"cannot write output: {exc.strerror or exc}", 3)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
         if _state["verbose"]:
             traceback.print_exc()
@@ -109,6 +114,11 @@ def run(argv: list[str] | None = None) -> int:
 def main() -> None:
     """Console-script entry point."""
     code = run(sys.argv[1:])
-    with contextlib.suppress(BrokenPipeError):
+    try:
         sys.stdout.flush()
+    except OSError as exc:
+        if not isinstance(exc, BrokenPipeError):
+            code = _fail(f"cannot write output: {exc.strerror or exc}", 3)
+        # Python flushes stdout again at exit; point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(code)
