@@ -1,0 +1,316 @@
+"""Sigstore bundle v0.3 JSON: parse and emit (validated values, no I/O).
+
+One bundle holds one signature: a ``messageSignature`` over an artifact's
+SHA-256, or a ``dsseEnvelope`` around an in-toto Statement. Key-based bundles
+carry ``verificationMaterial.publicKey.hint`` (the signer's key id, the shape
+``cosign sign-blob --key`` writes); keyless bundles carry a Fulcio certificate
+and a transparency log entry, which :mod:`nebsign.verify` hands to the
+``sigstore`` library.
+
+Nothing in a bundle is trusted: the hint only says which trusted key to try.
+The parser is strict (unknown media types, bad base64, wrong shapes and
+oversize input are :class:`InvalidBundle`, exit 2) and imports neither
+sigstore nor pydantic, so key-based verification starts fast (ADR 0002).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from nebsign._internal.canonical import canonical_json, parse_json_object
+from nebsign.errors import InputError
+
+__all__ = [
+    "BUNDLE_MEDIA_TYPE",
+    "IN_TOTO_PAYLOAD_TYPE",
+    "MAX_BUNDLE_BYTES",
+    "Bundle",
+    "DsseEnvelope",
+    "InvalidBundle",
+    "MessageSignature",
+    "TlogEntry",
+    "pae",
+]
+
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+#: media types accepted on input (v0.1 and v0.2 only appear in keyless bundles)
+_MEDIA_TYPES = frozenset(
+    {
+        BUNDLE_MEDIA_TYPE,
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    }
+)
+IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+MAX_BUNDLE_BYTES = 32 * 1024 * 1024
+_INT_RE = re.compile(r"-?[0-9]{1,19}")
+
+
+class InvalidBundle(InputError):
+    """The bytes are not a well-formed Sigstore bundle."""
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding: what a DSSE signature signs."""
+    kind = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSignature:
+    """A signature over a message digest; ``digest`` is the raw 32-byte SHA-256 (or None)."""
+
+    signature: bytes
+    digest: bytes | None
+
+    @property
+    def sha256_hex(self) -> str | None:
+        """The signed digest as lowercase hex, when the bundle states it."""
+        return None if self.digest is None else self.digest.hex()
+
+
+@dataclass(frozen=True, slots=True)
+class DsseEnvelope:
+    """A DSSE envelope with exactly one signature (the bundle v0.3 rule)."""
+
+    payload: bytes
+    payload_type: str
+    signature: bytes
+    keyid: str = ""
+
+    def pae(self) -> bytes:
+        """The bytes the signature signs."""
+        return pae(self.payload_type, self.payload)
+
+
+@dataclass(frozen=True, slots=True)
+class TlogEntry:
+    """A transparency log entry, kept as parsed plus its original JSON object."""
+
+    log_index: int
+    log_id: bytes
+    kind: str
+    version: str
+    integrated_time: int
+    canonicalized_body: bytes
+    signed_entry_timestamp: bytes | None
+    has_inclusion_proof: bool
+    raw: dict[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """A parsed Sigstore bundle.
+
+    ``content`` is a :class:`MessageSignature` or a :class:`DsseEnvelope`.
+    Exactly one of ``public_key_hint`` / ``certificate`` describes the signer
+    (the hint may be ``None`` for a public-key bundle without one).
+    ``source`` keeps the original bytes of a parsed bundle (keyless bundles
+    are handed to the sigstore library as they came).
+    """
+
+    content: MessageSignature | DsseEnvelope
+    public_key_hint: str | None = None
+    certificate: bytes | None = None
+    tlog_entries: tuple[TlogEntry, ...] = ()
+    media_type: str = BUNDLE_MEDIA_TYPE
+    source: bytes = field(default=b"", compare=False, repr=False)
+
+    @property
+    def is_keyless(self) -> bool:
+        """True when the signer is named by a certificate (Sigstore keyless)."""
+        return self.certificate is not None
+
+    @classmethod
+    def from_json(cls, raw: bytes, what: str = "bundle") -> Bundle:
+        """Parse and validate bundle JSON bytes; :class:`InvalidBundle` if malformed."""
+        try:
+            obj = parse_json_object(raw, what, limit=MAX_BUNDLE_BYTES)
+        except InvalidBundle:
+            raise
+        except InputError as exc:
+            raise InvalidBundle(exc.message) from exc
+        return _parse(obj, raw, what)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The bundle as a JSON-ready dict (protobuf JSON field names)."""
+        material: dict[str, Any] = {}
+        if self.certificate is not None:
+            material["certificate"] = {"rawBytes": _b64(self.certificate)}
+        else:
+            material["publicKey"] = {"hint": self.public_key_hint} if self.public_key_hint else {}
+        material["tlogEntries"] = [entry.raw for entry in self.tlog_entries]
+        out: dict[str, Any] = {"mediaType": BUNDLE_MEDIA_TYPE, "verificationMaterial": material}
+        content = self.content
+        if isinstance(content, MessageSignature):
+            sig: dict[str, Any] = {"signature": _b64(content.signature)}
+            if content.digest is not None:
+                sig["messageDigest"] = {"algorithm": "SHA2_256", "digest": _b64(content.digest)}
+            out["messageSignature"] = sig
+        else:
+            out["dsseEnvelope"] = {
+                "payload": _b64(content.payload),
+                "payloadType": content.payload_type,
+                "signatures": [{"keyid": content.keyid, "sig": _b64(content.signature)}],
+            }
+        return out
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes (RFC 8785): the same bundle always gives the same bytes.
+
+        A parsed keyless bundle is returned exactly as it was read.
+        """
+        if self.certificate is not None and self.source:
+            return self.source
+        return canonical_json(self.to_dict())
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(value: object, where: str, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise InvalidBundle(f"{what}: {where} must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidBundle(f"{what}: {where} is not valid base64") from exc
+
+
+def _obj(value: object, where: str, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidBundle(f"{what}: {where} must be a JSON object")
+    return value
+
+
+def _int(value: object, where: str, what: str) -> int:
+    # protobuf JSON writes int64 as a string; accept a plain integer too
+    if isinstance(value, bool):
+        raise InvalidBundle(f"{what}: {where} must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INT_RE.fullmatch(value):
+        return int(value)
+    raise InvalidBundle(f"{what}: {where} must be an integer")
+
+
+def _parse_tlog(value: object, what: str) -> TlogEntry:
+    entry = _obj(value, "a tlogEntries item", what)
+    kv = _obj(entry.get("kindVersion"), "tlogEntries[].kindVersion", what)
+    kind, version = kv.get("kind"), kv.get("version")
+    if not isinstance(kind, str) or not isinstance(version, str):
+        raise InvalidBundle(f"{what}: tlogEntries[].kindVersion needs kind and version strings")
+    log_id = _obj(entry.get("logId"), "tlogEntries[].logId", what)
+    promise = entry.get("inclusionPromise")
+    set_bytes = None
+    if promise is not None:
+        set_bytes = _unb64(
+            _obj(promise, "inclusionPromise", what).get("signedEntryTimestamp"),
+            "inclusionPromise.signedEntryTimestamp",
+            what,
+        )
+    proof = entry.get("inclusionProof")
+    if proof is not None:
+        _obj(proof, "tlogEntries[].inclusionProof", what)
+    return TlogEntry(
+        log_index=_int(entry.get("logIndex"), "tlogEntries[].logIndex", what),
+        log_id=_unb64(log_id.get("keyId"), "tlogEntries[].logId.keyId", what),
+        kind=kind,
+        version=version,
+        integrated_time=_int(entry.get("integratedTime", "0"), "integratedTime", what),
+        canonicalized_body=_unb64(
+            entry.get("canonicalizedBody"), "tlogEntries[].canonicalizedBody", what
+        ),
+        signed_entry_timestamp=set_bytes,
+        has_inclusion_proof=proof is not None,
+        raw=entry,
+    )
+
+
+def _parse_material(material: dict[str, Any], what: str) -> tuple[str | None, bytes | None]:
+    kinds = [k for k in ("publicKey", "certificate", "x509CertificateChain") if k in material]
+    if len(kinds) != 1:
+        raise InvalidBundle(
+            f"{what}: verificationMaterial needs exactly one of publicKey, certificate, "
+            f"x509CertificateChain (found {len(kinds)})"
+        )
+    kind = kinds[0]
+    if kind == "publicKey":
+        hint = _obj(material["publicKey"], "verificationMaterial.publicKey", what).get("hint")
+        if hint is None or hint == "":
+            return None, None
+        if not isinstance(hint, str) or len(hint) > 256:
+            raise InvalidBundle(f"{what}: publicKey.hint must be a short string")
+        return hint, None
+    if kind == "certificate":
+        cert = _obj(material["certificate"], "verificationMaterial.certificate", what)
+        return None, _unb64(cert.get("rawBytes"), "certificate.rawBytes", what)
+    chain = _obj(material[kind], "x509CertificateChain", what).get("certificates")
+    if not isinstance(chain, list) or not chain:
+        raise InvalidBundle(f"{what}: x509CertificateChain.certificates must be a non-empty list")
+    leaf = _obj(chain[0], "x509CertificateChain.certificates[0]", what)
+    return None, _unb64(leaf.get("rawBytes"), "certificates[0].rawBytes", what)
+
+
+def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
+    media_type = obj.get("mediaType")
+    if media_type not in _MEDIA_TYPES:
+        shown = media_type[:80] if isinstance(media_type, str) else type(media_type).__name__
+        raise InvalidBundle(
+            f"{what}: unsupported bundle media type {shown!r}",
+            hint=f"expected {BUNDLE_MEDIA_TYPE}",
+        )
+    material = _obj(obj.get("verificationMaterial"), "verificationMaterial", what)
+    hint, certificate = _parse_material(material, what)
+    entries = material.get("tlogEntries", [])
+    if not isinstance(entries, list):
+        raise InvalidBundle(f"{what}: tlogEntries must be a list")
+    tlog = tuple(_parse_tlog(e, what) for e in entries)
+    has_msg, has_dsse = "messageSignature" in obj, "dsseEnvelope" in obj
+    if has_msg == has_dsse:
+        raise InvalidBundle(f"{what}: needs exactly one of messageSignature and dsseEnvelope")
+    content: MessageSignature | DsseEnvelope
+    if has_msg:
+        msg = _obj(obj["messageSignature"], "messageSignature", what)
+        digest = None
+        if "messageDigest" in msg:
+            md = _obj(msg["messageDigest"], "messageSignature.messageDigest", what)
+            if md.get("algorithm") != "SHA2_256":
+                raise InvalidBundle(f"{what}: messageDigest.algorithm must be SHA2_256")
+            digest = _unb64(md.get("digest"), "messageDigest.digest", what)
+            if len(digest) != 32:
+                raise InvalidBundle(f"{what}: messageDigest.digest must be 32 bytes")
+        content = MessageSignature(
+            signature=_unb64(msg.get("signature"), "messageSignature.signature", what),
+            digest=digest,
+        )
+    else:
+        env = _obj(obj["dsseEnvelope"], "dsseEnvelope", what)
+        sigs = env.get("signatures")
+        if not isinstance(sigs, list) or len(sigs) != 1:
+            raise InvalidBundle(f"{what}: dsseEnvelope.signatures must hold exactly one signature")
+        sig = _obj(sigs[0], "dsseEnvelope.signatures[0]", what)
+        keyid = sig.get("keyid", "")
+        payload_type = env.get("payloadType")
+        if not isinstance(keyid, str) or not isinstance(payload_type, str):
+            raise InvalidBundle(f"{what}: dsseEnvelope payloadType and keyid must be strings")
+        content = DsseEnvelope(
+            payload=_unb64(env.get("payload"), "dsseEnvelope.payload", what),
+            payload_type=payload_type,
+            signature=_unb64(sig.get("sig"), "dsseEnvelope.signatures[0].sig", what),
+            keyid=keyid,
+        )
+    return Bundle(
+        content=content,
+        public_key_hint=hint,
+        certificate=certificate,
+        tlog_entries=tlog,
+        media_type=media_type,
+        source=raw,
+    )

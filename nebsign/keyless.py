@@ -1,0 +1,172 @@
+"""Offline verification of Sigstore keyless bundles, delegated to the sigstore library.
+
+Imported only when a bundle carries a certificate or a transparency log
+entry, so key-based verification never pays for sigstore (ADR 0002). The
+trusted root comes from the trust policy (a pinned file), never from the
+writable per-user TUF cache, and nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from nebsign.bundle import Bundle, InvalidBundle
+from nebsign.errors import InputError, VerdictError
+from nebsign.policy.trust import Signer, TrustedIdentity, TrustedRoot
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
+
+__all__ = ["IdentityMismatch", "KeylessVerificationFailed", "verify_keyless"]
+
+_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
+_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
+_OTHERNAME_OID = "1.3.6.1.4.1.57264.1.7"
+
+
+class KeylessVerificationFailed(VerdictError):
+    """The Sigstore bundle did not verify (certificate chain, log entry, signature)."""
+
+
+class IdentityMismatch(VerdictError):
+    """The certificate's identity or issuer is not one the policy trusts."""
+
+
+def _der_utf8(value: bytes) -> str:
+    # DER UTF8String: tag 0x0c, short or long form length
+    if len(value) < 2 or value[0] != 0x0C:
+        return value.decode("utf-8", "replace")
+    length, offset = value[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, offset = int.from_bytes(value[2 : 2 + count], "big"), 2 + count
+    return value[offset : offset + length].decode("utf-8", "replace")
+
+
+def certificate_identity(cert: Certificate) -> tuple[frozenset[str], str]:
+    """(every SAN identity, OIDC issuer) of a Fulcio certificate."""
+    from cryptography import x509
+
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        sans: set[str] = set()
+    else:
+        sans = set(san.get_values_for_type(x509.RFC822Name))
+        sans.update(san.get_values_for_type(x509.UniformResourceIdentifier))
+        sans.update(
+            on.value.decode("utf-8", "replace")
+            for on in san.get_values_for_type(x509.OtherName)
+            if on.type_id.dotted_string == _OTHERNAME_OID
+        )
+    issuer = ""
+    for oid, decode in ((_ISSUER_V2, _der_utf8), (_ISSUER_V1, bytes.decode)):
+        try:
+            ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value
+        except x509.ExtensionNotFound:
+            continue
+        raw = getattr(ext, "value", b"")
+        if isinstance(raw, bytes):
+            issuer = decode(raw)
+            break
+    return frozenset(sans), issuer
+
+
+class _IdentityPolicy:
+    """A sigstore VerificationPolicy that accepts any trusted identity and records which."""
+
+    def __init__(self, identities: Sequence[TrustedIdentity]) -> None:
+        self.identities = identities
+        self.signer: Signer | None = None
+        self.mismatch: str | None = None
+
+    def verify(self, cert: Certificate) -> None:
+        from sigstore.errors import VerificationError
+
+        sans, issuer = certificate_identity(cert)
+        for trusted in self.identities:
+            for name in sorted(sans):
+                if trusted.matches(name, issuer):
+                    self.signer = Signer(identity=name, issuer=issuer)
+                    return
+        expected = ", ".join(str(i) for i in self.identities)
+        self.mismatch = (
+            f"wrong identity: certificate is for {', '.join(sorted(sans)) or 'no identity'} "
+            f"(issuer {issuer or 'none'}); policy expects {expected}"
+        )
+        raise VerificationError(self.mismatch)
+
+
+def _load(bundle: Bundle, trusted_root: TrustedRoot) -> tuple[Any, Any]:
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import Bundle as SigstoreBundle
+    from sigstore.models import TrustedRoot as SigstoreTrustedRoot
+    from sigstore.verify import Verifier
+    from sigstore_models.trustroot import v1 as trustroot_v1
+
+    try:
+        root = SigstoreTrustedRoot(trustroot_v1.TrustedRoot.from_json(trusted_root.data))
+        verifier = Verifier(trusted_root=root)
+    except (SigstoreError, ValueError) as exc:
+        raise InputError(f"trusted root {trusted_root.name} is not usable: {exc}") from exc
+    try:
+        parsed = SigstoreBundle.from_json(bundle.source or bundle.to_json())
+    except (SigstoreError, ValueError) as exc:
+        raise InvalidBundle(
+            f"sigstore bundle rejected: {' '.join(str(exc).split())[:300]}"
+        ) from exc
+    return verifier, parsed
+
+
+def verify_keyless(
+    bundle: Bundle,
+    trusted_root: TrustedRoot,
+    identities: Sequence[TrustedIdentity],
+    *,
+    sha256_hex: str | None,
+) -> tuple[Signer, bytes | None]:
+    """Verify a keyless bundle offline; return (signer, DSSE payload or None).
+
+    With *sha256_hex* the bundle must hold a message signature over that
+    digest; without it, a DSSE envelope (its in-toto payload is returned).
+    """
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.errors import VerificationError
+    from sigstore.hashes import Hashed
+    from sigstore_models.common.v1 import HashAlgorithm
+
+    if not identities:
+        raise IdentityMismatch(
+            "bundle is signed keyless (Sigstore) but the policy trusts no identity"
+        )
+    verifier, parsed = _load(bundle, trusted_root)
+    policy = _IdentityPolicy(identities)
+    payload: bytes | None = None
+    try:
+        if sha256_hex is not None:
+            digest = bytes.fromhex(sha256_hex)
+            verifier.verify_artifact(
+                Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest), parsed, policy
+            )
+        else:
+            payload_type, payload = verifier.verify_dsse(parsed, policy)
+            if payload_type != "application/vnd.in-toto+json":
+                raise KeylessVerificationFailed(
+                    f"DSSE payload type {payload_type!r} is not in-toto"
+                )
+    except VerificationError as exc:
+        if policy.mismatch is not None:
+            raise IdentityMismatch(policy.mismatch) from exc
+        text = " ".join(str(exc).split())[:300]
+        if "Signature is invalid for input" in text or "digest mismatch" in text.lower():
+            raise KeylessVerificationFailed(
+                "tampered artifact or signature: the Sigstore signature does not match "
+                f"sha256:{sha256_hex}"
+            ) from exc
+        raise KeylessVerificationFailed(f"Sigstore verification failed: {text}") from exc
+    except SigstoreError as exc:
+        raise KeylessVerificationFailed(f"Sigstore verification failed: {exc}") from exc
+    if policy.signer is None:  # pragma: no cover - sigstore always consults the policy
+        raise KeylessVerificationFailed("Sigstore verification did not check the identity")
+    return policy.signer, payload

@@ -1,0 +1,453 @@
+"""Trust policies: who may sign, how many must, what must be attested.
+
+A trust policy is TOML (``policies/trust-example.toml``)::
+
+    version = 1
+    threshold = 1                      # distinct trusted signers needed
+    require_tlog = false               # true: every counted signature needs a log entry
+    required_predicates = ["https://nebsign.dev/attestation/sast/v1"]
+
+    [[keys]]                           # by id + inline PEM ...
+    id = "<hex sha256 of DER SubjectPublicKeyInfo>"
+    pem = '''-----BEGIN PUBLIC KEY----- ...'''
+    not_after = "2027-01-01T00:00:00Z" # optional: refused after this instant
+
+    [[keys]]                           # ... or by file, pinned by SHA-256
+    path = "keys/release.pub"
+    sha256 = "<hex sha256 of the file>"
+
+    [[identities]]                     # Sigstore keyless signers
+    identity = "https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.4.2"
+    # identity_regex = "^https://github.com/org/repo/\\.github/workflows/release\\.yml@refs/tags/v"
+    issuer = "https://token.actions.githubusercontent.com"
+
+    [sigstore]                         # trusted root for keyless, pinned
+    trusted_root = "sigstore/production.trusted_root.json"
+    sha256 = "<hex>"
+    # or: instance = "production" | "staging" (the roots bundled with nebsign)
+
+Instead of top-level ``keys``/``identities``/``threshold``, a policy may list
+groups as ``[[all_of]]`` (every group must be satisfied) or ``[[any_of]]``
+(one group suffices); each group has ``name``, ``threshold``, ``keys``,
+``identities``. Groups compose with :class:`nebsign.policy.AllOf` /
+:class:`~nebsign.policy.AnyOf`. A policy that trusts nobody is an error.
+
+:meth:`TrustPolicy.from_toml` is the loader layer: it reads the files a
+policy pins (relative to ``base_dir``) and checks their SHA-256. Everything
+after that (:mod:`nebsign.verify`) is bytes in, verdict out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nebsign._internal.readlimit import read_bounded
+from nebsign._internal.resources import data_path
+from nebsign.digest import sha256_bytes
+from nebsign.errors import InputError, VerdictError
+from nebsign.keys import MAX_KEY_BYTES, PublicKey, key_id, load_public_key
+from nebsign.policy import AllOf, AnyOf, Policy, load_toml, policy_digest
+
+__all__ = [
+    "BUNDLED_TRUSTED_ROOTS",
+    "Evidence",
+    "InvalidPolicy",
+    "Signer",
+    "SignerGroup",
+    "ThresholdNotMet",
+    "TrustPolicy",
+    "TrustedIdentity",
+    "TrustedKey",
+    "TrustedRoot",
+    "bundled_trusted_root",
+]
+
+MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
+_HEX_RE = re.compile(r"[0-9a-f]{64}")
+#: instance -> (file under policies/, pinned sha256)
+BUNDLED_TRUSTED_ROOTS: dict[str, tuple[str, str]] = {
+    "production": (
+        "sigstore/production.trusted_root.json",
+        "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66",
+    ),
+    "staging": (
+        "sigstore/staging.trusted_root.json",
+        "81f5af777952d2c3955062ad56924c05ca916b5d49f3a0bce945faa475a8b1cc",
+    ),
+}
+
+
+class InvalidPolicy(InputError):
+    """The trust policy is malformed, empty or pins a file that does not match."""
+
+
+class ThresholdNotMet(VerdictError):
+    """Fewer distinct trusted signers than the policy's threshold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Who a verified signature is from: a key id, or a Sigstore identity + issuer."""
+
+    key_id: str | None = None
+    identity: str | None = None
+    issuer: str | None = None
+
+    def __str__(self) -> str:
+        if self.key_id is not None:
+            return self.key_id
+        return f"{self.identity} ({self.issuer})"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The distinct signers whose signatures verified, and whether each had a log entry."""
+
+    signers: frozenset[Signer]
+    logged: frozenset[Signer] = frozenset()
+    failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """A public key the verifier trusts, with its id and optional expiry."""
+
+    key_id: str
+    public_key: PublicKey = field(compare=False)
+    not_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedIdentity:
+    """A Sigstore signer: exact identity or a regex (full match), and the OIDC issuer."""
+
+    issuer: str
+    identity: str | None = None
+    identity_regex: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.identity is None) == (self.identity_regex is None):
+            raise InvalidPolicy("policy: an identity needs exactly one of identity, identity_regex")
+        if self.identity_regex is not None:
+            try:
+                re.compile(self.identity_regex)
+            except re.error as exc:
+                raise InvalidPolicy(f"policy: bad identity_regex: {exc}") from exc
+
+    def matches(self, identity: str, issuer: str) -> bool:
+        """True if a certificate's (identity, issuer) is this trusted identity."""
+        if issuer != self.issuer:
+            return False
+        if self.identity is not None:
+            return identity == self.identity
+        assert self.identity_regex is not None
+        return re.fullmatch(self.identity_regex, identity) is not None
+
+    def __str__(self) -> str:
+        shown = self.identity if self.identity is not None else f"~/{self.identity_regex}/"
+        return f"{shown} ({self.issuer})"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedRoot:
+    """A Sigstore trusted root JSON, pinned by SHA-256 (its bytes, loaded by the loader)."""
+
+    name: str
+    sha256: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SignerGroup:
+    """``threshold`` distinct signers among ``keys`` and ``identities`` must have signed."""
+
+    name: str
+    keys: tuple[TrustedKey, ...]
+    identities: tuple[TrustedIdentity, ...]
+    threshold: int = 1
+    require_tlog: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.keys and not self.identities:
+            raise InvalidPolicy(f"policy group {self.name!r} trusts no key and no identity")
+        ids = [k.key_id for k in self.keys]
+        if len(set(ids)) != len(ids):
+            raise InvalidPolicy(f"policy group {self.name!r} lists a key twice")
+        if not isinstance(self.threshold, int) or isinstance(self.threshold, bool):
+            raise InvalidPolicy(f"policy group {self.name!r}: threshold must be an integer")
+        regex = any(i.identity_regex is not None for i in self.identities)
+        most = len(self.keys) + len(self.identities)
+        if self.threshold < 1 or (not regex and self.threshold > most):
+            raise InvalidPolicy(
+                f"policy group {self.name!r}: threshold {self.threshold} must be between "
+                f"1 and the {most} trusted signer(s)"
+            )
+
+    def counts(self, signer: Signer) -> bool:
+        """True if *signer* is one of this group's trusted signers."""
+        if signer.key_id is not None:
+            return any(k.key_id == signer.key_id for k in self.keys)
+        assert signer.identity is not None and signer.issuer is not None
+        return any(i.matches(signer.identity, signer.issuer) for i in self.identities)
+
+    def verify(self, subject: Evidence) -> None:
+        """Raise :class:`ThresholdNotMet` unless enough distinct trusted signers signed."""
+        pool = subject.logged if self.require_tlog else subject.signers
+        found = sorted(str(s) for s in pool if self.counts(s))
+        if len(found) >= self.threshold:
+            return
+        expected = [k.key_id for k in self.keys] + [str(i) for i in self.identities]
+        detail = f"found {', '.join(found) if found else 'none'}; trusted: {', '.join(expected)}"
+        if self.require_tlog:
+            detail += " (only signatures with a verified transparency log entry count)"
+        if subject.failures:
+            detail += "; " + "; ".join(subject.failures)
+        raise ThresholdNotMet(
+            f"{self.name}: {len(found)} of {self.threshold} required distinct trusted "
+            f"signer(s) ({detail})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrustPolicy:
+    """A parsed trust policy: a composed signer rule plus attestation requirements."""
+
+    rule: Policy[Evidence]
+    groups: tuple[SignerGroup, ...]
+    required_predicates: tuple[str, ...] = ()
+    trusted_root: TrustedRoot | None = None
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.groups:
+            raise InvalidPolicy("policy trusts no signer: an empty policy would pass nothing")
+        by_id: dict[str, TrustedKey] = {}
+        for key in (k for g in self.groups for k in g.keys):
+            if by_id.setdefault(key.key_id, key) != key:
+                raise InvalidPolicy(f"policy: key {key.key_id} is listed with different expiries")
+
+    @property
+    def keys(self) -> dict[str, TrustedKey]:
+        """Every trusted key of every group, by key id."""
+        return {k.key_id: k for g in self.groups for k in g.keys}
+
+    @property
+    def identities(self) -> tuple[TrustedIdentity, ...]:
+        """Every trusted Sigstore identity of every group."""
+        return tuple(i for g in self.groups for i in g.identities)
+
+    def verify(self, subject: Evidence) -> None:
+        """Apply the composed signer rule to *subject*."""
+        self.rule.verify(subject)
+
+    @classmethod
+    def from_keys(
+        cls, keys: Iterable[PublicKey], *, threshold: int = 1, require_tlog: bool = False
+    ) -> TrustPolicy:
+        """A one-group policy trusting *keys* (the CLI's ``--key``)."""
+        trusted = tuple(TrustedKey(key_id(k), k) for k in keys)
+        group = SignerGroup("--key", trusted, (), threshold, require_tlog)
+        return cls(rule=group, groups=(group,))
+
+    @classmethod
+    def from_identities(
+        cls,
+        identities: Iterable[TrustedIdentity],
+        trusted_root: TrustedRoot,
+        *,
+        threshold: int = 1,
+    ) -> TrustPolicy:
+        """A one-group policy trusting Sigstore *identities* (``--identity/--issuer``)."""
+        group = SignerGroup("--identity", (), tuple(identities), threshold)
+        return cls(rule=group, groups=(group,), trusted_root=trusted_root)
+
+    @classmethod
+    def from_toml(
+        cls, raw: bytes, base_dir: str | Path | None = None, what: str = "policy"
+    ) -> TrustPolicy:
+        """Parse a trust policy; files it pins are read relative to *base_dir* and checked."""
+        try:
+            return _parse_policy(
+                load_toml(raw, what), Path(base_dir or "."), what, policy_digest(raw)
+            )
+        except InvalidPolicy:
+            raise
+        except InputError as exc:
+            raise InvalidPolicy(exc.message, hint=exc.hint) from exc
+
+
+def read_pinned(path: Path, sha256: str, limit: int, what: str) -> bytes:
+    """Read *path* (bounded) and check it against the pinned *sha256*."""
+    data = read_bounded(path, limit, what)
+    found = sha256_bytes(data)
+    if found != sha256:
+        raise InvalidPolicy(
+            f"{what} {path}: SHA-256 is {found}, the policy pins {sha256}",
+            hint="the file changed since the policy was written; re-pin it only if you trust it",
+        )
+    return data
+
+
+def bundled_trusted_root(instance: str) -> TrustedRoot:
+    """The Sigstore trusted root shipped with nebsign for *instance*, checked against its pin."""
+    try:
+        rel, sha = BUNDLED_TRUSTED_ROOTS[instance]
+    except KeyError:
+        raise InvalidPolicy(
+            f"unknown Sigstore instance {instance!r}; use production or staging"
+        ) from None
+    path = data_path("policies") / rel
+    return TrustedRoot(
+        f"{instance} ({rel})", sha, read_pinned(path, sha, MAX_TRUSTED_ROOT_BYTES, "trusted root")
+    )
+
+
+def parse_time(value: Any, where: str) -> datetime:
+    """An RFC 3339 UTC instant (TOML datetime or ``...Z`` string)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    raise InvalidPolicy(f"policy: {where} must be a UTC time like 2027-01-01T00:00:00Z")
+
+
+def load_key_entry(entry: dict[str, Any], base_dir: Path, where: str) -> TrustedKey:
+    """One ``[[keys]]`` table: inline PEM with its id, or a file pinned by SHA-256."""
+    unknown = set(entry) - {"id", "pem", "path", "sha256", "not_after"}
+    if unknown:
+        raise InvalidPolicy(f"policy: {where}: unknown field(s) {sorted(unknown)}")
+    if ("pem" in entry) == ("path" in entry):
+        raise InvalidPolicy(f"policy: {where} needs exactly one of pem and path")
+    if "pem" in entry:
+        if not isinstance(entry["pem"], str) or not isinstance(entry.get("id"), str):
+            raise InvalidPolicy(f"policy: {where}: an inline pem needs its id (hex SHA-256)")
+        pem = entry["pem"].encode("utf-8")
+    else:
+        sha, path = entry.get("sha256"), entry["path"]
+        if not isinstance(path, str) or not isinstance(sha, str) or not _HEX_RE.fullmatch(sha):
+            raise InvalidPolicy(f"policy: {where}: path needs a sha256 pin (64 lowercase hex)")
+        pem = read_pinned(base_dir / path, sha, MAX_KEY_BYTES, "public key")
+    public = load_public_key(pem, f"policy {where}")
+    kid = key_id(public)
+    if "id" in entry and entry["id"] != kid:
+        raise InvalidPolicy(
+            f"policy: {where}: id {str(entry['id'])[:80]} does not match the key ({kid})"
+        )
+    not_after = (
+        parse_time(entry["not_after"], f"{where}.not_after") if "not_after" in entry else None
+    )
+    return TrustedKey(kid, public, not_after)
+
+
+def _identity_entry(entry: dict[str, Any], where: str) -> TrustedIdentity:
+    unknown = set(entry) - {"identity", "identity_regex", "issuer"}
+    if unknown:
+        raise InvalidPolicy(f"policy: {where}: unknown field(s) {sorted(unknown)}")
+    values = [entry.get(k) for k in ("issuer", "identity", "identity_regex")]
+    if not isinstance(values[0], str) or not all(v is None or isinstance(v, str) for v in values):
+        raise InvalidPolicy(f"policy: {where} needs an issuer and identity strings")
+    return TrustedIdentity(values[0], values[1], values[2])
+
+
+def _table_list(value: Any, where: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise InvalidPolicy(f"policy: {where} must be a list of tables ([[{where}]])")
+    return value
+
+
+def _group(table: dict[str, Any], name: str, base_dir: Path, require_tlog: bool) -> SignerGroup:
+    keys = tuple(
+        load_key_entry(e, base_dir, f"{name}.keys[{i}]")
+        for i, e in enumerate(_table_list(table.get("keys"), f"{name}.keys"))
+    )
+    identities = tuple(
+        _identity_entry(e, f"{name}.identities[{i}]")
+        for i, e in enumerate(_table_list(table.get("identities"), f"{name}.identities"))
+    )
+    threshold = table.get("threshold", 1)
+    if not isinstance(threshold, int) or isinstance(threshold, bool):
+        raise InvalidPolicy(f"policy: {name}.threshold must be an integer")
+    return SignerGroup(name, keys, identities, threshold, require_tlog)
+
+
+def _trusted_root(table: Any, base_dir: Path) -> TrustedRoot | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict) or set(table) - {"trusted_root", "sha256", "instance"}:
+        raise InvalidPolicy("policy: [sigstore] takes trusted_root + sha256, or instance")
+    if "instance" in table:
+        if "trusted_root" in table or not isinstance(table["instance"], str):
+            raise InvalidPolicy("policy: [sigstore] takes either instance or trusted_root")
+        return bundled_trusted_root(table["instance"])
+    path, sha = table.get("trusted_root"), table.get("sha256")
+    if not isinstance(path, str) or not isinstance(sha, str) or not _HEX_RE.fullmatch(sha):
+        raise InvalidPolicy("policy: [sigstore] trusted_root needs a sha256 pin (64 lowercase hex)")
+    data = read_pinned(base_dir / path, sha, MAX_TRUSTED_ROOT_BYTES, "trusted root")
+    return TrustedRoot(path, sha, data)
+
+
+_TOP = {
+    "version",
+    "threshold",
+    "require_tlog",
+    "required_predicates",
+    "keys",
+    "identities",
+    "all_of",
+    "any_of",
+    "sigstore",
+    "name",
+    "description",
+}
+
+
+def _parse_policy(doc: dict[str, Any], base_dir: Path, what: str, digest: str) -> TrustPolicy:
+    if doc.get("version") != 1:
+        raise InvalidPolicy(f"{what}: version = 1 is required")
+    unknown = set(doc) - _TOP
+    if unknown:
+        raise InvalidPolicy(f"{what}: unknown field(s) {sorted(unknown)[:5]}")
+    require_tlog = doc.get("require_tlog", False)
+    if not isinstance(require_tlog, bool):
+        raise InvalidPolicy(f"{what}: require_tlog must be true or false")
+    predicates = doc.get("required_predicates", [])
+    if not isinstance(predicates, list) or not all(isinstance(p, str) for p in predicates):
+        raise InvalidPolicy(f"{what}: required_predicates must be a list of URIs")
+    flat = any(k in doc for k in ("keys", "identities", "threshold"))
+    composed = [k for k in ("all_of", "any_of") if k in doc]
+    if flat + len(composed) != 1:
+        raise InvalidPolicy(
+            f"{what}: give signers either at top level (keys/identities/threshold) "
+            "or as [[all_of]] / [[any_of]] groups, exactly one of these",
+            hint="a policy that trusts nobody would pass nothing",
+        )
+    rule: Policy[Evidence]
+    if flat:
+        group = _group(doc, "policy", base_dir, require_tlog)
+        groups: tuple[SignerGroup, ...] = (group,)
+        rule = group
+    else:
+        kind = composed[0]
+        tables = _table_list(doc[kind], kind)
+        groups = tuple(
+            _group(t, str(t.get("name", f"{kind}[{i}]")), base_dir, require_tlog)
+            for i, t in enumerate(tables)
+        )
+        rule = AllOf(groups) if kind == "all_of" else AnyOf(groups)
+    root = _trusted_root(doc.get("sigstore"), base_dir)
+    if root is None and any(g.identities for g in groups):
+        root = bundled_trusted_root("production")
+    return TrustPolicy(rule, groups, tuple(predicates), root, digest)

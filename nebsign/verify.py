@@ -1,0 +1,278 @@
+"""Verification core: bundle + trusted material in, verdict out. No I/O.
+
+The key that verifies a signature is always one the policy (or ``--key``)
+trusts, found by the bundle's key-id hint or, without a hint, by trying each
+trusted key; a key inside a bundle is never used. Keyless (certificate)
+bundles are verified offline by the sigstore library against the policy's
+pinned trusted root (:mod:`nebsign.keyless`, imported only then).
+
+Errors name what did not match, one distinct line each (exit 1):
+:class:`UntrustedKey` (expected vs found key id), :class:`SignatureMismatch`,
+:class:`DigestMismatch` (tampered artifact), :class:`KeyExpired`,
+:class:`~nebsign.keyless.IdentityMismatch`, :class:`TlogMissing`,
+:class:`~nebsign.policy.trust.ThresholdNotMet`, :class:`MissingAttestation`.
+Malformed bundles are :class:`~nebsign.bundle.InvalidBundle` (exit 2).
+
+Example::
+
+    policy = TrustPolicy.from_keys([load_public_key(pem)])
+    bundle = Bundle.from_json(raw)
+    verified = verify_artifact(sha256_file(path).sha256, [bundle], policy)
+    verified.signers  # ('3f1c…',) key ids / "identity (issuer)"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
+
+from nebsign.attest import IN_TOTO_PAYLOAD_TYPE, Statement
+from nebsign.bundle import Bundle, DsseEnvelope, InvalidBundle, MessageSignature
+from nebsign.errors import InputError, VerdictError
+from nebsign.keys import PublicKey
+from nebsign.policy.trust import Evidence, Signer, TrustedKey, TrustPolicy
+
+__all__ = [
+    "DigestMismatch",
+    "KeyExpired",
+    "MissingAttestation",
+    "SignatureMismatch",
+    "TlogMissing",
+    "UntrustedKey",
+    "Verified",
+    "verify_artifact",
+    "verify_attestation",
+    "verify_attestations",
+    "verify_message",
+]
+
+_PREHASHED = ec.ECDSA(utils.Prehashed(hashes.SHA256()))
+_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+class SignatureMismatch(VerdictError):
+    """The signature does not verify with the trusted key."""
+
+
+class UntrustedKey(VerdictError):
+    """The bundle names a key id the policy does not trust."""
+
+
+class DigestMismatch(VerdictError):
+    """The bundle signs a different digest than the artifact's (tampered artifact)."""
+
+
+class KeyExpired(VerdictError):
+    """The trusted key's validity (``not_after``) has ended."""
+
+
+class TlogMissing(VerdictError):
+    """The policy requires a transparency log entry and the bundle has none."""
+
+
+class MissingAttestation(VerdictError):
+    """A predicate type the policy requires has no verified statement for the artifact."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A positive verdict: the artifact digest and the distinct signers that counted."""
+
+    sha256: str
+    signers: tuple[str, ...]
+    policy_digest: str = ""
+
+
+def verify_message(public: PublicKey, signature: bytes, message: bytes, *, prehashed: bool) -> bool:
+    """True if *signature* is valid for *message* (a SHA-256 digest when *prehashed*)."""
+    try:
+        if isinstance(public, ed25519.Ed25519PublicKey):
+            public.verify(signature, message)
+        else:
+            public.verify(signature, message, _PREHASHED if prehashed else _SHA256)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _check_expiry(key: TrustedKey, now: datetime | None) -> None:
+    if key.not_after is None:
+        return
+    moment = now or datetime.now(UTC)
+    if moment > key.not_after:
+        raise KeyExpired(
+            f"expired: trusted key {key.key_id} was valid until "
+            f"{key.not_after.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        )
+
+
+def _keyed_signer(
+    bundle: Bundle, message: bytes, prehashed: bool, policy: TrustPolicy, now: datetime | None
+) -> Signer:
+    """Verify a public-key bundle's signature over *message* with a policy key."""
+    signature = (
+        bundle.content.signature
+        if isinstance(bundle.content, MessageSignature | DsseEnvelope)
+        else b""
+    )
+    trusted = policy.keys
+    hint = bundle.public_key_hint
+    if hint is not None and hint in trusted:
+        candidates = [trusted[hint]]
+    elif hint is not None and len(trusted) == 1 and len(hint) != 64:
+        candidates = list(trusted.values())  # a foreign hint (e.g. cosign's): try the one key
+    elif hint is not None:
+        expected = ", ".join(sorted(trusted)) or "no key"
+        raise UntrustedKey(f"wrong key: bundle was signed by key id {hint}; expected {expected}")
+    else:
+        candidates = list(trusted.values())
+    if not candidates:
+        raise UntrustedKey("bundle is signed with a public key but the policy trusts no key")
+    for key in candidates:
+        if verify_message(key.public_key, signature, message, prehashed=prehashed):
+            _check_expiry(key, now)
+            return Signer(key_id=key.key_id)
+    if len(candidates) == 1:
+        raise SignatureMismatch(
+            f"signature does not verify with key {candidates[0].key_id} "
+            "(tampered artifact, signature or bundle)"
+        )
+    raise SignatureMismatch(
+        f"signature does not verify with any of the {len(candidates)} trusted keys "
+        "(tampered artifact, signature or bundle, or signed by an untrusted key)"
+    )
+
+
+def _logged(bundle: Bundle, signer: Signer, policy: TrustPolicy) -> bool:
+    """Check the bundle's log entries (when present); True if one verified."""
+    if not bundle.tlog_entries:
+        return False
+    from nebsign.tlog import verify_tlog_entries
+
+    verify_tlog_entries(bundle, signer, policy)
+    return True
+
+
+def _artifact_signer(
+    sha256_hex: str, bundle: Bundle, policy: TrustPolicy, now: datetime | None
+) -> tuple[Signer, bool]:
+    content = bundle.content
+    if not isinstance(content, MessageSignature):
+        raise InvalidBundle("bundle holds an attestation (DSSE), not an artifact signature")
+    if bundle.certificate is not None:
+        from nebsign.keyless import verify_keyless
+
+        if policy.trusted_root is None:
+            raise InputError("bundle is keyless but the policy pins no Sigstore trusted root")
+        signer, _ = verify_keyless(
+            bundle, policy.trusted_root, policy.identities, sha256_hex=sha256_hex
+        )
+        return signer, True
+    expected = bytes.fromhex(sha256_hex)
+    if content.digest is not None and content.digest != expected:
+        raise DigestMismatch(
+            f"tampered artifact: its sha256:{sha256_hex} is not the signed "
+            f"sha256:{content.digest.hex()}"
+        )
+    signer = _keyed_signer(bundle, expected, True, policy, now)
+    return signer, _logged(bundle, signer, policy)
+
+
+def verify_artifact(
+    sha256_hex: str,
+    bundles: Sequence[Bundle],
+    policy: TrustPolicy,
+    *,
+    now: datetime | None = None,
+) -> Verified:
+    """Verify that *bundles* sign the artifact *sha256_hex* as *policy* demands.
+
+    Each bundle is checked on its own; the distinct signers whose signatures
+    verify (key ids, or Sigstore identity + issuer) are then judged by the
+    policy's rule (thresholds, ``AllOf``/``AnyOf`` groups). With a single
+    failing bundle its own error is raised (wrong key, tampered artifact, …);
+    otherwise :class:`~nebsign.policy.trust.ThresholdNotMet` lists every reason.
+    *now* (default: the current time) decides key expiry.
+    """
+    if not bundles:
+        raise InputError("no bundle to verify")
+    sha = sha256_hex.removeprefix("sha256:")
+    if len(sha) != 64 or sha.strip("0123456789abcdef"):
+        raise InputError(f"not a SHA-256 hex digest: {sha256_hex[:80]!r}")
+    signers: set[Signer] = set()
+    logged: set[Signer] = set()
+    failures: list[VerdictError] = []
+    for bundle in bundles:
+        try:
+            signer, in_log = _artifact_signer(sha, bundle, policy, now)
+        except VerdictError as exc:
+            failures.append(exc)
+            continue
+        signers.add(signer)
+        if in_log:
+            logged.add(signer)
+    if not signers and len(failures) == 1:
+        raise failures[0]
+    evidence = Evidence(frozenset(signers), frozenset(logged), tuple(f.message for f in failures))
+    policy.verify(evidence)
+    return Verified(sha, tuple(sorted(str(s) for s in signers)), policy.digest)
+
+
+def verify_attestation(
+    bundle: Bundle, policy: TrustPolicy, *, now: datetime | None = None
+) -> Statement:
+    """Verify a DSSE bundle's signature by one trusted signer, then parse its statement.
+
+    The statement is parsed only after the signature verified. Thresholds
+    apply to artifact signatures (:func:`verify_artifact`); an attestation
+    needs one signer the policy trusts (any group), and a log entry when the
+    policy requires one. Raises ``VerdictError`` subclasses, or
+    :class:`~nebsign.attest.InvalidStatement` for a verified but malformed payload.
+    """
+    content = bundle.content
+    if not isinstance(content, DsseEnvelope):
+        raise InvalidBundle("bundle holds an artifact signature, not an attestation (DSSE)")
+    if bundle.certificate is not None:
+        from nebsign.keyless import verify_keyless
+
+        if policy.trusted_root is None:
+            raise InputError("bundle is keyless but the policy pins no Sigstore trusted root")
+        _, payload = verify_keyless(bundle, policy.trusted_root, policy.identities, sha256_hex=None)
+        assert payload is not None
+        return Statement.from_json(payload, "attestation statement")
+    if content.payload_type != IN_TOTO_PAYLOAD_TYPE:
+        raise SignatureMismatch(f"DSSE payload type {content.payload_type[:80]!r} is not in-toto")
+    signer = _keyed_signer(bundle, content.pae(), False, policy, now)
+    in_log = _logged(bundle, signer, policy)
+    if any(g.require_tlog for g in policy.groups) and not in_log:
+        raise TlogMissing("the policy requires a transparency log entry; the attestation has none")
+    return Statement.from_json(content.payload, "attestation statement")
+
+
+def verify_attestations(
+    sha256_hex: str,
+    bundles: Sequence[Bundle],
+    policy: TrustPolicy,
+    *,
+    now: datetime | None = None,
+) -> tuple[Statement, ...]:
+    """Verify every attestation bundle and check the policy's required predicate types.
+
+    Each required predicate type must have a verified statement whose
+    subjects include *sha256_hex*; :class:`MissingAttestation` otherwise.
+    Any bundle that fails verification fails the whole call.
+    """
+    sha = sha256_hex.removeprefix("sha256:")
+    statements = tuple(verify_attestation(b, policy, now=now) for b in bundles)
+    present = {s.predicate_type for s in statements if s.covers(sha)}
+    missing = [p for p in policy.required_predicates if p not in present]
+    if missing:
+        raise MissingAttestation(
+            f"missing attestation for sha256:{sha}: no verified {', '.join(missing)}"
+        )
+    return statements
