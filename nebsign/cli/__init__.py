@@ -25,6 +25,10 @@ COMMANDS: dict[str, str] = {
     "hash": "nebsign.cli.hash:hash_cmd",
     "manifest": "nebsign.cli.manifest:manifest",
     "demo": "nebsign.cli.demo:demo",
+    "key": "nebsign.cli.key:key",
+    "sign": "nebsign.cli.sign:sign",
+    "verify": "nebsign.cli.verify:verify",
+    "attest": "nebsign.cli.attest:attest",
 }
 
 _state = {"verbose": False}

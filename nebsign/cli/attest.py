@@ -1,0 +1,173 @@
+"""``nebsign attest create|verify``: signed in-toto statements about artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from nebsign._internal.atomic import atomic_write
+from nebsign._internal.canonical import parse_json_object
+from nebsign._internal.readlimit import read_bounded
+from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Statement, Subject
+from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
+from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
+from nebsign.cli._output import emit_json, format_option
+from nebsign.digest import sha256_file
+from nebsign.errors import InputError
+from nebsign.keys import MAX_KEY_BYTES, load_public_key
+from nebsign.policy.trust import TrustPolicy
+from nebsign.signing import sign_statement
+from nebsign.verify import MissingAttestation, verify_attestation
+
+
+@click.group("attest")
+def attest() -> None:
+    """Wrap a result (SAST, DAST, audit, gate, provenance) as a signed statement.
+
+    A statement (in-toto Statement v1) names artifacts by SHA-256 and carries a
+    predicate of a versioned type; it is signed in a DSSE envelope inside a
+    Sigstore bundle. Short type names:
+    """
+
+
+attest.help = (
+    (attest.help or "")
+    + " "
+    + ", ".join(f"{k} = {v}" for k, v in NEBSIGN_PREDICATE_TYPES.items())
+    + "."
+)
+
+
+@attest.command("create")
+@click.option(
+    "--type",
+    "predicate_type",
+    required=True,
+    help="Predicate type: a short name (sast, dast, audit, gate, slsa-provenance, "
+    "manifest, report) or an https:// URI.",
+)
+@click.option(
+    "--predicate",
+    "predicate_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="JSON object file with the predicate (the result).",
+)
+@click.option(
+    "--subject",
+    "subjects",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Artifact the statement is about (repeatable).",
+)
+@click.option(
+    "--key", "key_file", required=True, type=click.Path(dir_okay=False), help="Private key file."
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the bundle.",
+)
+@passphrase_fd_option
+@format_option
+def create(
+    predicate_type: str,
+    predicate_file: str,
+    subjects: tuple[str, ...],
+    key_file: str,
+    output: str,
+    passphrase_fd: int | None,
+    output_format: str,
+) -> None:
+    """Sign a statement that SUBJECTs have the given predicate.
+
+    \\b
+    Example:
+      nebsign attest create --type sast --predicate sast.json \\\\
+          --subject dist/app.tar.gz --key release.key -o app.sast.sigstore.json
+    """
+    uri = NEBSIGN_PREDICATE_TYPES.get(predicate_type, predicate_type)
+    predicate = parse_json_object(
+        read_bounded(predicate_file, MAX_STATEMENT_BYTES, "predicate"),
+        f"predicate {predicate_file}",
+    )
+    statement = Statement(
+        tuple(Subject(s, sha256_file(s).sha256) for s in subjects), uri, predicate
+    )
+    private = load_signing_key(key_file, passphrase_fd)
+    atomic_write(output, sign_statement(statement, private).to_json())
+    if output_format == "json":
+        emit_json({"bundle": output, "predicate_type": uri, "subjects": list(subjects)})
+    else:
+        click.echo(f"attested {uri} for {len(subjects)} subject(s) -> {output}")
+
+
+@attest.command("verify")
+@click.argument("bundle_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Trusted public key (repeatable).",
+)
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Trust policy TOML.")
+@click.option(
+    "--subject",
+    "subject",
+    type=click.Path(dir_okay=False),
+    help="Require the statement to be about this file.",
+)
+@click.option("--type", "predicate_type", help="Require this predicate type (name or URI).")
+@format_option
+def verify(
+    bundle_file: str,
+    keys: tuple[str, ...],
+    policy_file: str | None,
+    subject: str | None,
+    predicate_type: str | None,
+    output_format: str,
+) -> None:
+    """Verify an attestation bundle, then print its statement.
+
+    The statement is parsed only after its signature verified with a trusted key.
+
+    \\b
+    Example:
+      nebsign attest verify app.sast.sigstore.json --key release.pub --subject dist/app.tar.gz
+    """
+    if (policy_file is None) == (not keys):
+        raise InputError("give exactly one of --key PUB (repeatable) and --policy FILE")
+    if policy_file is not None:
+        raw = read_bounded(policy_file, 1024 * 1024, "policy")
+        policy = TrustPolicy.from_toml(raw, Path(policy_file).parent, f"policy {policy_file}")
+    else:
+        policy = TrustPolicy.from_keys(
+            load_public_key(read_bounded(k, MAX_KEY_BYTES, "public key"), f"key {k}") for k in keys
+        )
+    bundle = Bundle.from_json(
+        read_bounded(bundle_file, MAX_BUNDLE_BYTES, "bundle"), f"bundle {bundle_file}"
+    )
+    statement = verify_attestation(bundle, policy)
+    if predicate_type is not None:
+        wanted = NEBSIGN_PREDICATE_TYPES.get(predicate_type, predicate_type)
+        if statement.predicate_type != wanted:
+            raise MissingAttestation(
+                f"attestation is {statement.predicate_type}, expected {wanted}"
+            )
+    if subject is not None:
+        digest = sha256_file(subject).sha256
+        if not statement.covers(digest):
+            raise MissingAttestation(f"attestation is not about {subject} (sha256:{digest})")
+    if output_format == "json":
+        emit_json(statement.to_dict())
+    else:
+        click.echo(f"OK: {statement.predicate_type}")
+        for name, sha in statement.subjects:
+            click.echo(f"  subject {name} sha256:{sha}")
+        click.echo(json.dumps(statement.predicate, indent=2, sort_keys=True))

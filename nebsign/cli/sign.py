@@ -1,0 +1,85 @@
+"""``nebsign sign``: sign artifacts or manifests into Sigstore bundles."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from nebsign._internal.atomic import atomic_write
+from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
+from nebsign.cli._output import emit_json, format_option
+from nebsign.digest import sha256_file
+from nebsign.errors import InputError
+from nebsign.signing import sign_digest, sign_digest_sigstore
+
+BUNDLE_SUFFIX = ".sigstore.json"
+
+
+@click.command("sign")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="Private key file.")
+@click.option(
+    "--sigstore",
+    "keyless",
+    is_flag=True,
+    help="Sign keyless with Sigstore (OIDC + Fulcio + Rekor). Needs the network.",
+)
+@click.option("--staging", is_flag=True, help="With --sigstore: use Sigstore's staging instance.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help=f"Bundle path (only with one FILE; default FILE{BUNDLE_SUFFIX}).",
+)
+@passphrase_fd_option
+@format_option
+def sign(
+    files: tuple[str, ...],
+    key_file: str | None,
+    keyless: bool,
+    staging: bool,
+    output: str | None,
+    passphrase_fd: int | None,
+    output_format: str,
+) -> None:
+    """Sign each FILE (an artifact or a release.json manifest).
+
+    Writes FILE.sigstore.json: a Sigstore bundle v0.3 with a messageSignature
+    over FILE's SHA-256 and the signer's key id as publicKey.hint (the shape
+    `cosign sign-blob --key` writes). Bundles are deterministic: the same key
+    and file give the same bytes.
+
+    \b
+    Examples:
+      nebsign sign dist/app.tar.gz --key release.key
+      nebsign sign release.json --key release.key       # sign a manifest
+      nebsign sign dist/app.tar.gz --sigstore           # keyless; needs the network
+
+    The identity token for --sigstore is taken from $SIGSTORE_IDENTITY_TOKEN,
+    the CI environment (e.g. GitHub Actions), or an interactive browser flow.
+    """
+    if keyless == (key_file is not None):
+        raise InputError("give exactly one of --key KEY and --sigstore")
+    if staging and not keyless:
+        raise InputError("--staging only applies to --sigstore")
+    if output is not None and len(files) != 1:
+        raise InputError("--output needs exactly one FILE")
+    private = None if key_file is None else load_signing_key(key_file, passphrase_fd)
+    results = []
+    for path in files:
+        if not os.path.isfile(path):
+            raise InputError(f"cannot sign {path}: not a regular file")
+        digest = sha256_file(path).sha256
+        if private is not None:
+            bundle = sign_digest(digest, private)
+        else:
+            token = os.environ.get("SIGSTORE_IDENTITY_TOKEN")
+            bundle = sign_digest_sigstore(digest, staging=staging, identity_token=token)
+        target = output or f"{path}{BUNDLE_SUFFIX}"
+        atomic_write(target, bundle.to_json())
+        results.append({"file": path, "sha256": digest, "bundle": target})
+        if output_format == "text":
+            click.echo(f"signed {path} (sha256:{digest}) -> {target}")
+    if output_format == "json":
+        emit_json(results)
