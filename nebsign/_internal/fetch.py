@@ -31,6 +31,7 @@ __all__ = [
     "FetchLimits",
     "FetchStalled",
     "FetchTimeout",
+    "SizeMismatch",
     "fetch_bytes",
     "fetch_to_fd",
     "is_url",
@@ -40,6 +41,10 @@ __all__ = [
 
 class FetchError(EnvironmentFault):
     """The source could not be read (network error, HTTP status, missing file)."""
+
+
+class SizeMismatch(FetchError):
+    """The body ended with fewer bytes than expected."""
 
 
 class FetchStalled(FetchError):
@@ -195,7 +200,7 @@ def fetch_to_fd(
         if conn is not None:
             conn.close()
     if expected_size is not None and digest.size != expected_size:
-        raise FetchError(f"{location}: got {digest.size} bytes, expected {expected_size}")
+        raise SizeMismatch(f"{location}: got {digest.size} bytes, expected {expected_size}")
     return digest
 
 

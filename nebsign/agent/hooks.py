@@ -1,0 +1,69 @@
+"""Run the host's hook commands (health check, post-switch) with a timeout.
+
+A hook is an argv list from the root-owned host policy (never a shell
+string). It runs in its own session; on timeout the whole process group is
+killed. Output is kept only as a short tail for the audit log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["HookResult", "run_hook"]
+
+_TAIL = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class HookResult:
+    """How a hook ended: exit code (None on timeout or start failure) and output tail."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None
+    timed_out: bool
+    output_tail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def describe(self) -> str:
+        if self.timed_out:
+            return f"{self.argv[0]} timed out"
+        if self.exit_code is None:
+            return f"{self.argv[0]} could not start: {self.output_tail}"
+        return f"{self.argv[0]} exited {self.exit_code}"
+
+
+def run_hook(argv: tuple[str, ...], *, timeout: float, env: Mapping[str, str]) -> HookResult:
+    """Run *argv* with *env* added to a minimal environment; never raises for its failure."""
+    full_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **env}
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - argv from the root-owned host policy
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        return HookResult(argv, None, False, exc.strerror or str(exc))
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return HookResult(argv, None, True, _tail(out))
+    return HookResult(argv, proc.returncode, False, _tail(out))
+
+
+def _tail(data: bytes | None) -> str:
+    return (data or b"")[-_TAIL:].decode("utf-8", errors="replace")

@@ -1,0 +1,187 @@
+"""One locked agent session: crash recovery, the audit log, the state, the switch.
+
+Every operation that changes the agent root (install, rollback, the daemon)
+runs inside :func:`open_session`: it takes the lock, verifies the audit log
+against the head kept in the state, and repairs what a crash may have left:
+
+* ``staging/*`` and ``.current.tmp-*`` links are removed;
+* if ``current`` points to a complete release the state does not list (a
+  crash after the switch, before the state was saved) it is adopted from the
+  record the install wrote into ``meta/record.json`` before switching;
+* release directories that are neither in the state nor current (a crash
+  before the switch, or while pruning) are removed.
+
+The switch itself is ``symlink(releases/<v>, .current.tmp-<pid>)``,
+``rename(.current.tmp-<pid>, current)``, ``fsync(root)``: at any instant
+``current`` is the old link or the new one, and it only ever points to a
+release directory whose files were fsynced and whose ``meta/COMPLETE`` exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nebsign._internal.atomic import fsync_dir, io_error
+from nebsign._internal.canonical import parse_json_object
+from nebsign._internal.readlimit import read_bounded
+from nebsign.agent.auditlog import AuditLog
+from nebsign.agent.layout import AgentLayout, crash_point
+from nebsign.agent.state import AgentState, ReleaseRecord, load_state, save_state
+from nebsign.errors import EnvironmentFault
+
+__all__ = [
+    "COMPLETE_MARKER",
+    "RECORD_FILE",
+    "Session",
+    "installed_details",
+    "load_record",
+    "open_session",
+    "utc_text",
+]
+
+COMPLETE_MARKER = "meta/COMPLETE"
+RECORD_FILE = "meta/record.json"
+
+Step = Callable[[str], None]
+
+
+def utc_text(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Session:
+    """The locked agent root: layout, state, log; :meth:`record` commits a decision."""
+
+    layout: AgentLayout
+    state: AgentState
+    log: AuditLog
+    step: Step
+
+    def record(
+        self, event: str, details: Mapping[str, Any], state: AgentState | None = None
+    ) -> None:
+        """Append *event* to the log, then save *state* (default: the current one) with the head."""
+        head = self.log.append(event, details)
+        self.step(f"logged-{event}")
+        new = replace(state if state is not None else self.state, log=head)
+        save_state(self.layout.state_file, new)
+        self.state = new
+
+    def save(self, state: AgentState) -> None:
+        """Save *state* without a log entry (keeps the current head)."""
+        new = replace(state, log=self.log.head)
+        save_state(self.layout.state_file, new)
+        self.state = new
+
+    def switch(self, version: str) -> None:
+        """Atomically point ``current`` at ``releases/<version>`` and make it durable."""
+        root = self.layout.root
+        tmp = root / f".current.tmp-{os.getpid()}"
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            os.symlink(f"releases/{version}", tmp)
+            self.step("link-created")
+            os.rename(tmp, self.layout.current)
+            self.step("link-switched")
+            fsync_dir(root)
+        except OSError as exc:
+            raise io_error(self.layout.current, exc, "switch") from exc
+        self.step("root-fsynced")
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            shutil.rmtree(path)
+    except OSError as exc:
+        raise io_error(path, exc, "remove") from exc
+
+
+def load_record(release_dir: Path) -> ReleaseRecord:
+    raw = read_bounded(release_dir / RECORD_FILE, 1024 * 1024, "release record")
+    return ReleaseRecord.from_dict(parse_json_object(raw, str(release_dir / RECORD_FILE)))
+
+
+def _recover(session: Session) -> None:
+    layout, state = session.layout, session.state
+    for leftover in layout.staging.iterdir():
+        _remove(leftover)
+    for leftover in layout.root.glob(".current.tmp-*"):
+        _remove(leftover)
+    linked = layout.current_version()
+    if linked is not None and linked != state.current:
+        release_dir = layout.release_dir(linked)
+        if not (release_dir / COMPLETE_MARKER).exists():
+            raise EnvironmentFault(
+                f"{layout.current} points to {linked}, which is not a complete release",
+                hint="repair the link by hand or roll back with --to",
+            )
+        known = state.record(linked)
+        if known is not None:
+            session.record(
+                "recovered",
+                {"current": linked, "note": "switch completed before a crash; state updated"},
+                replace(state, current=linked),
+            )
+        else:
+            rec = load_record(release_dir)
+            session.record(
+                "installed",
+                {**installed_details(rec), "recovered": True, "previous": state.current},
+                state.with_release(rec),
+            )
+    elif (
+        linked is None
+        and state.current is not None
+        and (layout.release_dir(state.current) / COMPLETE_MARKER).exists()
+    ):
+        session.switch(state.current)
+        session.record("recovered", {"current": state.current, "note": "current link restored"})
+    keep = {r.version for r in session.state.releases}
+    if session.state.current is not None:
+        keep.add(session.state.current)
+    for entry in layout.releases.iterdir():
+        if entry.name not in keep:
+            _remove(entry)
+    fsync_dir(layout.releases)
+
+
+def installed_details(rec: ReleaseRecord) -> dict[str, Any]:
+    return {
+        "attestations": list(rec.attestations),
+        "manifest": f"sha256:{rec.manifest_sha256}",
+        "name": rec.name,
+        "signers": list(rec.signers),
+        "version": rec.version,
+    }
+
+
+@contextlib.contextmanager
+def open_session(root: Path, step: Step | None = None) -> Iterator[Session]:
+    """Lock *root*, verify the log, recover from any crash, yield the session."""
+
+    def do_step(name: str) -> None:
+        crash_point(name)
+        if step is not None:
+            step(name)
+
+    layout = AgentLayout(root)
+    with layout.locked():
+        do_step("locked")
+        state = load_state(layout.state_file)
+        log = AuditLog.open(layout.log_file, state.log)
+        session = Session(layout, state, log, do_step)
+        _recover(session)
+        do_step("recovered")
+        yield session
