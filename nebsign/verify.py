@@ -180,7 +180,10 @@ def _artifact_signer(
             f"sha256:{content.digest.hex()}"
         )
     signer = _keyed_signer(bundle, expected, True, policy, now)
-    return signer, _logged(bundle, signer, policy)
+    in_log = _logged(bundle, signer, policy)
+    if not in_log and any(g.require_tlog for g in policy.groups):
+        raise TlogMissing(f"no transparency log entry: the policy requires one (signer {signer})")
+    return signer, in_log
 
 
 def verify_artifact(
