@@ -1,0 +1,231 @@
+"""``nebsign agent``: the on-host verify agent (install, run, rollback, status, log)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from nebsign.cli._output import emit_json, format_option, warn
+from nebsign.errors import InputError
+
+DEFAULT_POLICY = "/etc/nebsign/agent.toml"
+
+_policy_option = click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Host policy TOML (default {DEFAULT_POLICY}); must not be writable by group/others.",
+)
+_root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Agent root, instead of the one the host policy names.",
+)
+
+
+def _policy(path: str | None) -> Any:
+    from nebsign.policy.host import load_host_policy
+
+    return load_host_policy(Path(path or DEFAULT_POLICY))
+
+
+def _root(policy_path: str | None, root: str | None) -> Path:
+    if root is not None:
+        return Path(root)
+    return Path(_policy(policy_path).root)
+
+
+@click.group("agent")
+def agent() -> None:
+    """Verify releases before they are installed on this host; roll back in one command.
+
+    \b
+    Examples:
+      nebsign agent install /srv/inbox/exchange-api-1.4.2 --policy /etc/nebsign/agent.toml
+      nebsign agent install https://releases.example.com/exchange-api/1.4.2
+      nebsign agent run --inbox /srv/inbox          # daemon; SIGTERM stops it cleanly
+      nebsign agent rollback                         # back to the previous verified release
+      nebsign agent status --format json
+      nebsign agent log verify
+
+    Only bytes named by a manifest that the host policy's signers signed, with
+    the required attestations and an unexpired date, are installed. Every
+    decision is appended to a hash-chained audit log.
+    """
+
+
+@agent.command("install")
+@click.argument("release")
+@_policy_option
+@format_option
+def install_cmd(release: str, policy_path: str | None, output_format: str) -> None:
+    """Verify and install RELEASE (a directory or an http(s):// URL).
+
+    Exit 0 when installed (or already installed), 1 when refused (tampered,
+    untrusted, downgrade, expired, missing attestation, unsafe archive), 2 on
+    bad input (unsafe policy file, malformed release), 3 on environment faults.
+    """
+    from nebsign.agent.install import install_release
+
+    out = install_release(_policy(policy_path), release)
+    if output_format == "json":
+        emit_json(out.to_dict())
+    else:
+        rec = out.record
+        verb = "installed" if out.status.value == "installed" else "already installed"
+        click.echo(
+            f"{verb} {rec.name} {rec.version} (manifest sha256:{rec.manifest_sha256}, "
+            f"signed by {', '.join(rec.signers)}; previous: {out.previous or 'none'})"
+        )
+
+
+@agent.command("run")
+@click.option(
+    "--inbox", type=click.Path(file_okay=False, exists=True), help="Watch this directory."
+)
+@click.option("--url", help="Poll this release URL (http:// or https://).")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=30.0, show_default=True)
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@_policy_option
+def run_cmd(
+    inbox: str | None, url: str | None, interval: float, once: bool, policy_path: str | None
+) -> None:
+    """Install new releases as they appear (daemon); stop with SIGTERM or Ctrl-C.
+
+    \b
+    Inbox: a release directory is taken once <inbox>/<name>/.ready exists (write
+    it last); afterwards it moves to <inbox>/.done/ or <inbox>/.rejected/.
+    URL: <url>/release.json is polled; a changed digest triggers one install.
+    A refused release is logged and the current release keeps serving.
+    """
+    from nebsign.agent.daemon import Event, run_daemon
+
+    if (inbox is None) == (url is None):
+        raise click.UsageError("give exactly one of --inbox and --url")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise InputError(f"--url must be http:// or https://, not {url[:80]!r}")
+    policy = _policy(policy_path)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def report(event: Event) -> None:
+        if event.kind.value in ("refused", "error"):
+            warn(f"{event.kind.value}: {event.location}: {event.detail}")
+        else:
+            click.echo(f"{event.kind.value}: {event.location}: {event.detail}")
+
+    stats = run_daemon(
+        policy,
+        inbox=Path(inbox) if inbox else None,
+        url=url,
+        interval=interval,
+        stop=stop,
+        report=report,
+        once=once,
+    )
+    click.echo(
+        f"stopped after {stats.polls} polls: {stats.installed} installed, "
+        f"{stats.refused} refused, {stats.errors} errors",
+        err=True,
+    )
+
+
+@agent.command("rollback")
+@click.option("--to", "to", help="Version to go back to (default: the previous one).")
+@_policy_option
+@_root_option
+@format_option
+def rollback_cmd(
+    to: str | None, policy_path: str | None, root: str | None, output_format: str
+) -> None:
+    """Switch back to the previous (or --to) installed release, after re-checking its files.
+
+    Refuses (exit 1) when the target's files no longer match its stored,
+    verified manifest.
+    """
+    from nebsign.agent.rollback import rollback
+
+    hooks = None
+    if root is None:
+        policy = _policy(policy_path)
+        target_root, hooks = Path(policy.root), policy.hooks
+    else:
+        target_root = Path(root)
+    out = rollback(target_root, to, hooks=hooks)
+    if output_format == "json":
+        emit_json(out.to_dict())
+    else:
+        click.echo(
+            f"rolled back from {out.previous} to {out.current.version} "
+            f"(manifest sha256:{out.current.manifest_sha256}, re-checked)"
+        )
+
+
+@agent.command("status")
+@_policy_option
+@_root_option
+@format_option
+def status_cmd(policy_path: str | None, root: str | None, output_format: str) -> None:
+    """Current and previous releases, their digests and signers, and the log's health."""
+    from nebsign.agent.rollback import agent_status
+
+    st = agent_status(_root(policy_path, root))
+    if output_format == "json":
+        emit_json(st.to_dict())
+        return
+    click.echo(f"root:    {st.root}")
+    click.echo(f"current: {st.current or 'none'} (link: {st.linked or 'none'})")
+    click.echo(f"highest: {st.highest or 'none'}")
+    for rec in reversed(st.releases):
+        mark = "*" if rec.version == st.current else " "
+        click.echo(
+            f" {mark} {rec.version:<12} sha256:{rec.manifest_sha256}  {rec.installed_at}  "
+            f"signers: {', '.join(rec.signers)}"
+        )
+    log_state = "ok" if st.log_ok else f"TAMPERED: {st.log_problem}"
+    click.echo(f"audit log: {st.log_entries} entries, {log_state}")
+
+
+@agent.group("log")
+def log_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@log_group.command("verify")
+@_policy_option
+@_root_option
+@format_option
+def log_verify_cmd(policy_path: str | None, root: str | None, output_format: str) -> None:
+    """Check the hash chain and that the head recorded in state.json is still there.
+
+    Exit 1 if any line was edited, deleted, reordered, or the log was truncated.
+    """
+    from nebsign.agent.auditlog import verify_log
+    from nebsign.agent.layout import AgentLayout
+    from nebsign.agent.state import load_state
+
+    layout = AgentLayout(_root(policy_path, root))
+    if not layout.root.is_dir():
+        raise InputError(f"agent root {layout.root} does not exist")
+    state = load_state(layout.state_file)
+    result = verify_log(layout.log_file, state.log)
+    head = None if result.head is None else result.head.to_dict()
+    if output_format == "json":
+        emit_json({"ok": True, "entries": result.entries, "head": head})
+    else:
+        click.echo(
+            f"OK: {result.entries} entries chain correctly"
+            + (f"; head seq {result.head.seq} sha256:{result.head.sha256}" if result.head else "")
+        )
