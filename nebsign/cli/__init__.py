@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "sign": "nebsign.cli.sign:sign",
     "verify": "nebsign.cli.verify:verify",
     "attest": "nebsign.cli.attest:attest",
+    "agent": "nebsign.cli.agent:agent",
 }
 
 _state = {"verbose": False}
