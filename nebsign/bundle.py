@@ -178,14 +178,53 @@ def _unb64(value: object, where: str, what: str) -> bytes:
     if not isinstance(value, str):
         raise InvalidBundle(f"{what}: {where} must be a base64 string")
     try:
-        return base64.b64decode(value, validate=True)
+        data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidBundle(f"{what}: {where} is not valid base64") from exc
+    if base64.b64encode(data) != value.encode("ascii"):
+        # unused trailing bits or missing padding: one value, one encoding
+        raise InvalidBundle(f"{what}: {where} is not canonical base64")
+    return data
 
 
-def _obj(value: object, where: str, what: str) -> dict[str, Any]:
+_FIELDS: dict[str, frozenset[str]] = {
+    "bundle": frozenset({"mediaType", "verificationMaterial", "messageSignature", "dsseEnvelope"}),
+    "verificationMaterial": frozenset(
+        {
+            "publicKey",
+            "x509CertificateChain",
+            "certificate",
+            "tlogEntries",
+            "timestampVerificationData",
+        }
+    ),
+    "publicKey": frozenset({"hint"}),
+    "certificate": frozenset({"rawBytes"}),
+    "messageSignature": frozenset({"messageDigest", "signature"}),
+    "messageDigest": frozenset({"algorithm", "digest"}),
+    "dsseEnvelope": frozenset({"payload", "payloadType", "signatures"}),
+    "signature": frozenset({"sig", "keyid"}),
+    "tlogEntry": frozenset(
+        {
+            "logIndex",
+            "logId",
+            "kindVersion",
+            "integratedTime",
+            "inclusionPromise",
+            "inclusionProof",
+            "canonicalizedBody",
+        }
+    ),
+}
+
+
+def _obj(value: object, where: str, what: str, fields: str | None = None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidBundle(f"{what}: {where} must be a JSON object")
+    if fields is not None:
+        unknown = value.keys() - _FIELDS[fields]
+        if unknown:
+            raise InvalidBundle(f"{what}: {where} has unknown field(s) {sorted(unknown)[:3]}")
     return value
 
 
@@ -201,7 +240,7 @@ def _int(value: object, where: str, what: str) -> int:
 
 
 def _parse_tlog(value: object, what: str) -> TlogEntry:
-    entry = _obj(value, "a tlogEntries item", what)
+    entry = _obj(value, "a tlogEntries item", what, "tlogEntry")
     kv = _obj(entry.get("kindVersion"), "tlogEntries[].kindVersion", what)
     kind, version = kv.get("kind"), kv.get("version")
     if not isinstance(kind, str) or not isinstance(version, str):
@@ -242,14 +281,14 @@ def _parse_material(material: dict[str, Any], what: str) -> tuple[str | None, by
         )
     kind = kinds[0]
     if kind == "publicKey":
-        hint = _obj(material["publicKey"], "verificationMaterial.publicKey", what).get("hint")
+        hint = _obj(material["publicKey"], "publicKey", what, "publicKey").get("hint")
         if hint is None or hint == "":
             return None, None
         if not isinstance(hint, str) or len(hint) > 256:
             raise InvalidBundle(f"{what}: publicKey.hint must be a short string")
         return hint, None
     if kind == "certificate":
-        cert = _obj(material["certificate"], "verificationMaterial.certificate", what)
+        cert = _obj(material["certificate"], "certificate", what, "certificate")
         return None, _unb64(cert.get("rawBytes"), "certificate.rawBytes", what)
     chain = _obj(material[kind], "x509CertificateChain", what).get("certificates")
     if not isinstance(chain, list) or not chain:
@@ -266,7 +305,10 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
             f"{what}: unsupported bundle media type {shown!r}",
             hint=f"expected {BUNDLE_MEDIA_TYPE}",
         )
-    material = _obj(obj.get("verificationMaterial"), "verificationMaterial", what)
+    _obj(obj, "bundle", what, "bundle")
+    material = _obj(
+        obj.get("verificationMaterial"), "verificationMaterial", what, "verificationMaterial"
+    )
     hint, certificate = _parse_material(material, what)
     entries = material.get("tlogEntries", [])
     if not isinstance(entries, list):
@@ -277,10 +319,10 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
         raise InvalidBundle(f"{what}: needs exactly one of messageSignature and dsseEnvelope")
     content: MessageSignature | DsseEnvelope
     if has_msg:
-        msg = _obj(obj["messageSignature"], "messageSignature", what)
+        msg = _obj(obj["messageSignature"], "messageSignature", what, "messageSignature")
         digest = None
         if "messageDigest" in msg:
-            md = _obj(msg["messageDigest"], "messageSignature.messageDigest", what)
+            md = _obj(msg["messageDigest"], "messageDigest", what, "messageDigest")
             if md.get("algorithm") != "SHA2_256":
                 raise InvalidBundle(f"{what}: messageDigest.algorithm must be SHA2_256")
             digest = _unb64(md.get("digest"), "messageDigest.digest", what)
@@ -291,11 +333,11 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
             digest=digest,
         )
     else:
-        env = _obj(obj["dsseEnvelope"], "dsseEnvelope", what)
+        env = _obj(obj["dsseEnvelope"], "dsseEnvelope", what, "dsseEnvelope")
         sigs = env.get("signatures")
         if not isinstance(sigs, list) or len(sigs) != 1:
             raise InvalidBundle(f"{what}: dsseEnvelope.signatures must hold exactly one signature")
-        sig = _obj(sigs[0], "dsseEnvelope.signatures[0]", what)
+        sig = _obj(sigs[0], "dsseEnvelope.signatures[0]", what, "signature")
         keyid = sig.get("keyid", "")
         payload_type = env.get("payloadType")
         if not isinstance(keyid, str) or not isinstance(payload_type, str):

@@ -21,11 +21,11 @@ import sys
 from pathlib import Path
 
 import rfc8785
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from nebsign.attest import SAST_V1, SLSA_PROVENANCE_V1, Statement, Subject
-from nebsign.bundle import Bundle, TlogEntry
+from nebsign.bundle import Bundle
 from nebsign.keys import key_id, private_key_pem, public_key_der, public_key_pem
 from nebsign.manifest import build_manifest
 from nebsign.signing import sign_digest, sign_statement
@@ -201,6 +201,7 @@ def generate(out: Path) -> list[Path]:
     )
     put("provenance.sigstore.json", sign_statement(prov, ks["p256-a"]).to_json())
 
+    pin = {n: hashlib.sha256(p).hexdigest() for n, p in pubs.items()}
     abc = "".join(_pem_toml(n, pubs[n], ids[n]) for n in ("ed25519-a", "ed25519-b", "ed25519-c"))
     put("policy-2-of-3.toml", f"version = 1\nthreshold = 2\n\n{abc}".encode())
     put(
@@ -210,8 +211,8 @@ def generate(out: Path) -> list[Path]:
             f'keys = [{{ id = "{ids["p256-a"]}", path = "keys/p256-a.pub", '
             f'sha256 = "{hashlib.sha256(pubs["p256-a"]).hexdigest()}" }}]\n\n'
             '[[any_of]]\nname = "two maintainers"\nthreshold = 2\n'
-            f'keys = [{{ path = "keys/ed25519-b.pub", sha256 = "{hashlib.sha256(pubs["ed25519-b"]).hexdigest()}" }},\n'
-            f'        {{ path = "keys/ed25519-c.pub", sha256 = "{hashlib.sha256(pubs["ed25519-c"]).hexdigest()}" }}]\n'
+            f'keys = [{{ path = "keys/ed25519-b.pub", sha256 = "{pin["ed25519-b"]}" }},\n'
+            f'        {{ path = "keys/ed25519-c.pub", sha256 = "{pin["ed25519-c"]}" }}]\n'
         ).encode(),
     )
     root_sha = hashlib.sha256(test_trusted_root(rekor)).hexdigest()
@@ -246,7 +247,7 @@ def generate(out: Path) -> list[Path]:
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "golden"
     paths = generate(out)
-    print(f"wrote {len(paths)} files under {out}")  # noqa: T201
+    print(f"wrote {len(paths)} files under {out}")
 
 
 if __name__ == "__main__":
