@@ -15,6 +15,7 @@ checks that the head is still in the log.
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class LogVerification:
     head: LogHead | None
     anchored: bool
     unanchored_tail: int
+    tail: tuple[LogEntry, ...] = ()
 
 
 def _now_text() -> str:
@@ -174,9 +176,12 @@ def verify_log(path: Path, anchor: LogHead | None) -> LogVerification:
     head: LogHead | None = None
     anchored = anchor is None
     count = 0
+    tail: collections.deque[LogEntry] = collections.deque(maxlen=64)
     for entry, _prev in read_entries(path):
         count += 1
         head = LogHead(entry.seq, entry.sha256)
+        if anchor is None or entry.seq > anchor.seq:
+            tail.append(entry)
         if anchor is not None and entry.seq == anchor.seq:
             if entry.sha256 != anchor.sha256:
                 raise LogTampered(
@@ -190,16 +195,18 @@ def verify_log(path: Path, anchor: LogHead | None) -> LogVerification:
             f"{path}: has {count} lines but the state file records line {anchor.seq + 1} "
             f"(sha256 {anchor.sha256[:16]}...): the log was truncated"
         )
-    tail = 0 if anchor is None or head is None else head.seq - anchor.seq
-    return LogVerification(count, head, anchor is not None, tail)
+    unanchored = 0 if anchor is None or head is None else head.seq - anchor.seq
+    return LogVerification(count, head, anchor is not None, unanchored, tuple(tail))
 
 
 class AuditLog:
     """Appender for one log file; :meth:`open` verifies the chain first."""
 
-    def __init__(self, path: Path, head: LogHead | None) -> None:
+    def __init__(self, path: Path, head: LogHead | None, tail: tuple[LogEntry, ...] = ()) -> None:
         self.path = path
         self.head = head
+        #: entries after the anchored head: written just before a crash
+        self.tail = tail
 
     @classmethod
     def open(cls, path: Path, anchor: LogHead | None) -> AuditLog:
@@ -211,7 +218,7 @@ class AuditLog:
         """
         cls._repair_torn_tail(path)
         result = verify_log(path, anchor)
-        return cls(path, result.head)
+        return cls(path, result.head, result.tail)
 
     @staticmethod
     def _repair_torn_tail(path: Path) -> None:

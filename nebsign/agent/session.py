@@ -113,6 +113,14 @@ def load_record(release_dir: Path) -> ReleaseRecord:
     return ReleaseRecord.from_dict(parse_json_object(raw, str(release_dir / RECORD_FILE)))
 
 
+def _in_tail(session: Session, event: str, **match: object) -> bool:
+    """True if an entry written just before a crash (after the anchor) matches."""
+    return any(
+        e.event == event and all(e.details.get(k) == v for k, v in match.items())
+        for e in session.log.tail
+    )
+
+
 def _recover(session: Session) -> None:
     layout, state = session.layout, session.state
     for leftover in layout.staging.iterdir():
@@ -128,18 +136,24 @@ def _recover(session: Session) -> None:
                 hint="repair the link by hand or roll back with --to",
             )
         known = state.record(linked)
-        if known is not None:
+        if known is None:
+            rec = load_record(release_dir)
+            adopted = state.with_release(rec)
+            if _in_tail(session, "installed", version=linked):
+                session.save(adopted)  # the decision is logged; only the state was lost
+            else:
+                session.record(
+                    "installed",
+                    {**installed_details(rec), "recovered": True, "previous": state.current},
+                    adopted,
+                )
+        elif _in_tail(session, "rolled-back", to=linked):
+            session.save(replace(state, current=linked))
+        else:
             session.record(
                 "recovered",
                 {"current": linked, "note": "switch completed before a crash; state updated"},
                 replace(state, current=linked),
-            )
-        else:
-            rec = load_record(release_dir)
-            session.record(
-                "installed",
-                {**installed_details(rec), "recovered": True, "previous": state.current},
-                state.with_release(rec),
             )
     elif (
         linked is None
@@ -148,13 +162,20 @@ def _recover(session: Session) -> None:
     ):
         session.switch(state.current)
         session.record("recovered", {"current": state.current, "note": "current link restored"})
+    for entry in session.log.tail:
+        versions = entry.details.get("versions")
+        if entry.event == "pruned" and isinstance(versions, list):
+            session.save(session.state.without({str(v) for v in versions}))
+    if session.state.log != session.log.head:
+        session.save(session.state)  # re-anchor after a crash between log and state
     keep = {r.version for r in session.state.releases}
     if session.state.current is not None:
         keep.add(session.state.current)
-    for entry in layout.releases.iterdir():
-        if entry.name not in keep:
-            _remove(entry)
+    for entry_dir in layout.releases.iterdir():
+        if entry_dir.name not in keep:
+            _remove(entry_dir)
     fsync_dir(layout.releases)
+    session.log.tail = ()
 
 
 def installed_details(rec: ReleaseRecord) -> dict[str, Any]:

@@ -22,6 +22,7 @@ class ReleaseKit:
     base: Path
     key: PrivateKey = field(default_factory=generate_key)
     extra_policy: str = ""
+    keep: int = 3
 
     def __post_init__(self) -> None:
         self.conf = self.base / "etc"
@@ -42,7 +43,7 @@ class ReleaseKit:
         os.chmod(trust, 0o644)
         host = self.conf / "agent.toml"
         host.write_text(
-            f'root = "{self.root}"\ntrust_policy = "trust.toml"\nname = "app"\nkeep = 3\n'
+            f'root = "{self.root}"\ntrust_policy = "trust.toml"\nname = "app"\nkeep = {self.keep}\n'
             + self.extra_policy
             + '\n[[require]]\npredicate_type = "sast"\nverdict = "pass"\n'
         )
