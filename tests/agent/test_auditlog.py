@@ -40,7 +40,7 @@ def test_edit_detected(tmp_path: Path) -> None:
     lines = _lines(path)
     lines[2] = lines[2].replace(b"1.2.0", b"6.6.6")
     path.write_bytes(b"".join(lines))
-    with pytest.raises(LogTampered, match="line 4 .* does not chain"):
+    with pytest.raises(LogTampered, match=r"line 4 .* does not chain"):
         verify_log(path, head)
 
 
@@ -108,7 +108,7 @@ def test_unanchored_tail_allowed(tmp_path: Path) -> None:
 
 
 def test_non_canonical_line_detected(tmp_path: Path) -> None:
-    path, head = _log(tmp_path, 1)
+    path, _head = _log(tmp_path, 1)
     obj = json.loads(path.read_bytes())
     path.write_text(json.dumps(obj, indent=1).replace("\n", "") + "\n")
     with pytest.raises(LogTampered):
