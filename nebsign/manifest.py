@@ -8,18 +8,21 @@ object.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
-from nebsign._internal.canonical import canonical_json, parse_json_object
-from nebsign._internal.safepath import check_link_target, check_relpath
-from nebsign._internal.walk import walk_tree
+from nebsign._internal.canonical import MAX_SAFE_INTEGER
+from nebsign._internal.safepath import check_link_target, check_relpaths
+from nebsign._internal.walk import iter_tree
 from nebsign.checksums import format_line
-from nebsign.digest import hash_files, sha256_bytes
+from nebsign.digest import GroupHasher, sha256_bytes
 from nebsign.errors import InputError, VerdictError
 from nebsign.versioning import ReleaseVersion
 
@@ -34,6 +37,7 @@ __all__ = [
     "TreeDiff",
     "build_manifest",
     "diff_manifests",
+    "load_and_verify_tree",
     "parse_expires",
     "verify_tree",
 ]
@@ -42,6 +46,7 @@ MANIFEST_TYPE = "https://nebsign.dev/manifest/v1"
 MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 MAX_ENTRIES = 5_000_000
 _HEX_RE = re.compile(r"[0-9a-f]{64}")
+_HEXES_RE = re.compile(r"[0-9a-f]*")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _EXPIRES_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
@@ -88,12 +93,12 @@ class Manifest:
     name: str | None = None
     version: str | None = None
     expires: str | None = None
-    _by_path: dict[str, FileEntry | LinkEntry] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    _index: dict[str, FileEntry | LinkEntry] | None = field(
+        default=None, init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
-        if self.name is not None and not _NAME_RE.fullmatch(self.name):
+        if self.name is not None and not (type(self.name) is str and _NAME_RE.fullmatch(self.name)):
             raise InputError(
                 f"manifest: invalid release name {self.name!r}",
                 hint="letters, digits, '.', '_', '+', '-'; at most 128 characters",
@@ -102,38 +107,68 @@ class Manifest:
             ReleaseVersion.parse(self.version)
         if self.expires is not None:
             parse_expires(self.expires)
-        if len(self.files) + len(self.symlinks) > MAX_ENTRIES:
+        files, links = self.files, self.symlinks
+        if len(files) + len(links) > MAX_ENTRIES:
             raise InputError(f"manifest: more than {MAX_ENTRIES} entries")
-        by_path = self._by_path
-        for entry in self.files:
-            check_relpath(entry.path, "manifest")
-            if not _HEX_RE.fullmatch(entry.sha256):
-                raise InputError(f"manifest: {entry.path!r}: sha256 is not 64 lowercase hex")
-            if isinstance(entry.size, bool) or not isinstance(entry.size, int) or entry.size < 0:
-                raise InputError(f"manifest: {entry.path!r}: size is not a non-negative integer")
-            if by_path.setdefault(entry.path, entry) is not entry:
-                raise InputError(f"manifest: duplicate path {entry.path!r}")
-        for link in self.symlinks:
+        # Bulk checks (C-speed passes over all entries); a manifest of 100,000
+        # files must validate in well under the time it takes to hash them.
+        paths = [e.path for e in files]
+        check_relpaths(paths, "manifest")
+        sizes = [e.size for e in files]
+        if sizes and not (
+            all(type(x) is int for x in sizes)
+            and min(sizes) >= 0
+            and max(sizes) <= MAX_SAFE_INTEGER
+        ):
+            bad = next(
+                e for e in files if type(e.size) is not int or not 0 <= e.size <= MAX_SAFE_INTEGER
+            )
+            raise InputError(f"manifest: {bad.path!r}: size is not an integer in 0..2**53-1")
+        if (
+            not all(type(e.sha256) is str for e in files)
+            or not _HEXES_RE.fullmatch("".join(e.sha256 for e in files))
+            or any(len(e.sha256) != 64 for e in files)
+        ):
+            bad_entry = next(
+                e for e in files if type(e.sha256) is not str or not _HEX_RE.fullmatch(e.sha256)
+            )
+            raise InputError(f"manifest: {bad_entry.path!r}: sha256 is not 64 lowercase hex")
+        for link in links:
             check_link_target(link.path, link.target, "manifest symlink")
-            if by_path.setdefault(link.path, link) is not link:
-                raise InputError(f"manifest: duplicate path {link.path!r}")
-        for path in by_path:
-            # A path cannot be both an entry and a directory of another entry.
-            head, _, _ = path.rpartition("/")
-            while head:
-                if head in by_path:
-                    raise InputError(f"manifest: {head!r} is both an entry and a directory")
-                head, _, _ = head.rpartition("/")
-        if [e.path for e in self.files] != sorted(e.path for e in self.files) or [
-            e.path for e in self.symlinks
-        ] != sorted(e.path for e in self.symlinks):
-            raise InputError("manifest: entries are not sorted by path")
+        link_paths = [e.path for e in links]
+        for group in (paths, link_paths):
+            if not all(a < b for a, b in itertools.pairwise(group)):
+                dup = next((a for a, b in itertools.pairwise(group) if a == b), None)
+                if dup is not None:
+                    raise InputError(f"manifest: duplicate path {dup!r}")
+                raise InputError("manifest: entries are not sorted by path")
+        all_paths = set(paths)
+        both = all_paths.intersection(link_paths)
+        if both:
+            raise InputError(f"manifest: duplicate path {min(both)!r}")
+        all_paths.update(link_paths)
+        # A path cannot be both an entry and a directory of another entry.
+        directories = {p.rpartition("/")[0] for p in all_paths}
+        directories.discard("")
+        for head in list(directories):
+            head = head.rpartition("/")[0]
+            while head and head not in directories:
+                directories.add(head)
+                head = head.rpartition("/")[0]
+        clash = directories & all_paths
+        if clash:
+            raise InputError(f"manifest: {min(clash)!r} is both an entry and a directory")
 
     # -- queries ---------------------------------------------------------
 
     def get(self, path: str) -> FileEntry | LinkEntry | None:
         """The entry at *path*, if any."""
-        return self._by_path.get(path)
+        if self._index is None:
+            index: dict[str, FileEntry | LinkEntry] = {e.path: e for e in self.files}
+            index.update((e.path, e) for e in self.symlinks)
+            object.__setattr__(self, "_index", index)
+            return index.get(path)
+        return self._index.get(path)
 
     @property
     def release_version(self) -> ReleaseVersion | None:
@@ -172,8 +207,41 @@ class Manifest:
         return out
 
     def to_json(self) -> bytes:
-        """RFC 8785 canonical JSON bytes (stable across machines and runs)."""
-        return canonical_json(self.to_dict())
+        """RFC 8785 canonical JSON bytes (stable across machines and runs).
+
+        Emitted directly (keys in RFC 8785 order, strings escaped by the C
+        ``encode_basestring``, integers <= 2**53 - 1), which for this schema
+        is byte-identical to :func:`canonical_json_simple` of :meth:`to_dict`;
+        a property test holds both against the ``rfc8785`` package.
+        """
+        enc = encode_basestring
+        parts = ['{"_type":', enc(MANIFEST_TYPE)]
+        if self.expires is not None:
+            parts += [',"expires":', enc(self.expires)]
+        parts.append(',"files":[')
+        parts.append(
+            ",".join(
+                [
+                    f'{{"path":{enc(e.path)},"sha256":"{e.sha256}","size":{e.size}}}'
+                    for e in self.files
+                ]
+            )
+        )
+        parts.append("]")
+        if self.name is not None:
+            parts += [',"name":', enc(self.name)]
+        if self.symlinks:
+            parts.append(',"symlinks":[')
+            parts.append(
+                ",".join(
+                    [f'{{"path":{enc(e.path)},"target":{enc(e.target)}}}' for e in self.symlinks]
+                )
+            )
+            parts.append("]")
+        if self.version is not None:
+            parts += [',"version":', enc(self.version)]
+        parts.append("}")
+        return "".join(parts).encode("utf-8")
 
     def digest(self) -> str:
         """Hex SHA-256 of :meth:`to_json` (what gets signed)."""
@@ -185,9 +253,33 @@ class Manifest:
 
     @classmethod
     def from_json(cls, raw: bytes, what: str = "manifest") -> Manifest:
-        """Parse and validate manifest bytes; :class:`InputError` if invalid."""
-        obj = parse_json_object(raw, what, limit=MAX_MANIFEST_BYTES)
-        return cls.from_dict(obj, what)
+        """Parse and validate manifest bytes; :class:`InputError` if invalid.
+
+        Only the canonical form is accepted: *raw* must be exactly what
+        :meth:`to_json` gives for the parsed manifest. So the digest that is
+        signed is the digest of the file's bytes, and no two parsers can
+        read different content from one signed manifest (duplicate keys,
+        odd escapes and whitespace are all refused).
+        """
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise InputError(f"{what}: larger than the limit of {MAX_MANIFEST_BYTES} bytes")
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{what}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"{what}: not valid JSON ({exc})") from exc
+        if type(obj) is not dict:
+            raise InputError(f"{what}: expected a JSON object, found {type(obj).__name__}")
+        manifest = cls.from_dict(obj, what)
+        if manifest.to_json() != raw:
+            raise InputError(
+                f"{what}: not in canonical form (RFC 8785 JSON as `nebsign manifest create` "
+                "writes it: no whitespace or trailing newline, sorted keys, no duplicate keys)"
+            )
+        return manifest
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any], what: str = "manifest") -> Manifest:
@@ -204,7 +296,10 @@ class Manifest:
         links_raw = obj.get("symlinks", [])
         if not isinstance(links_raw, list):
             raise InputError(f"{what}: 'symlinks' must be a list")
-        files = tuple(_file_entry(item, i, what) for i, item in enumerate(files_raw))
+        if all(type(item) is dict and item.keys() == _FILE_KEYS for item in files_raw):
+            files = tuple([FileEntry(d["path"], d["size"], d["sha256"]) for d in files_raw])
+        else:
+            files = tuple(_file_entry(item, i, what) for i, item in enumerate(files_raw))
         links = tuple(_link_entry(item, i, what) for i, item in enumerate(links_raw))
         meta: dict[str, str | None] = {}
         for key in ("name", "version", "expires"):
@@ -219,19 +314,23 @@ class Manifest:
             raise InputError(f"{what}: {message}", hint=exc.hint) from exc
 
 
+_FILE_KEYS = frozenset({"path", "sha256", "size"})
+_LINK_KEYS = frozenset({"path", "target"})
+
+
 def _file_entry(item: object, index: int, what: str) -> FileEntry:
-    if not isinstance(item, dict) or set(item) != {"path", "sha256", "size"}:
+    if type(item) is not dict or item.keys() != _FILE_KEYS:
         raise InputError(f"{what}: files[{index}] must have exactly path, sha256 and size")
     path, sha, size = item["path"], item["sha256"], item["size"]
-    if not isinstance(path, str) or not isinstance(sha, str):
+    if type(path) is not str or type(sha) is not str:
         raise InputError(f"{what}: files[{index}]: path and sha256 must be strings")
-    if isinstance(size, bool) or not isinstance(size, int):
+    if type(size) is not int:
         raise InputError(f"{what}: files[{index}]: size must be an integer")
     return FileEntry(path, size, sha)
 
 
 def _link_entry(item: object, index: int, what: str) -> LinkEntry:
-    if not isinstance(item, dict) or set(item) != {"path", "target"}:
+    if type(item) is not dict or item.keys() != _LINK_KEYS:
         raise InputError(f"{what}: symlinks[{index}] must have exactly path and target")
     path, target = item["path"], item["target"]
     if not isinstance(path, str) or not isinstance(target, str):
@@ -239,16 +338,42 @@ def _link_entry(item: object, index: int, what: str) -> LinkEntry:
     return LinkEntry(path, target)
 
 
-def _scan(
-    root: str, exclude: frozenset[str], progress: Callable[[int], None] | None
-) -> tuple[tuple[FileEntry, ...], tuple[LinkEntry, ...]]:
-    listing = walk_tree(root, exclude)
-    digests = hash_files([p for _, p in listing.files], progress=progress)
-    files = tuple(
-        FileEntry(rel, d.size, d.sha256) for (rel, _), d in zip(listing.files, digests, strict=True)
+@dataclass(slots=True)
+class _Scan:
+    """A tree walked and fed to a hasher: paths and links now, digests at finish()."""
+
+    hasher: GroupHasher
+    paths: list[str] = field(default_factory=list)
+    links: list[LinkEntry] = field(default_factory=list)
+
+    def finish(self) -> tuple[list[int], str]:
+        packed = self.hasher.finish()
+        sizes = [size for group_sizes, _ in packed for size in group_sizes]
+        return sizes, "".join(h for _, h in packed)
+
+
+def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Scan:
+    """Walk *root* (paths come out sorted) and feed every file to *hasher*."""
+    scan = _Scan(hasher)
+
+    def groups() -> Iterator[tuple[str, list[str]]]:
+        for run in iter_tree(root, exclude):
+            prefix = run.prefix
+            scan.links.extend(LinkEntry(prefix + name, target) for name, target in run.links)
+            scan.paths.extend([prefix + name for name in run.files])
+            yield run.path, run.files
+
+    hasher.feed(groups())
+    return scan
+
+
+def _entries(paths: list[str], sizes: list[int], hexes: str) -> tuple[FileEntry, ...]:
+    return tuple(
+        [
+            FileEntry(p, s, hexes[64 * i : 64 * i + 64])
+            for i, (p, s) in enumerate(zip(paths, sizes, strict=True))
+        ]
     )
-    links = tuple(LinkEntry(rel, target) for rel, target in listing.links)
-    return files, links
 
 
 def build_manifest(
@@ -266,8 +391,10 @@ def build_manifest(
     tree, or a special file, is an :class:`InputError`. *progress* is called
     with the number of files done.
     """
-    files, links = _scan(os.fspath(root), exclude, progress)
-    return Manifest(files, links, name, version, expires)
+    with GroupHasher(progress=progress) as hasher:
+        scan = _start_scan(os.fspath(root), exclude, hasher)
+        sizes, hexes = scan.finish()
+    return Manifest(_entries(scan.paths, sizes, hexes), tuple(scan.links), name, version, expires)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +460,20 @@ def diff_manifests(expected: Manifest, actual: Manifest) -> TreeDiff:
     return _diff_entries((*expected.files, *expected.symlinks), (*actual.files, *actual.symlinks))
 
 
+def _compare(manifest: Manifest, scan: _Scan) -> TreeDiff:
+    sizes, hexes = scan.finish()
+    expected = manifest.files
+    if (
+        [e.path for e in expected] == scan.paths
+        and [e.size for e in expected] == sizes
+        and "".join(e.sha256 for e in expected) == hexes
+        and list(manifest.symlinks) == scan.links
+    ):
+        return TreeDiff(checked=len(expected) + len(scan.links))
+    found = _entries(scan.paths, sizes, hexes)
+    return _diff_entries((*expected, *manifest.symlinks), (*found, *scan.links))
+
+
 def verify_tree(
     manifest: Manifest,
     root: str | os.PathLike[str],
@@ -341,5 +482,25 @@ def verify_tree(
     progress: Callable[[int], None] | None = None,
 ) -> TreeDiff:
     """Hash the tree at *root* and report every missing, extra or changed entry."""
-    files, links = _scan(os.fspath(root), exclude, progress)
-    return _diff_entries((*manifest.files, *manifest.symlinks), (*files, *links))
+    with GroupHasher(progress=progress) as hasher:
+        return _compare(manifest, _start_scan(os.fspath(root), exclude, hasher))
+
+
+def load_and_verify_tree(
+    raw: bytes,
+    root: str | os.PathLike[str],
+    *,
+    what: str = "manifest",
+    exclude: frozenset[str] = frozenset(),
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Manifest, TreeDiff]:
+    """Parse manifest bytes and check *root* against them, in parallel.
+
+    Worker processes hash the tree while this thread parses and validates
+    the manifest, so parsing a large manifest costs no wall time. Nothing
+    from the tree is trusted or used before the manifest has parsed.
+    """
+    with GroupHasher(progress=progress) as hasher:
+        scan = _start_scan(os.fspath(root), exclude, hasher)
+        manifest = Manifest.from_json(raw, what)
+        return manifest, _compare(manifest, scan)

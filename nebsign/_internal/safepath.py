@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from nebsign.errors import InputError
 
-__all__ = ["MAX_PATH_LEN", "check_link_target", "check_relpath"]
+__all__ = ["MAX_PATH_LEN", "check_link_target", "check_relpath", "check_relpaths"]
 
 MAX_PATH_LEN = 4096
 
@@ -12,27 +15,69 @@ MAX_PATH_LEN = 4096
 def check_relpath(path: str, what: str = "path") -> str:
     """Return *path* if it is a safe, normalized, relative POSIX path.
 
-    Refused: empty, absolute, ``.`` or ``..`` components, empty components
-    (``a//b``, trailing ``/``), NUL, control-free is not required (names may
-    hold newlines; they are escaped where printed), over-long paths, lone
-    surrogates (names that are not UTF-8).
+    Refused: non-strings, empty, absolute, ``.`` or ``..`` components, empty
+    components (``a//b``, trailing ``/``), NUL, over-long paths, and strings
+    that are not valid Unicode (lone surrogates). Names may hold newlines or
+    backslashes; they are escaped wherever they are printed.
     """
-    if not isinstance(path, str) or not path:
+    if type(path) is not str or not path:
         raise InputError(f"{what}: empty path")
     if len(path) > MAX_PATH_LEN:
         raise InputError(f"{what}: path longer than {MAX_PATH_LEN} characters")
     if "\x00" in path:
         raise InputError(f"{what}: path contains a NUL byte")
-    if path.startswith("/"):
+    if path[0] == "/":
         raise InputError(f"{what}: absolute path {path!r} is not allowed")
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            raise InputError(f"{what}: unsafe path {path!r} (empty, '.' or '..' component)")
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InputError(f"{what}: path {path!r} is not valid UTF-8") from exc
+    if (
+        path[-1] == "/"
+        or "//" in path
+        or (
+            # Only a component starting with '.' can be '.' or '..': check those.
+            (path[0] == "." or "/." in path) and any(p in (".", "..") for p in path.split("/"))
+        )
+    ):
+        raise InputError(f"{what}: unsafe path {path!r} (empty, '.' or '..' component)")
+    if not path.isascii():
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f"{what}: path {path!r} is not valid UTF-8") from exc
     return path
+
+
+#: Anything that could make one of NUL-joined paths unsafe: an absolute path,
+#: an empty component or trailing slash, a '.' or '..' component.
+_SUSPICIOUS = re.compile(r"(?:\A|\x00)/|//|/(?=\x00|\Z)|(?:\A|[\x00/])\.\.?(?=[\x00/]|\Z)")
+
+
+def check_relpaths(paths: Sequence[str], what: str = "path") -> None:
+    """:func:`check_relpath` for many paths at C speed (one regex over them all).
+
+    Falls back to checking each path (for the precise error) only when the
+    bulk check finds something.
+    """
+    if not paths:
+        return
+    if all(type(p) is str for p in paths):
+        joined = "\x00".join(paths)
+        lengths = list(map(len, paths))
+        if (
+            min(lengths) > 0
+            and max(lengths) <= MAX_PATH_LEN
+            and joined.count("\x00") == len(paths) - 1
+            and _SUSPICIOUS.search(joined) is None
+        ):
+            if joined.isascii():
+                return
+            try:
+                joined.encode("utf-8")
+            except UnicodeEncodeError:
+                pass
+            else:
+                return
+    for path in paths:
+        check_relpath(path, what)
+    raise AssertionError("bulk path check disagrees with check_relpath")  # pragma: no cover
 
 
 def check_link_target(link_path: str, target: str, what: str = "symlink") -> str:

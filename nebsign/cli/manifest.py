@@ -11,7 +11,8 @@ import click
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._output import emit_json, format_option, progress, quiet_option
-from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest, build_manifest, verify_tree
+from nebsign.digest import sha256_bytes
+from nebsign.manifest import MAX_MANIFEST_BYTES, build_manifest, load_and_verify_tree
 
 
 def _inside(path: Path, root: Path) -> str | None:
@@ -89,9 +90,9 @@ def create(
         rel = _inside(Path(output), Path(directory))
         if rel is not None:
             skip.add(rel)
-    with progress(
-        "hashing", _count_files(directory) if not quiet else 0, quiet=quiet, unit="files"
-    ) as advance:
+    # Counting files costs a walk: only when a progress bar will be drawn.
+    total = _count_files(directory) if sys.stderr.isatty() and not quiet else 0
+    with progress("hashing", total, quiet=quiet, unit="files") as advance:
         result = build_manifest(
             directory,
             name=name,
@@ -102,23 +103,26 @@ def create(
         )
     data = result.to_sha256sum() if as_sha256sum else result.to_json()
     if output is None:
-        sys.stdout.buffer.write(data if as_sha256sum else data + b"\n")
+        # The canonical bytes exactly (no newline), except on a terminal.
+        newline = b"\n" if sys.stdout.isatty() and not as_sha256sum else b""
+        sys.stdout.buffer.write(data + newline)
     else:
         atomic_write(output, data)
     if output is not None:
+        digest = f"sha256:{sha256_bytes(data)}" if not as_sha256sum else None
         summary = {
             "output": output,
             "files": len(result.files),
             "symlinks": len(result.symlinks),
             "bytes": result.total_size,
-            "digest": f"sha256:{result.digest()}",
+            "digest": digest,
         }
         if output_format == "json":
             emit_json(summary)
         elif not quiet:
             click.echo(
                 f"wrote {output}: {len(result.files)} files, {len(result.symlinks)} symlinks, "
-                f"{result.total_size} bytes, digest sha256:{result.digest()}",
+                f"{result.total_size} bytes" + (f", digest {digest}" if digest else ""),
                 err=True,
             )
 
@@ -143,14 +147,16 @@ def verify(
     comparison when it lies inside DIRECTORY.
     """
     raw = read_bounded(manifest_file, MAX_MANIFEST_BYTES, "manifest")
-    expected = Manifest.from_json(raw, manifest_file)
     root = directory if directory is not None else str(Path(manifest_file).parent or ".")
     skip = set(exclude)
     rel = _inside(Path(manifest_file), Path(root))
     if rel is not None:
         skip.add(rel)
-    with progress("verifying", len(expected.files), quiet=quiet, unit="files") as advance:
-        diff = verify_tree(expected, root, exclude=frozenset(skip), progress=advance)
+    total = _count_files(root) if sys.stderr.isatty() and not quiet else 0
+    with progress("verifying", total, quiet=quiet, unit="files") as advance:
+        _, diff = load_and_verify_tree(
+            raw, root, what=manifest_file, exclude=frozenset(skip), progress=advance
+        )
     if output_format == "json":
         emit_json(
             {
@@ -161,7 +167,7 @@ def verify(
                 "changed": [
                     {"path": c.path, "expected": c.expected, "found": c.found} for c in diff.changed
                 ],
-                "digest": f"sha256:{expected.digest()}",
+                "digest": f"sha256:{sha256_bytes(raw)}",
             }
         )
     else:

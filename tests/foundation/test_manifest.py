@@ -204,7 +204,13 @@ def test_unreadable_file_exits_2(tmp_path: Path) -> None:  # pragma: no cover - 
             "version",
         ),
         (b"\xff\xfe", "UTF-8"),
-        (b'{"a": 1, "a": 2}', "duplicate"),
+        (b'{"a": 1, "a": 2}', "unknown field"),
+        (
+            b'{"_type":"https://nebsign.dev/manifest/v1","files":[],"files":[]}',
+            "duplicate keys",
+        ),
+        (b'{"_type": "https://nebsign.dev/manifest/v1", "files": []}', "canonical"),
+        (b'{"_type":"https://nebsign.dev/manifest/v1","files":[]}\n', "canonical"),
     ],
 )
 def test_malformed_manifest_exits_2(tmp_path: Path, content: bytes, needle: str) -> None:

@@ -13,12 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nebsign._internal.safepath import check_link_target, check_relpath
+from nebsign._internal.canonical import canonical_json_simple
+from nebsign._internal.safepath import check_link_target, check_relpath, check_relpaths
+from nebsign._internal.walk import iter_tree
 from nebsign.checksums import format_line, parse_checksums
 from nebsign.cli import run
 from nebsign.digest import TooLarge, copy_and_hash, hash_files, sha256_file, sha256_stream
 from nebsign.errors import InputError
-from nebsign.manifest import MANIFEST_TYPE, Manifest
+from nebsign.manifest import MANIFEST_TYPE, FileEntry, LinkEntry, Manifest
 from nebsign.versioning import ReleaseVersion
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,7 +87,7 @@ def test_accepted_link_targets_stay_inside(link: str, target: str) -> None:
 @SETTINGS
 @given(manifest_docs)
 def test_manifest_parser_accepts_valid_or_raises_input_error(doc: dict[str, object]) -> None:
-    raw = json.dumps(doc).encode()
+    raw = canonical_json_simple(doc)
     try:
         manifest = Manifest.from_json(raw)
     except InputError:
@@ -241,3 +243,83 @@ def test_copy_and_hash_limit_and_content(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     assert os.path.getsize(tmp_path / "out2") <= 5 * 2**20
+
+
+names = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
+    min_size=1,
+    max_size=6,
+).filter(lambda n: n not in (".", ".."))
+
+
+@SETTINGS
+@given(
+    st.lists(st.lists(names, min_size=1, max_size=3).map("/".join), max_size=8, unique=True),
+    st.one_of(st.none(), names),
+)
+def test_direct_json_equals_rfc8785(paths: list[str], target: str | None) -> None:
+    import rfc8785
+
+    directories = {p.rpartition("/")[0] for p in paths}
+    paths = sorted(
+        p for p in paths if p not in directories and not any(q.startswith(p + "/") for q in paths)
+    )
+    files = tuple(FileEntry(p, i * 977, f"{i:064x}") for i, p in enumerate(paths))
+    links: tuple[LinkEntry, ...] = ()
+    if target is not None and "zz-link" not in paths:
+        links = (LinkEntry("zz-link", target),)
+    try:
+        manifest = Manifest(files, links, "app", "1.0", "2027-01-01T00:00:00Z")
+    except InputError:
+        return
+    raw = manifest.to_json()
+    assert raw == rfc8785.dumps(manifest.to_dict())
+    assert raw == canonical_json_simple(manifest.to_dict())
+    assert Manifest.from_json(raw) == manifest
+
+
+@SETTINGS
+@given(st.lists(paths, max_size=6))
+def test_bulk_path_check_agrees_with_single(items: list[str]) -> None:
+    single_ok = True
+    for p in items:
+        try:
+            check_relpath(p)
+        except InputError:
+            single_ok = False
+    try:
+        check_relpaths(items)
+        bulk_ok = True
+    except InputError:
+        bulk_ok = False
+    assert bulk_ok == single_ok
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["a", "a.b", "a-", "b", "a0", "é", "A", "~"]), min_size=1, max_size=3
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_walk_yields_paths_in_sorted_order(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[list[str]]
+) -> None:
+    root = tmp_path_factory.mktemp("walk")
+    for comps in parts:
+        path = root.joinpath(*comps)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                path.write_bytes(b"")
+        except (FileExistsError, NotADirectoryError):
+            continue
+    walked = [run.prefix + name for run in iter_tree(str(root)) for name in run.files]
+    assert walked == sorted(walked)
+    expected = sorted(
+        os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
+    )
+    assert walked == expected
