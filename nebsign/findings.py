@@ -1,0 +1,337 @@
+"""The one finding model: SAST, DAST and third-party audits all produce these.
+
+A :class:`Finding` is a frozen value. Scanner-native data (bandit's own
+severity label, semgrep's metadata, an auditor's id) lives in ``properties``
+and is never thrown away. :func:`fingerprint` gives an identity that survives
+line moves and unrelated edits: rule + path + normalized code + occurrence
+index, hashed offline.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from nebsign._internal.canonical import canonical_json, parse_json_object
+from nebsign.digest import sha256_bytes
+from nebsign.errors import InputError
+
+__all__ = [
+    "MAX_FINDINGS_BYTES",
+    "Confidence",
+    "Finding",
+    "Location",
+    "Severity",
+    "Source",
+    "Status",
+    "StatusNote",
+    "assign_fingerprints",
+    "findings_from_json",
+    "findings_to_json",
+    "fingerprint",
+    "normalize_snippet",
+]
+
+MAX_FINDINGS_BYTES = 64 * 1024 * 1024
+_MAX_TEXT = 64 * 1024
+_SNIPPET_LINES = 10
+
+
+class Source(enum.Enum):
+    """Which capability produced a finding."""
+
+    SAST = "sast"
+    DAST = "dast"
+    AUDIT = "audit"
+
+
+class Severity(enum.Enum):
+    """nebsign's severity scale; each tool's own label stays in ``properties``."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """4 for critical down to 0 for info (higher is worse)."""
+        return _SEVERITY_RANK[self]
+
+    @property
+    def security_severity(self) -> str:
+        """GitHub's numeric ``security-severity`` (CVSS-like, 0.0-10.0)."""
+        return _SECURITY_SEVERITY[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+
+
+class Confidence(enum.Enum):
+    """How sure the tool is that the finding is real."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Status(enum.Enum):
+    """Triage state of a finding."""
+
+    OPEN = "open"
+    FIXED = "fixed"
+    ACKNOWLEDGED = "acknowledged"
+    ACCEPTED_RISK = "accepted-risk"
+    FALSE_POSITIVE = "false-positive"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusNote:
+    """Who set a non-open status, why, and until when it holds."""
+
+    who: str
+    why: str
+    until: date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"who": self.who, "why": self.why}
+        if self.until is not None:
+            out["until"] = self.until.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Either a source position (``path`` + ``line``) or a URL + parameter + method."""
+
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
+    url: str | None = None
+    parameter: str | None = None
+    method: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.path is None and self.url is None:
+            raise InputError("finding location: needs a path or a url")
+        for name in ("line", "column", "end_line", "end_column"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise InputError(f"finding location: {name} must be a positive integer")
+
+    def __str__(self) -> str:
+        if self.path is not None:
+            text = self.path
+            if self.line is not None:
+                text += f":{self.line}"
+                if self.column is not None:
+                    text += f":{self.column}"
+            return text
+        text = f"{self.method or 'GET'} {self.url}"
+        return f"{text} [{self.parameter}]" if self.parameter else text
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One normalized result of a scanner or auditor."""
+
+    source: Source
+    tool: str
+    rule_id: str
+    severity: Severity
+    confidence: Confidence
+    title: str
+    message: str
+    location: Location
+    recommendation: str = ""
+    cwe: tuple[str, ...] = ()
+    swc: tuple[str, ...] = ()
+    snippet: str = ""
+    fingerprint: str = ""
+    status: Status = Status.OPEN
+    status_note: StatusNote | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_status(self, status: Status, note: StatusNote | None) -> Finding:
+        return replace(self, status=status, status_note=note)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        loc = self.location
+        return (
+            loc.path or loc.url or "",
+            loc.line or 0,
+            loc.column or 0,
+            self.tool,
+            self.rule_id,
+            self.fingerprint,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "source": self.source.value,
+            "tool": self.tool,
+            "rule_id": self.rule_id,
+            "severity": self.severity.value,
+            "confidence": self.confidence.value,
+            "title": self.title,
+            "message": self.message,
+            "recommendation": self.recommendation,
+            "location": self.location.to_dict(),
+            "cwe": list(self.cwe),
+            "swc": list(self.swc),
+            "snippet": self.snippet,
+            "fingerprint": self.fingerprint,
+            "status": self.status.value,
+            "properties": dict(self.properties),
+        }
+        if self.status_note is not None:
+            out["status_note"] = self.status_note.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, obj: object, what: str = "finding") -> Finding:
+        """Parse one finding; :class:`InputError` for anything malformed."""
+        if not isinstance(obj, dict):
+            raise InputError(f"{what}: not an object")
+        try:
+            loc = obj["location"]
+            if not isinstance(loc, dict) or not set(loc) <= set(Location.__slots__):
+                raise InputError(f"{what}: location must be an object of known fields")
+            location = Location(**{k: _typed(v, (str, int), what) for k, v in loc.items()})
+            note = None
+            if "status_note" in obj:
+                raw = obj["status_note"]
+                if not isinstance(raw, dict):
+                    raise InputError(f"{what}: status_note must be an object")
+                until = raw.get("until")
+                note = StatusNote(
+                    who=_text(raw.get("who"), what),
+                    why=_text(raw.get("why"), what),
+                    until=date.fromisoformat(_text(until, what)) if until is not None else None,
+                )
+            props = obj.get("properties", {})
+            if not isinstance(props, dict):
+                raise InputError(f"{what}: properties must be an object")
+            return cls(
+                source=Source(obj["source"]),
+                tool=_text(obj["tool"], what),
+                rule_id=_text(obj["rule_id"], what),
+                severity=Severity(obj["severity"]),
+                confidence=Confidence(obj["confidence"]),
+                title=_text(obj["title"], what),
+                message=_text(obj["message"], what),
+                recommendation=_text(obj.get("recommendation", ""), what),
+                location=location,
+                cwe=tuple(_text(c, what) for c in _list(obj.get("cwe", []), what)),
+                swc=tuple(_text(c, what) for c in _list(obj.get("swc", []), what)),
+                snippet=_text(obj.get("snippet", ""), what),
+                fingerprint=_text(obj.get("fingerprint", ""), what),
+                status=Status(obj.get("status", "open")),
+                status_note=note,
+                properties=props,
+            )
+        except KeyError as exc:
+            raise InputError(f"{what}: missing field {exc.args[0]!r}") from exc
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{what}: {exc}") from exc
+
+
+def _typed(value: object, types: tuple[type, ...], what: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, types):
+        raise InputError(f"{what}: unexpected value type {type(value).__name__}")
+    return value
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        raise InputError(f"{what}: expected a string of at most {_MAX_TEXT} characters")
+    return value
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InputError(f"{what}: expected a list")
+    return value
+
+
+_WS = re.compile(r"\s+")
+
+
+def normalize_snippet(lines: Sequence[str]) -> str:
+    """Code with all whitespace runs collapsed: immune to re-indentation."""
+    return _WS.sub(" ", " ".join(lines)).strip()
+
+
+def fingerprint(rule_id: str, path: str, normalized: str, occurrence: int) -> str:
+    """Hex SHA-256 over rule, path, normalized code and occurrence index."""
+    payload = "\0".join(("nebsign-finding-v1", rule_id, path, normalized, str(occurrence)))
+    return sha256_bytes(payload.encode("utf-8"))
+
+
+def snippet_lines(text_lines: Sequence[str], start: int, end: int | None) -> list[str]:
+    """Lines ``start..end`` (1-based, inclusive), at most a few."""
+    last = max(start, end or start)
+    last = min(last, start + _SNIPPET_LINES - 1, len(text_lines))
+    return list(text_lines[start - 1 : last])
+
+
+def assign_fingerprints(findings: Iterable[Finding]) -> list[Finding]:
+    """Give each finding its fingerprint; the occurrence index counts earlier twins.
+
+    Twins are findings with the same rule, path and normalized code; they are
+    numbered in (line, column) order so a duplicate of an accepted finding gets
+    a new fingerprint.
+    """
+    ordered = sorted(findings, key=lambda f: (f.location.path or "", f.sort_key()))
+    seen: dict[tuple[str, str, str], int] = {}
+    out: list[Finding] = []
+    for item in ordered:
+        norm = normalize_snippet([item.snippet])
+        key = (item.rule_id, item.location.path or item.location.url or "", norm)
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        out.append(replace(item, fingerprint=fingerprint(key[0], key[1], norm, index)))
+    return out
+
+
+def findings_to_json(findings: Iterable[Finding]) -> bytes:
+    """Canonical JSON of a finding list, sorted: byte-identical for equal inputs."""
+    items = sorted(findings, key=Finding.sort_key)
+    return canonical_json({"findings": [f.to_dict() for f in items]})
+
+
+def findings_from_json(raw: bytes, what: str = "findings") -> list[Finding]:
+    """Parse a finding list written by :func:`findings_to_json`."""
+    obj = parse_json_object(raw, what, limit=MAX_FINDINGS_BYTES)
+    items = obj.get("findings")
+    if not isinstance(items, list):
+        raise InputError(f"{what}: 'findings' must be a list")
+    return [Finding.from_dict(item, f"{what}[{i}]") for i, item in enumerate(items)]

@@ -1,0 +1,12 @@
+"""SAST: real bandit and semgrep, nebsign's rules, a policy gate, a cache.
+
+``interface`` (the Scanner base) + one module per backend (``bandit``,
+``semgrep``); ``runner`` (cache, normalize, suppress, fingerprint);
+``baseline``; ``cache``; ``staged`` (the index, for pre-commit); ``targets``
+(which files); ``report`` (text/JSON/predicate). The gate is
+:mod:`nebsign.policy.sast`.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,213 @@
+"""Bandit backend: the real ``bandit`` run as subprocesses, sharded across cores.
+
+Bandit is single-threaded, so the file list is split into ``jobs`` shards of
+similar size run side by side. A shard gets a time budget of
+``per_file_timeout`` per file; if it overruns, its files are re-run one per
+process with ``per_file_timeout`` each, so exactly the slow file is reported
+as a scan error and every other file still gets its results.
+
+nebsign runs bandit with ``--ignore-nosec`` and applies ``# nosec`` itself so
+that every suppression is counted in the summary, never silent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ClassVar
+
+from nebsign._internal.readlimit import read_bounded
+from nebsign.digest import sha256_bytes
+from nebsign.errors import InputError
+from nebsign.findings import Confidence, Severity
+from nebsign.sast.interface import (
+    BatchResult,
+    Hit,
+    ScanError,
+    Scanner,
+    ScannerFailed,
+    run_tool,
+)
+from nebsign.sast.versions import tool_version
+
+__all__ = ["BanditScanner", "load_profile_mapping"]
+
+_MAX_PROFILE = 256 * 1024
+_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
+_CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
+_TEST_NAME = re.compile(r"B\d{3}|[a-z0-9]+(?:_[a-z0-9]+)+")
+_STARTUP_BUDGET = 20.0  # seconds for the interpreter to start, per process
+
+
+def load_profile_mapping(raw: bytes) -> tuple[dict[str, Severity], dict[str, str]]:
+    """nebsign's ``nebsign: {severity, cwe}`` tables from a bandit profile."""
+    import yaml  # type: ignore[import-untyped]
+
+    try:
+        doc = yaml.safe_load(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"bandit profile: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InputError("bandit profile: expected a mapping")
+    extra = doc.get("nebsign") or {}
+    if not isinstance(extra, dict):
+        raise InputError("bandit profile: 'nebsign' must be a mapping")
+    try:
+        severity = {str(k): Severity(v) for k, v in (extra.get("severity") or {}).items()}
+        cwe = {str(k): str(v) for k, v in (extra.get("cwe") or {}).items()}
+    except (ValueError, AttributeError) as exc:
+        raise InputError(f"bandit profile: bad 'nebsign' table: {exc}") from exc
+    return severity, cwe
+
+
+class BanditScanner(Scanner):
+    """``bandit -c PROFILE -f json --ignore-nosec FILES`` in ``jobs`` parallel shards."""
+
+    name: ClassVar[str] = "bandit"
+    install_hint: ClassVar[str] = "install it with: pip install 'bandit==1.9.4'"
+    suppression: ClassVar[re.Pattern[str]] = re.compile(r"#\s*nosec\b:?([\w ,-]*)")
+
+    def __init__(self, profile: Path, *, per_file_timeout: float = 30.0, jobs: int = 1) -> None:
+        super().__init__(per_file_timeout=per_file_timeout, jobs=jobs)
+        self.profile = profile
+        self._raw = read_bounded(profile, _MAX_PROFILE, "bandit profile")
+        self._severity, self._cwe = load_profile_mapping(self._raw)
+        self._version: str | None = None
+
+    def version(self) -> str:
+        if self._version is None:
+            self._version = tool_version(self.executable(), "bandit")
+        return self._version
+
+    def config_digest(self) -> str:
+        return sha256_bytes(self._raw)
+
+    def listed_rules(self, text: str) -> set[str]:
+        # bandit: "# nosec B602, B603" or test names; other words are prose
+        return {n for n in re.split(r"[\s,]+", text) if _TEST_NAME.fullmatch(n)}
+
+    def aliases(self, hit: Hit) -> set[str]:
+        return {hit.rule_id, str(hit.properties.get("test_name", ""))}
+
+    def scan(self, root: Path, files: Sequence[str]) -> BatchResult:
+        result = BatchResult()
+        if not files:
+            return result
+        shards = _shards(root, files, self.jobs)
+        with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+            for part in pool.map(lambda shard: self._scan_shard(root, shard), shards):
+                result.merge(part)
+        return result
+
+    def _argv(self, files: Sequence[str]) -> list[str]:
+        return [
+            self.executable(),
+            "-c",
+            str(self.profile.resolve()),
+            "-f",
+            "json",
+            "-q",
+            "--ignore-nosec",
+            "--",
+            *files,
+        ]
+
+    def _scan_shard(self, root: Path, files: Sequence[str]) -> BatchResult:
+        budget = _STARTUP_BUDGET + self.per_file_timeout * len(files)
+        proc = run_tool(self._argv(files), cwd=root, timeout=budget)
+        if proc is not None:
+            return self._parse(proc.stdout, proc.stderr, files)
+        if len(files) == 1:
+            return BatchResult(
+                errors=[ScanError("bandit", files[0], f"timed out after {budget:.0f} s")]
+            )
+        out = BatchResult()
+        for one in files:
+            out.merge(self._scan_shard(root, [one]))
+        return out
+
+    def _parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
+        try:
+            doc = json.loads(stdout)
+        except ValueError as exc:
+            tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise ScannerFailed(f"bandit produced no JSON report: {tail[0][:300]}") from exc
+        out = BatchResult()
+        failed: set[str] = set()
+        for err in doc.get("errors", []):
+            path = _rel(str(err.get("filename", "")))
+            failed.add(path)
+            out.errors.append(ScanError("bandit", path, str(err.get("reason", "error"))[:500]))
+        for path in files:
+            if path not in failed:
+                out.hits[path] = []
+        for item in doc.get("results", []):
+            path = _rel(str(item["filename"]))
+            if path in out.hits:
+                out.hits[path].append(self._hit(item))
+        return out
+
+    def _hit(self, item: Mapping[str, Any]) -> Hit:
+        test_id = str(item["test_id"])
+        native_sev = str(item.get("issue_severity", "MEDIUM")).upper()
+        native_cwe = item.get("issue_cwe") or {}
+        native_cwe_id = f"CWE-{native_cwe['id']}" if native_cwe.get("id") else ""
+        cwe = self._cwe.get(test_id, native_cwe_id)
+        line_range = [int(n) for n in item.get("line_range") or [item["line_number"]]]
+        col = item.get("col_offset")
+        end_col = item.get("end_col_offset")
+        text = str(item.get("issue_text", ""))
+        return Hit(
+            rule_id=test_id,
+            line=int(item["line_number"]),
+            column=int(col) + 1 if isinstance(col, int) else None,
+            end_line=max(line_range),
+            end_column=int(end_col) + 1 if isinstance(end_col, int) and end_col > 0 else None,
+            severity=self._severity.get(
+                f"{test_id}/{native_sev}",
+                self._severity.get(test_id, _SEVERITY.get(native_sev, Severity.MEDIUM)),
+            ),
+            confidence=_CONFIDENCE.get(
+                str(item.get("issue_confidence", "")).upper(), Confidence.MEDIUM
+            ),
+            title=str(item.get("test_name", test_id)).replace("_", " "),
+            message=text,
+            recommendation=f"See {item['more_info']}" if item.get("more_info") else "",
+            cwe=(cwe,) if cwe else (),
+            properties={
+                "bandit_severity": native_sev,
+                "bandit_confidence": str(item.get("issue_confidence", "")),
+                "bandit_cwe": native_cwe_id,
+                "test_name": str(item.get("test_name", "")),
+                "more_info": str(item.get("more_info", "")),
+            },
+        )
+
+
+def _rel(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
+
+
+def _shards(root: Path, files: Sequence[str], jobs: int) -> list[list[str]]:
+    """Split *files* into at most *jobs* lists of similar total size (largest first)."""
+    jobs = max(1, min(jobs, len(files)))
+    if jobs == 1:
+        return [list(files)]
+    sized = []
+    for rel in files:
+        try:
+            size = (root / rel).stat().st_size
+        except OSError:
+            size = 0
+        sized.append((size, rel))
+    sized.sort(reverse=True)
+    bins: list[list[str]] = [[] for _ in range(jobs)]
+    totals = [0] * jobs
+    for size, rel in sized:
+        i = totals.index(min(totals))
+        bins[i].append(rel)
+        totals[i] += size
+    return [sorted(b) for b in bins if b]

@@ -1,0 +1,192 @@
+"""The SAST baseline: findings a named person accepted, why, and until when.
+
+A TOML file of ``[[finding]]`` tables matched by fingerprint. The
+fingerprint has no line number in it (rule + path + normalized code +
+occurrence index), so moving code keeps the acceptance while a *second*
+identical finding in the same file gets a new fingerprint and stays open.
+Entries whose ``until`` date has passed no longer hide anything. Entries that
+match no current finding are reported as fixed.
+
+    [[finding]]
+    fingerprint = "3f1c...e9"        # from `nebsign scan sast --format json`
+    rule = "B608"                    # for humans; checked against the finding
+    path = "app/db.py"
+    status = "accepted-risk"         # or "false-positive", "acknowledged"
+    who = "alice@example.com"
+    why = "query text is a constant table name from an enum"
+    until = 2026-12-31
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from nebsign.errors import InputError
+from nebsign.findings import Finding, Status, StatusNote
+from nebsign.policy import load_toml
+
+__all__ = ["MAX_BASELINE_BYTES", "Baseline", "BaselineEntry", "render_baseline"]
+
+MAX_BASELINE_BYTES = 4 * 1024 * 1024
+_FP = re.compile(r"[0-9a-f]{64}")
+_ACCEPTING = {Status.ACCEPTED_RISK, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED}
+_KEYS = {"fingerprint", "rule", "path", "status", "who", "why", "until"}
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEntry:
+    """One accepted finding."""
+
+    fingerprint: str
+    rule: str
+    path: str
+    status: Status
+    who: str
+    why: str
+    until: date | None
+
+    def expired(self, today: date) -> bool:
+        return self.until is not None and self.until < today
+
+    def note(self) -> StatusNote:
+        return StatusNote(self.who, self.why, self.until)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "fingerprint": self.fingerprint,
+            "rule": self.rule,
+            "path": self.path,
+            "status": self.status.value,
+            "who": self.who,
+            "why": self.why,
+        }
+        if self.until is not None:
+            out["until"] = self.until.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Accepted findings by fingerprint."""
+
+    entries: tuple[BaselineEntry, ...] = ()
+
+    def get(self, fingerprint: str) -> BaselineEntry | None:
+        for entry in self.entries:
+            if entry.fingerprint == fingerprint:
+                return entry
+        return None
+
+    @classmethod
+    def from_toml(cls, raw: bytes, what: str = "baseline") -> Baseline:
+        doc = load_toml(raw, what, limit=MAX_BASELINE_BYTES)
+        unknown = set(doc) - {"finding"}
+        if unknown:
+            raise InputError(f"{what}: unknown key {sorted(unknown)[0]!r}")
+        items = doc.get("finding", [])
+        if not isinstance(items, list):
+            raise InputError(f"{what}: 'finding' must be an array of tables")
+        entries = []
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            entry = _entry(item, f"{what}: finding[{i}]")
+            if entry.fingerprint in seen:
+                raise InputError(f"{what}: finding[{i}]: duplicate fingerprint")
+            seen.add(entry.fingerprint)
+            entries.append(entry)
+        return cls(tuple(entries))
+
+    def match(
+        self, findings: Iterable[Finding], today: date
+    ) -> tuple[list[Finding], list[BaselineEntry]]:
+        """Apply the baseline: (findings with statuses set, entries now fixed).
+
+        A matching, unexpired entry sets the finding's status and note; an
+        expired one leaves it open and records ``acceptance_expired``.
+        """
+        out: list[Finding] = []
+        used: set[str] = set()
+        for finding in findings:
+            entry = self.get(finding.fingerprint)
+            if entry is None:
+                out.append(finding)
+                continue
+            used.add(entry.fingerprint)
+            if entry.expired(today):
+                props = dict(finding.properties)
+                props["acceptance_expired"] = entry.to_dict()
+                out.append(_with_props(finding, props))
+            else:
+                out.append(finding.with_status(entry.status, entry.note()))
+        fixed = [e for e in self.entries if e.fingerprint not in used]
+        return out, fixed
+
+
+def _with_props(finding: Finding, props: dict[str, Any]) -> Finding:
+    return replace(finding, properties=props)
+
+
+def _entry(item: object, what: str) -> BaselineEntry:
+    if not isinstance(item, dict):
+        raise InputError(f"{what}: must be a table")
+    unknown = set(item) - _KEYS
+    if unknown:
+        raise InputError(f"{what}: unknown key {sorted(unknown)[0]!r}")
+    for key in ("fingerprint", "who", "why"):
+        if not isinstance(item.get(key), str) or not item[key].strip():
+            raise InputError(f"{what}: {key!r} is required (a non-empty string)")
+    if not _FP.fullmatch(item["fingerprint"]):
+        raise InputError(f"{what}: fingerprint must be 64 lowercase hex characters")
+    try:
+        status = Status(item.get("status", Status.ACCEPTED_RISK.value))
+    except ValueError as exc:
+        raise InputError(f"{what}: unknown status {item.get('status')!r}") from exc
+    if status not in _ACCEPTING:
+        raise InputError(f"{what}: status must be accepted-risk, false-positive or acknowledged")
+    until = item.get("until")
+    if isinstance(until, datetime):
+        until = until.date()
+    if until is not None and not isinstance(until, date):
+        raise InputError(f"{what}: 'until' must be a TOML date like 2026-12-31")
+    for key in ("rule", "path"):
+        if not isinstance(item.get(key, ""), str):
+            raise InputError(f"{what}: {key!r} must be a string")
+    return BaselineEntry(
+        fingerprint=item["fingerprint"],
+        rule=item.get("rule", ""),
+        path=item.get("path", ""),
+        status=status,
+        who=item["who"],
+        why=item["why"],
+        until=until,
+    )
+
+
+def _toml_str(text: str) -> str:
+    out = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in out) + '"'
+
+
+def render_baseline(
+    findings: Sequence[Finding], *, who: str, why: str, until: date | None
+) -> bytes:
+    """A baseline TOML accepting *findings* (for ``--write-baseline``)."""
+    lines = ["# nebsign SAST baseline: accepted findings (see `nebsign scan sast --help`)."]
+    for f in sorted(findings, key=Finding.sort_key):
+        lines += [
+            "",
+            "[[finding]]",
+            f"fingerprint = {_toml_str(f.fingerprint)}",
+            f"rule = {_toml_str(f.rule_id)}",
+            f"path = {_toml_str(f.location.path or '')}",
+            'status = "accepted-risk"',
+            f"who = {_toml_str(who)}",
+            f"why = {_toml_str(why)}",
+        ]
+        if until is not None:
+            lines.append(f"until = {until.isoformat()}")
+    return ("\n".join(lines) + "\n").encode()

@@ -1,0 +1,98 @@
+"""``nebsign scan sast`` as one library call: policy, files, scanners, cache, verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from nebsign._internal.readlimit import read_bounded
+from nebsign._internal.resources import data_path
+from nebsign.errors import InputError
+from nebsign.policy import MAX_POLICY_BYTES
+from nebsign.policy.sast import SastPolicy, SastVerdict
+from nebsign.sast.baseline import MAX_BASELINE_BYTES, Baseline
+from nebsign.sast.cache import ResultCache, default_cache_dir
+from nebsign.sast.runner import ScanOutcome, run_scan
+from nebsign.sast.staged import staged_tree
+from nebsign.sast.targets import build_scanners, collect_files, default_jobs
+
+__all__ = ["ScanRequest", "ScanStats", "load_policy", "scan_sast"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """What to scan and how."""
+
+    root: Path
+    paths: tuple[Path, ...] = ()
+    staged: bool = False
+    policy_path: Path | None = None
+    baseline_path: Path | None = None
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    jobs: int = 0
+    engine: str | None = None
+    today: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStats:
+    """Not part of any verdict: how much work the cache saved."""
+
+    cache_hits: int
+    cache_misses: int
+    cache_path: str | None
+
+
+def load_policy(path: Path | None) -> SastPolicy:
+    """The policy at *path*, or the bundled ``policies/default.toml``."""
+    target = path if path is not None else data_path("policies") / "default.toml"
+    return SastPolicy.from_toml(read_bounded(target, MAX_POLICY_BYTES, "policy"), str(target))
+
+
+def _baseline(request: ScanRequest, policy: SastPolicy, root: Path) -> Baseline | None:
+    if request.baseline_path is not None:
+        raw = read_bounded(request.baseline_path, MAX_BASELINE_BYTES, "baseline")
+        return Baseline.from_toml(raw, str(request.baseline_path))
+    if policy.baseline:
+        candidate = root / policy.baseline
+        if candidate.is_file():
+            raw = read_bounded(candidate, MAX_BASELINE_BYTES, "baseline")
+            return Baseline.from_toml(raw, policy.baseline)
+    return None
+
+
+def scan_sast(request: ScanRequest) -> tuple[SastVerdict, ScanStats]:
+    """Scan, then judge by the policy. The verdict is returned, never raised."""
+    policy = load_policy(request.policy_path)
+    jobs = request.jobs or default_jobs()
+    scanners = build_scanners(policy, data_path("policies"), jobs=jobs, engine=request.engine)
+    for scanner in scanners:
+        scanner.executable()  # a missing tool is exit 3 before any work
+    cache = None
+    if request.use_cache:
+        cache = ResultCache(request.cache_dir or default_cache_dir())
+    try:
+        outcome: ScanOutcome
+        if request.staged:
+            only = [str(p) for p in request.paths]
+            with staged_tree(request.root, only, policy.selects) as tree:
+                outcome = run_scan(tree.root, tree.files, scanners, cache=cache)
+            root = tree.repo
+        else:
+            root = request.root
+            if not root.is_dir():
+                raise InputError(f"scan root {root} is not a directory")
+            files = collect_files(root, request.paths or (root,), policy)
+            outcome = run_scan(root, files, scanners, cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    verdict = policy.evaluate(
+        outcome, _baseline(request, policy, root), request.today or date.today()
+    )
+    stats = ScanStats(
+        outcome.cache_hits, outcome.cache_misses, str(cache.path) if cache is not None else None
+    )
+    return verdict, stats

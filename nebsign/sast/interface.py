@@ -1,0 +1,215 @@
+"""The scanner plug-in interface: one :class:`Scanner` subclass per tool.
+
+A scanner runs a real tool as a subprocess over a batch of files under one
+root and returns, per file, path-independent :class:`Hit` values (so the
+cache can key them by file content alone) plus the errors it met. Turning
+hits into :class:`~nebsign.findings.Finding` values (snippet, suppression,
+fingerprint) is shared code in :mod:`nebsign.sast.runner`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from nebsign.errors import EnvironmentFault, InputError
+from nebsign.findings import Confidence, Severity
+
+__all__ = [
+    "BatchResult",
+    "Hit",
+    "ScanError",
+    "Scanner",
+    "ScannerFailed",
+    "ScannerMissing",
+    "find_tool",
+    "run_tool",
+]
+
+
+class ScannerMissing(EnvironmentFault):
+    """The scanner executable is not installed."""
+
+
+class ScannerFailed(EnvironmentFault):
+    """The scanner ran but produced no usable result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One raw tool result inside one file, independent of the file's path."""
+
+    rule_id: str
+    line: int
+    column: int | None
+    end_line: int | None
+    end_column: int | None
+    severity: Severity
+    confidence: Confidence
+    title: str
+    message: str
+    recommendation: str
+    cwe: tuple[str, ...]
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "severity": self.severity.value,
+            "confidence": self.confidence.value,
+            "title": self.title,
+            "message": self.message,
+            "recommendation": self.recommendation,
+            "cwe": list(self.cwe),
+            "properties": dict(self.properties),
+        }
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> Hit:
+        try:
+            return cls(
+                rule_id=str(obj["rule_id"]),
+                line=int(obj["line"]),
+                column=None if obj["column"] is None else int(obj["column"]),
+                end_line=None if obj["end_line"] is None else int(obj["end_line"]),
+                end_column=None if obj["end_column"] is None else int(obj["end_column"]),
+                severity=Severity(obj["severity"]),
+                confidence=Confidence(obj["confidence"]),
+                title=str(obj["title"]),
+                message=str(obj["message"]),
+                recommendation=str(obj["recommendation"]),
+                cwe=tuple(str(c) for c in obj["cwe"]),
+                properties=dict(obj["properties"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"cached scanner result is malformed: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ScanError:
+    """A file (or the whole batch when *path* is None) the tool could not scan."""
+
+    tool: str
+    path: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tool": self.tool, "path": self.path, "message": self.message}
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Hits for every file that was scanned successfully, and the errors."""
+
+    hits: dict[str, list[Hit]] = field(default_factory=dict)
+    errors: list[ScanError] = field(default_factory=list)
+
+    def merge(self, other: BatchResult) -> None:
+        self.hits.update(other.hits)
+        self.errors.extend(other.errors)
+
+
+class Scanner(ABC):
+    """Base class of every SAST backend.
+
+    Subclasses set :attr:`name` (also the executable's name), :attr:`install_hint`
+    and :attr:`suppression` (the inline comment that silences them), and
+    implement :meth:`version`, :meth:`config_digest` and :meth:`scan`.
+    """
+
+    name: ClassVar[str]
+    install_hint: ClassVar[str]
+    #: inline suppression comment; group 1 (optional) lists the rule ids it names
+    suppression: ClassVar[re.Pattern[str]]
+
+    def __init__(self, *, per_file_timeout: float = 30.0, jobs: int = 1) -> None:
+        self.per_file_timeout = per_file_timeout
+        self.jobs = max(1, jobs)
+
+    @abstractmethod
+    def version(self) -> str:
+        """The tool's version string (part of every cache key and verdict)."""
+
+    @abstractmethod
+    def config_digest(self) -> str:
+        """Hex digest of the rules/profile the tool runs with."""
+
+    @abstractmethod
+    def scan(self, root: Path, files: Sequence[str]) -> BatchResult:
+        """Scan *files* (POSIX paths relative to *root*)."""
+
+    def executable(self) -> str:
+        return find_tool(self.name, self.install_hint)
+
+    def suppressed_by(self, comment_lines: Sequence[str], hit: Hit) -> bool:
+        """True if one of *comment_lines* carries this tool's suppression for *hit*.
+
+        A bare comment suppresses every rule; a comment naming rules suppresses
+        only those (matched against :meth:`aliases`).
+        """
+        names = self.aliases(hit)
+        for text in comment_lines:
+            for match in self.suppression.finditer(text):
+                listed = self.listed_rules(match.group(1) or "")
+                if not listed or names & listed:
+                    return True
+        return False
+
+    def listed_rules(self, text: str) -> set[str]:
+        """The rule names a suppression comment lists (empty: it names none)."""
+        return {n for n in re.split(r"[\s,]+", text.strip()) if n}
+
+    def aliases(self, hit: Hit) -> set[str]:
+        """Names a suppression comment may use for *hit*'s rule."""
+        return {hit.rule_id}
+
+    def suppression_window(self, lines: Sequence[str], hit: Hit) -> list[str]:
+        """Lines whose comments may suppress *hit* (default: its own lines)."""
+        last = max(hit.line, hit.end_line or hit.line)
+        return list(lines[hit.line - 1 : min(last, len(lines))])
+
+
+def find_tool(name: str, install_hint: str) -> str:
+    """The tool next to the running interpreter (same venv) first, then on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise ScannerMissing(f"scanner {name!r} is not installed", hint=install_hint)
+
+
+def run_tool(
+    argv: Sequence[str], *, cwd: Path, timeout: float, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes] | None:
+    """Run a scanner; None if it exceeded *timeout* (the process is killed)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    try:
+        return subprocess.run(  # noqa: S603 - argv is built from a fixed tool path and file list
+            list(argv),
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    except OSError as exc:
+        raise ScannerFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc

@@ -1,0 +1,144 @@
+"""A SAST verdict as JSON (the future attestation predicate) and as terminal text.
+
+:func:`result_dict` carries everything the signed statement needs: verdict,
+policy digest, tool versions and rule digests, the findings and their digest,
+counts, and the subject (the digest of the manifest of the scanned files).
+It is deterministic: cache statistics and timings are never part of it, so a
+warm scan's JSON is byte-identical to a cold scan's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nebsign import __version__
+from nebsign._internal.canonical import canonical_json
+from nebsign.attest import SAST_V1, Statement, Subject
+from nebsign.digest import sha256_bytes
+from nebsign.findings import Finding, Severity, Status
+from nebsign.policy.sast import SastVerdict
+
+__all__ = [
+    "PREDICATE_TYPE",
+    "RESULT_SCHEMA",
+    "SUBJECT_NAME",
+    "format_text",
+    "predicate",
+    "result_dict",
+    "statement",
+]
+
+RESULT_SCHEMA = "https://nebsign.dev/sast-result/v1"
+PREDICATE_TYPE = SAST_V1
+SUBJECT_NAME = "sast-scanned-files.manifest.json"
+
+
+def predicate(verdict: SastVerdict) -> dict[str, Any]:
+    """The predicate of the SAST statement (also the core of the JSON result)."""
+    outcome = verdict.outcome
+    findings = [f.to_dict() for f in sorted(verdict.findings, key=Finding.sort_key)]
+    return {
+        "verdict": "pass" if verdict.passed else "fail",
+        "reason": verdict.reason(),
+        "policy_digest": verdict.policy_digest,
+        "tools": {"nebsign": __version__, **dict(outcome.tools)},
+        "rules_digests": {k: f"sha256:{v}" for k, v in sorted(outcome.configs.items())},
+        "counts": verdict.counts(),
+        "findings": findings,
+        "findings_digest": f"sha256:{sha256_bytes(canonical_json(findings))}",
+        "suppressed": [s.to_dict() for s in outcome.suppressed],
+        "baseline_fixed": [e.to_dict() for e in verdict.fixed],
+        "errors": [e.to_dict() for e in outcome.errors],
+    }
+
+
+def subject(verdict: SastVerdict) -> dict[str, Any]:
+    """The in-toto subject: the manifest of exactly the files scanned."""
+    return {"name": SUBJECT_NAME, "digest": {"sha256": verdict.outcome.manifest.digest()}}
+
+
+def result_dict(verdict: SastVerdict) -> dict[str, Any]:
+    """``--format json`` output: the predicate plus its subject."""
+    return {
+        "schema": RESULT_SCHEMA,
+        "predicate_type": PREDICATE_TYPE,
+        "subject": subject(verdict),
+        **predicate(verdict),
+    }
+
+
+def statement(verdict: SastVerdict) -> Statement:
+    """The in-toto Statement v1 about the scanned files' manifest (sign it to attest)."""
+    return Statement(
+        subjects=(Subject(SUBJECT_NAME, verdict.outcome.manifest.digest()),),
+        predicate_type=PREDICATE_TYPE,
+        predicate=predicate(verdict),
+    )
+
+
+def _tools_line(tools: Mapping[str, str]) -> str:
+    return ", ".join(f"{name} {version}" for name, version in sorted(tools.items()))
+
+
+def _describe(finding: Finding) -> str:
+    tool = finding.tool
+    also = finding.properties.get("also_reported_by") or []
+    if also:
+        tool += ", also " + ", ".join(f"{a['tool']} {a['rule_id']}" for a in also)
+    return f"{finding.location}  {finding.rule_id} [{tool}]"
+
+
+def format_text(verdict: SastVerdict, *, cache_line: str = "") -> str:
+    """The terminal summary: findings grouped by severity, counts, the verdict."""
+    outcome = verdict.outcome
+    lines = [f"nebsign SAST: {len(outcome.files)} file(s); {_tools_line(outcome.tools)}"]
+    if cache_line:
+        lines.append(cache_line)
+    shown = [f for f in verdict.findings if f.status is Status.OPEN]
+    for severity in Severity:
+        group = [f for f in shown if f.severity is severity]
+        if not group:
+            continue
+        lines.append("")
+        lines.append(f"{severity.value.upper()} ({len(group)})")
+        for f in sorted(group, key=Finding.sort_key):
+            level = str(f.properties.get("level", ""))
+            expired = (
+                " (baseline acceptance EXPIRED)" if "acceptance_expired" in f.properties else ""
+            )
+            lines.append(f"  {level:<4}  {_describe(f)}{expired}")
+            lines.append(f"        {f.title}: {f.message}")
+            if f.recommendation:
+                lines.append(f"        fix: {f.recommendation}")
+            if f.cwe:
+                lines.append(f"        {', '.join(f.cwe)}  fingerprint {f.fingerprint[:16]}")
+    accepted = [f for f in verdict.findings if f.status is not Status.OPEN]
+    if accepted:
+        lines.append("")
+        lines.append(f"accepted by the baseline ({len(accepted)}):")
+        for f in accepted:
+            note = f.status_note
+            until = f" until {note.until.isoformat()}" if note and note.until else ""
+            who = f" by {note.who}{until}: {note.why}" if note else ""
+            lines.append(f"  {_describe(f)}  {f.status.value}{who}")
+    if verdict.fixed:
+        lines.append("")
+        lines.append(f"baseline entries no longer found, now fixed ({len(verdict.fixed)}):")
+        lines.extend(f"  {e.path}  {e.rule}  {e.fingerprint[:16]}" for e in verdict.fixed)
+    if outcome.errors:
+        lines.append("")
+        lines.append(f"scanner errors ({len(outcome.errors)}):")
+        lines.extend(f"  {e.path or '-'}  [{e.tool}] {e.message}" for e in outcome.errors)
+    counts = verdict.counts()
+    suppressed = counts["suppressed_inline"]
+    comment = {"bandit": "# nosec", "semgrep": "# nosemgrep"}
+    lines.append("")
+    lines.append(
+        "suppressed inline: "
+        + (", ".join(f"{n} by {comment.get(t, t)}" for t, n in suppressed.items()) or "none")
+        + f"; ignored by policy: {counts['ignored_by_policy']}"
+    )
+    verdict_word = "PASS" if verdict.passed else "FAIL"
+    lines.append(f"verdict: {verdict_word} ({verdict.reason()})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,18 @@
+import yaml
+from yaml import SafeLoader
+
+
+def read_config(text: str):
+    # ruleid: yaml-unsafe-load
+    a = yaml.load(text)
+    # ruleid: yaml-unsafe-load
+    b = yaml.load(text, Loader=yaml.Loader)
+    # ruleid: yaml-unsafe-load
+    c = yaml.unsafe_load(text)
+    # ok: yaml-unsafe-load
+    d = yaml.safe_load(text)
+    # ok: yaml-unsafe-load
+    e = yaml.load(text, Loader=yaml.SafeLoader)
+    # ok: yaml-unsafe-load
+    f = yaml.load(text, Loader=SafeLoader)
+    return a, b, c, d, e, f
