@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "verify": "nebsign.cli.verify:verify",
     "attest": "nebsign.cli.attest:attest",
     "agent": "nebsign.cli.agent:agent",
+    "scan": "nebsign.cli.scan:scan",
 }
 
 _state = {"verbose": False}
