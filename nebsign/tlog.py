@@ -83,6 +83,31 @@ def _check_body(entry: TlogEntry, bundle: Bundle, signer: Signer) -> None:
         )
 
 
+_KINDS = {("hashedrekord", "0.0.1"), ("dsse", "0.0.1")}
+
+
+def _check_strict(entry: TlogEntry, body: dict[str, Any]) -> None:
+    """Reject what the log's signatures do not cover: kind/version and the checkpoint's framing."""
+    if (entry.kind, entry.version) not in _KINDS or body.get("apiVersion") != entry.version:
+        raise TlogInvalid(
+            f"log entry kind {entry.kind}/{entry.version} is unsupported or differs from its body"
+        )
+    proof = entry.raw.get("inclusionProof")
+    if not isinstance(proof, dict):
+        return
+    checkpoint = proof.get("checkpoint")
+    envelope = checkpoint.get("envelope") if isinstance(checkpoint, dict) else None
+    if not isinstance(envelope, str) or envelope.count("\n\n") != 1:
+        raise TlogInvalid("log entry checkpoint is malformed")
+    note, signatures = envelope.split("\n\n")
+    lines = signatures.split("\n")
+    origin = note.split("\n", 1)[0].split(" ", 1)[0]
+    if lines[-1] != "" or not all(
+        line.startswith(f"\u2014 {origin} ") and line.count(" ") == 2 for line in lines[:-1]
+    ):
+        raise TlogInvalid("log entry checkpoint signature lines do not name the log's origin")
+
+
 def verify_tlog_entries(bundle: Bundle, signer: Signer, policy: TrustPolicy) -> None:
     """Verify every log entry of a public-key *bundle* signed by *signer*.
 
@@ -108,6 +133,7 @@ def verify_tlog_entries(bundle: Bundle, signer: Signer, policy: TrustPolicy) -> 
         raise InputError(f"trusted root {policy.trusted_root.name} is not usable: {exc}") from exc
     for entry in bundle.tlog_entries:
         _check_body(entry, bundle, signer)
+        _check_strict(entry, _body(entry))
         try:
             parsed = TransparencyLogEntry(RawEntry.from_dict(entry.raw))
             if entry.has_inclusion_proof:
