@@ -12,17 +12,24 @@ import pytest
 from signing.sigassets import ARTIFACT_SHA, GOLDEN, KEY_IDS, artifact_bundle
 
 from nebsign.bundle import BUNDLE_MEDIA_TYPE, Bundle, DsseEnvelope, MessageSignature
-from nebsign.policy.trust import TrustPolicy
 from nebsign.keys import load_public_key
+from nebsign.policy.trust import TrustPolicy
 from nebsign.verify import verify_artifact
 
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
 
 
-def _openssl(*args: str) -> subprocess.CompletedProcess[bytes]:
+def _openssl(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
     assert OPENSSL is not None
-    return subprocess.run([OPENSSL, *args], capture_output=True, check=False, timeout=60)
+    argv = [OPENSSL, *map(str, args)]
+    return subprocess.run(argv, capture_output=True, check=False, timeout=60)
+
+
+def _pkey_verify(pub: Path, data: Path, sig: Path, *, rawin: bool) -> int:
+    extra = ["-rawin"] if rawin else []
+    args = ["pkeyutl", "-verify", "-pubin", "-inkey", pub, *extra, "-in", data, "-sigfile", sig]
+    return _openssl(*args).returncode
 
 
 @needs_openssl
@@ -31,22 +38,22 @@ def test_openssl_verifies_ed25519_over_the_digest(tmp_path: Path) -> None:
     assert isinstance(bundle.content, MessageSignature)
     (tmp_path / "digest.bin").write_bytes(bytes.fromhex(ARTIFACT_SHA))
     (tmp_path / "sig.bin").write_bytes(bundle.content.signature)
-    pub = str(GOLDEN / "keys/ed25519-a.pub")
-    ok = _openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin",
-                  "-in", str(tmp_path / "digest.bin"), "-sigfile", str(tmp_path / "sig.bin"))  # fmt: skip
-    assert ok.returncode == 0, ok.stderr
-    (tmp_path / "digest.bin").write_bytes(hashlib.sha256(b"other").digest())
-    bad = _openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin",
-                   "-in", str(tmp_path / "digest.bin"), "-sigfile", str(tmp_path / "sig.bin"))  # fmt: skip
-    assert bad.returncode != 0
+    pub = GOLDEN / "keys/ed25519-a.pub"
+    data, sig = tmp_path / "digest.bin", tmp_path / "sig.bin"
+    assert _pkey_verify(pub, data, sig, rawin=True) == 0
+    data.write_bytes(hashlib.sha256(b"other").digest())
+    assert _pkey_verify(pub, data, sig, rawin=True) != 0
 
 
 @needs_openssl
 def test_openssl_ed25519_signature_is_identical(tmp_path: Path) -> None:
     """Ed25519 is deterministic: openssl signing the digest gives nebsign's exact bytes."""
     (tmp_path / "digest.bin").write_bytes(bytes.fromhex(ARTIFACT_SHA))
-    made = _openssl("pkeyutl", "-sign", "-inkey", str(GOLDEN / "keys/ed25519-a.key"), "-rawin",
-                    "-in", str(tmp_path / "digest.bin"), "-out", str(tmp_path / "sig.bin"))  # fmt: skip
+    key = GOLDEN / "keys/ed25519-a.key"
+    made = _openssl(
+        "pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", tmp_path / "digest.bin",
+        "-out", tmp_path / "sig.bin",
+    )  # fmt: skip
     assert made.returncode == 0, made.stderr
     bundle = artifact_bundle("ed25519-a")
     assert isinstance(bundle.content, MessageSignature)
@@ -59,11 +66,9 @@ def test_openssl_verifies_p256_as_cosign_does(tmp_path: Path) -> None:
     assert isinstance(bundle.content, MessageSignature)
     (tmp_path / "digest.bin").write_bytes(bytes.fromhex(ARTIFACT_SHA))
     (tmp_path / "sig.der").write_bytes(bundle.content.signature)
-    pub = str(GOLDEN / "keys/p256-a.pub")
+    pub = GOLDEN / "keys/p256-a.pub"
     # over the digest (prehashed) ...
-    ok = _openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub,
-                  "-in", str(tmp_path / "digest.bin"), "-sigfile", str(tmp_path / "sig.der"))  # fmt: skip
-    assert ok.returncode == 0, ok.stderr
+    assert _pkey_verify(pub, tmp_path / "digest.bin", tmp_path / "sig.der", rawin=False) == 0
     # ... which is ECDSA-SHA256 over the artifact, cosign sign-blob's scheme
     dgst = _openssl("dgst", "-sha256", "-verify", pub, "-signature", str(tmp_path / "sig.der"),
                     str(GOLDEN / "artifact.bin"))  # fmt: skip
@@ -91,9 +96,8 @@ def test_openssl_verifies_dsse_pae(tmp_path: Path) -> None:
     assert isinstance(bundle.content, DsseEnvelope)
     (tmp_path / "pae.bin").write_bytes(bundle.content.pae())
     (tmp_path / "sig.bin").write_bytes(bundle.content.signature)
-    ok = _openssl("pkeyutl", "-verify", "-pubin", "-inkey", str(GOLDEN / "keys/ed25519-a.pub"),
-                  "-rawin", "-in", str(tmp_path / "pae.bin"), "-sigfile", str(tmp_path / "sig.bin"))  # fmt: skip
-    assert ok.returncode == 0, ok.stderr
+    pub = GOLDEN / "keys/ed25519-a.pub"
+    assert _pkey_verify(pub, tmp_path / "pae.bin", tmp_path / "sig.bin", rawin=True) == 0
 
 
 def test_pae_matches_the_dsse_spec_vector() -> None:

@@ -18,9 +18,9 @@ from nebsign.verify import verify_artifact
 DATA = SHARED / "testdata" / "sigstore"
 GH = "https://token.actions.githubusercontent.com"
 GHO = "https://github.com/login/oauth"
+WORKFLOW = "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml"
 GOOD = [
-    ("bundle_v3_github.whl", "production",
-     "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2", GH),
+    ("bundle_v3_github.whl", "production", f"{WORKFLOW}@refs/tags/v0.1.2", GH),
     ("bundle.txt", "staging", "a@tny.town", GHO),
     ("bundle_v3.txt", "staging", "william@yossarian.net", GHO),
     ("staging-rekor-v2.txt", "staging", "jku@goto.fi", GHO),
@@ -42,7 +42,9 @@ def _bundle_path(artifact: str) -> Path:
     raise AssertionError(f"no bundle for {artifact}")
 
 
-def _verify(artifact: str, instance: str, identity: str, issuer: str, digest: str | None = None):  # type: ignore[no-untyped-def]
+def _verify(  # type: ignore[no-untyped-def]
+    artifact: str, instance: str, identity: str, issuer: str, digest: str | None = None
+):
     policy = TrustPolicy.from_identities(
         [TrustedIdentity(issuer, identity)], bundled_trusted_root(instance)
     )
@@ -94,7 +96,9 @@ def test_bad_rows_rejected_whatever_identity(artifact: str) -> None:
                 _verify(artifact, instance, identity, issuer)
 
 
-def _cli(artifact: str, instance: str, identity: str, issuer: str, path: Path | None = None):  # type: ignore[no-untyped-def]
+def _cli(  # type: ignore[no-untyped-def]
+    artifact: str, instance: str, identity: str, issuer: str, path: Path | None = None
+):
     args = ["verify", str(path or DATA / artifact), "--bundle", str(_bundle_path(artifact)),
             "--cert-identity", identity, "--cert-oidc-issuer", issuer]  # fmt: skip
     if instance == "staging":
