@@ -12,6 +12,7 @@ symlink. Bytes are copied and hashed in one pass by
 
 from __future__ import annotations
 
+import base64
 import http.client
 import io
 import os
@@ -36,6 +37,7 @@ __all__ = [
     "fetch_to_fd",
     "is_url",
     "join_location",
+    "redact",
 ]
 
 
@@ -69,10 +71,26 @@ def is_url(location: str) -> bool:
 
 
 def join_location(base: str, relpath: str) -> str:
-    """*relpath* (already checked safe) under *base* (a directory path or URL)."""
+    """*relpath* (already checked safe) under *base* (a directory path or URL).
+
+    A URL keeps its user info and query (e.g. a token) for every file.
+    """
     if is_url(base):
-        return base.rstrip("/") + "/" + urllib.parse.quote(relpath, safe="/")
+        parts = urllib.parse.urlsplit(base)
+        path = parts.path.rstrip("/") + "/" + urllib.parse.quote(relpath, safe="/")
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
     return os.path.join(base, *relpath.split("/"))
+
+
+def redact(location: str) -> str:
+    """*location* without URL user info, query or fragment (for logs and errors)."""
+    if not is_url(location):
+        return location
+    parts = urllib.parse.urlsplit(location)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class _Raw(Protocol):
@@ -97,7 +115,13 @@ class _Reader:
             return 0
         want = view[: min(len(view), self.remaining)]
         try:
-            n = self.raw.readinto(want) or 0
+            read1 = getattr(self.raw, "read1", None)
+            if read1 is not None:  # one recv at a time, so the deadline is checked often
+                data = read1(len(want))
+                n = len(data)
+                want[:n] = data
+            else:
+                n = self.raw.readinto(want) or 0
         except TimeoutError as exc:
             raise FetchStalled(f"{self.what}: no data received for too long (stalled)") from exc
         except http.client.IncompleteRead as exc:
@@ -109,9 +133,10 @@ class _Reader:
 
 
 def _open_http(
-    url: str, limits: FetchLimits
+    location: str, limits: FetchLimits
 ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, int]:
-    parts = urllib.parse.urlsplit(url)
+    url = redact(location)
+    parts = urllib.parse.urlsplit(location)
     if not parts.hostname:
         raise InputError(f"invalid URL {url!r}")
     conn: http.client.HTTPConnection
@@ -128,7 +153,12 @@ def _open_http(
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        conn.request("GET", path, headers={"User-Agent": "nebsign-agent", "Accept": "*/*"})
+        headers = {"User-Agent": "nebsign-agent", "Accept": "*/*"}
+        if parts.username is not None:
+            token = f"{urllib.parse.unquote(parts.username)}:"
+            token += urllib.parse.unquote(parts.password or "")
+            headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+        conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
     except TimeoutError as exc:
         raise FetchStalled(f"{url}: no response (stalled)") from exc
@@ -175,6 +205,7 @@ def fetch_to_fd(
     a Content-Length or a body of any other size is refused too.
     """
     deadline = time.monotonic() + limits.total
+    shown = redact(location)
     raw: _Raw
     conn: http.client.HTTPConnection | None = None
     if is_url(location):
@@ -182,25 +213,25 @@ def fetch_to_fd(
         if length > limit or (expected_size is not None and length not in (-1, expected_size)):
             conn.close()
             raise TooLarge(
-                f"{location}: server announces {length} bytes, "
+                f"{shown}: server announces {length} bytes, "
                 f"expected {expected_size if expected_size is not None else f'<= {limit}'}"
             )
     else:
         raw = _open_local(location)
     try:
-        reader = _Reader(raw, location, deadline, limit)
+        reader = _Reader(raw, shown, deadline, limit)
         try:
             digest = copy_and_hash(reader, dst_fd, limit=limit)  # type: ignore[arg-type]
         except TooLarge as exc:
             raise TooLarge(
-                f"{location}: more than the expected {limit} bytes (oversized or over-sent)"
+                f"{shown}: more than the expected {limit} bytes (oversized or over-sent)"
             ) from exc
     finally:
         raw.close()
         if conn is not None:
             conn.close()
     if expected_size is not None and digest.size != expected_size:
-        raise SizeMismatch(f"{location}: got {digest.size} bytes, expected {expected_size}")
+        raise SizeMismatch(f"{shown}: got {digest.size} bytes, expected {expected_size}")
     return digest
 
 

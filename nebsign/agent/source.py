@@ -23,12 +23,18 @@ from __future__ import annotations
 
 import os
 import stat
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from nebsign._internal.canonical import parse_json_object
-from nebsign._internal.fetch import FetchError, FetchLimits, fetch_bytes, is_url, join_location
+from nebsign._internal.fetch import (
+    FetchError,
+    FetchLimits,
+    fetch_bytes,
+    is_url,
+    join_location,
+    redact,
+)
 from nebsign._internal.safepath import check_relpath
 from nebsign.errors import InputError
 
@@ -57,17 +63,6 @@ class BundleList:
 
     signatures: tuple[str, ...]
     attestations: tuple[str, ...]
-
-
-def redact(location: str) -> str:
-    """*location* without URL user info, query or fragment (for logs and errors)."""
-    if not is_url(location):
-        return location
-    parts = urllib.parse.urlsplit(location)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _scan_dir(base: str, sub: str, limit: int) -> list[str]:
