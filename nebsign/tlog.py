@@ -132,14 +132,16 @@ def verify_tlog_entries(bundle: Bundle, signer: Signer, policy: TrustPolicy) -> 
     except (SigstoreError, ValueError) as exc:
         raise InputError(f"trusted root {policy.trusted_root.name} is not usable: {exc}") from exc
     for entry in bundle.tlog_entries:
+        if not entry.has_inclusion_proof:
+            raise TlogInvalid(
+                f"transparency log entry {entry.log_index} has no inclusion proof (bundle v0.3 "
+                "requires one; a signed entry timestamp alone is not accepted)"
+            )
         _check_body(entry, bundle, signer)
         _check_strict(entry, _body(entry))
         try:
             parsed = TransparencyLogEntry(RawEntry.from_dict(entry.raw))
-            if entry.has_inclusion_proof:
-                parsed._verify(keyring)
-            else:
-                parsed._verify_set(keyring)
+            parsed._verify(keyring)
         except (SigstoreError, ValueError, KeyError) as exc:
             text = " ".join(str(exc).split())[:200]
             raise TlogInvalid(
