@@ -355,7 +355,10 @@ class _NotRegular(Exception):
 
 
 def worker_count() -> int:
-    """Processes to use: the CPUs this process may run on."""
+    """Processes to use: ``NEBSIGN_JOBS`` if set, else the CPUs this process may run on."""
+    env = os.environ.get("NEBSIGN_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from nebsign._internal.atomic import atomic_write
 from nebsign.checksums import format_line
 from nebsign.digest import sha256_file
+from nebsign.errors import NebsignError
 from nebsign.manifest import Manifest, build_manifest, verify_tree
 
 from . import DemoContext
@@ -30,7 +31,8 @@ def run(ctx: DemoContext) -> Iterator[str]:
     atomic_write(manifest_path, manifest.to_json())
     ctx.values["manifest_path"] = manifest_path
     again = build_manifest(release, name="exchange-api", version="1.4.2")
-    assert again.to_json() == manifest.to_json()
+    if again.to_json() != manifest.to_json():
+        raise NebsignError("demo: rebuilding the manifest gave different bytes")
     yield (
         f"manifest {manifest_path.name}: {len(manifest.files)} files, "
         f"{len(manifest.symlinks)} symlinks, digest sha256:{manifest.digest()}"
