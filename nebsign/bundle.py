@@ -299,7 +299,7 @@ def _parse_material(material: dict[str, Any], what: str) -> tuple[str | None, by
 
 def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
     media_type = obj.get("mediaType")
-    if media_type not in _MEDIA_TYPES:
+    if not isinstance(media_type, str) or media_type not in _MEDIA_TYPES:
         shown = media_type[:80] if isinstance(media_type, str) else type(media_type).__name__
         raise InvalidBundle(
             f"{what}: unsupported bundle media type {shown!r}",
@@ -348,6 +348,9 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
             signature=_unb64(sig.get("sig"), "dsseEnvelope.signatures[0].sig", what),
             keyid=keyid,
         )
+    if isinstance(content, DsseEnvelope) and certificate is None and content.keyid != (hint or ""):
+        # bundle spec: with a key hint, the DSSE signature's keyid MUST be the same hint
+        raise InvalidBundle(f"{what}: dsseEnvelope keyid does not match publicKey.hint")
     return Bundle(
         content=content,
         public_key_hint=hint,

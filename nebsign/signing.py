@@ -71,11 +71,12 @@ def sign_statement(statement: Statement, private_key: PrivateKey) -> Bundle:
     """A key-based bundle with a DSSE envelope around *statement* (canonical JSON)."""
     payload = statement.to_json()
     signature = sign_message(private_key, pae(IN_TOTO_PAYLOAD_TYPE, payload))
+    kid = key_id(private_key.public_key())
     return Bundle(
         content=DsseEnvelope(
-            payload=payload, payload_type=IN_TOTO_PAYLOAD_TYPE, signature=signature
+            payload=payload, payload_type=IN_TOTO_PAYLOAD_TYPE, signature=signature, keyid=kid
         ),
-        public_key_hint=key_id(private_key.public_key()),
+        public_key_hint=kid,
     )
 
 
