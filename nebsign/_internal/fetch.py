@@ -179,15 +179,16 @@ def _open_http(
 
 
 def _open_local(path: str) -> io.FileIO:
+    """Open a local source file; a missing or unreadable file is bad input (exit 2)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError as exc:
-        raise FetchError(f"{path}: no such file") from exc
+        raise InputError(f"{path}: no such file") from exc
     except OSError as exc:
-        raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise FetchError(f"{path}: not a regular file")
+        raise InputError(f"{path}: not a regular file")
     return io.FileIO(fd, "rb", closefd=True)
 
 
