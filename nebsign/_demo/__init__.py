@@ -20,6 +20,7 @@ __all__ = ["STEPS", "DemoContext", "load_steps"]
 #: modules run in order
 STEPS: list[str] = [
     "nebsign._demo.foundation",
+    "nebsign._demo.signing",
 ]
 
 
