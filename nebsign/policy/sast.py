@@ -60,8 +60,10 @@ class SastGateFailed(VerdictError):
 
 
 def _level(value: object, what: str) -> Level:
+    if not isinstance(value, str):
+        raise InputError(f"{what}: level must be IGNORE, INFO, WARN or FAIL, not {value!r}")
     try:
-        return Level(str(value).upper())
+        return Level(value.upper())
     except ValueError as exc:
         raise InputError(
             f"{what}: level must be IGNORE, INFO, WARN or FAIL, not {value!r}"
@@ -139,13 +141,19 @@ class SastPolicy:
         if unknown:
             raise InputError(f"{what}: [sast]: unknown key {sorted(unknown)[0]!r}")
         w = f"{what}: [sast]"
-        scanners = tuple(table.get("scanners", ["bandit", "semgrep"]))
+        raw_scanners = table.get("scanners", ["bandit", "semgrep"])
+        if not isinstance(raw_scanners, list) or not all(isinstance(s, str) for s in raw_scanners):
+            raise InputError(f"{w}.scanners: a list of scanner names")
+        scanners = tuple(dict.fromkeys(raw_scanners))
         if not scanners or not set(scanners) <= {"bandit", "semgrep"}:
             raise InputError(f"{w}.scanners: choose from 'bandit', 'semgrep' (at least one)")
         severity = {s: Level.FAIL for s in Severity}
         severity.update(_severity_table(table.get("severity", {}), f"{w}.severity"))
         paths = []
-        for i, item in enumerate(table.get("paths", [])):
+        raw_paths = table.get("paths", [])
+        if not isinstance(raw_paths, list):
+            raise InputError(f"{w}.paths: an array of tables ([[sast.paths]])")
+        for i, item in enumerate(raw_paths):
             pw = f"{w}.paths[{i}]"
             if not isinstance(item, dict) or not set(item) <= {
                 "globs",
@@ -170,7 +178,7 @@ class SastPolicy:
         ):
             raise InputError(f"{w}.per_file_timeout: seconds, in (0, 3600]")
         engine = table.get("semgrep_engine", "native")
-        if engine not in {"native", "python"}:
+        if engine not in ("native", "python"):
             raise InputError(f"{w}.semgrep_engine: 'native' or 'python'")
         baseline = table.get("baseline")
         if baseline is not None and (not isinstance(baseline, str) or not baseline):

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -51,11 +52,14 @@ class ResultCache:
         except OSError as exc:
             raise InputError(f"cache directory {directory}: {exc.strerror or exc}") from exc
         self._db = self._open()
+        self._lock = threading.Lock()  # scanners run in threads; one connection, serialized
 
     def _open(self) -> sqlite3.Connection:
         for attempt in range(2):
             try:
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute(_SCHEMA)
@@ -87,11 +91,14 @@ class ResultCache:
             chunk = wanted[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             try:
-                rows = self._db.execute(
-                    f"SELECT content, data FROM hits WHERE tool=? AND version=? AND config=? "  # noqa: S608 - only '?' placeholders are interpolated
-                    f"AND content IN ({marks})",
-                    (tool, version, config, *chunk),
-                ).fetchall()
+                with self._lock:
+                    rows = self._db.execute(
+                        f"SELECT content, data FROM hits WHERE tool=? AND version=? AND config=? "  # noqa: S608 - only '?' placeholders are interpolated
+                        f"AND content IN ({marks})",
+                        (tool, version, config, *chunk),
+                    ).fetchall()
+            except sqlite3.ProgrammingError:
+                raise
             except sqlite3.DatabaseError:
                 return found
             for content, data in rows:
@@ -110,8 +117,10 @@ class ResultCache:
         if not rows:
             return
         try:
-            with self._db:
+            with self._lock, self._db:
                 self._db.execute("BEGIN")
                 self._db.executemany("INSERT OR REPLACE INTO hits VALUES (?,?,?,?,?)", rows)
+        except sqlite3.ProgrammingError:
+            raise
         except sqlite3.DatabaseError:
             return

@@ -17,3 +17,5 @@ def restart(service: str) -> None:
     subprocess.run(["ls"], shell=False)
     # ok: subprocess-shell-true
     os.system("sync")
+    # ok: subprocess-shell-true
+    subprocess.run("systemctl daemon-reload", shell=True)
