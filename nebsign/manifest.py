@@ -19,10 +19,11 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from nebsign._internal.canonical import MAX_SAFE_INTEGER
+from nebsign._internal.hashpool import GroupHasher
 from nebsign._internal.safepath import check_link_target, check_relpaths
 from nebsign._internal.walk import iter_tree
 from nebsign.checksums import format_line
-from nebsign.digest import GroupHasher, sha256_bytes
+from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError, VerdictError
 from nebsign.versioning import ReleaseVersion
 
