@@ -2,10 +2,13 @@
 
 Each finding gets a level, IGNORE < INFO < WARN < FAIL:
 
-1. the level of its severity (``[sast.severity]``),
-2. replaced by the level of its rule, if listed (``[sast.rules]``),
-3. replaced by each matching path override, in order (``[[sast.paths]]``,
-   with ``level`` or its own ``severity`` / ``rules`` tables).
+1. the level of its severity (``[sast.severity]``), then the ``severity``
+   table of each matching path override (``[[sast.paths]]``, in order);
+2. the level of its rule, if listed (``[sast.rules]``);
+3. each matching path override's blanket ``level``, then its ``rules`` table.
+
+So the more specific setting wins: path+rule > path blanket > rule > path
+severity > severity.
 
 IGNORE findings are dropped from every output (counted only). A finding the
 baseline accepts (unexpired) does not fail. Scanner errors take the level
@@ -202,15 +205,15 @@ class SastPolicy:
         return matches(path, self.include) and not matches(path, self.exclude)
 
     def level_for(self, finding: Finding) -> Level:
-        level = self.severity.get(finding.severity, Level.FAIL)
-        level = self.rules.get(finding.rule_id, level)
         path = finding.location.path or ""
-        for rule in self.paths:
-            if not matches(path, rule.globs):
-                continue
+        scoped = [rule for rule in self.paths if matches(path, rule.globs)]
+        level = self.severity.get(finding.severity, Level.FAIL)
+        for rule in scoped:
+            level = rule.severity.get(finding.severity, level)
+        level = self.rules.get(finding.rule_id, level)
+        for rule in scoped:
             if rule.level is not None:
                 level = rule.level
-            level = rule.severity.get(finding.severity, level)
             level = rule.rules.get(finding.rule_id, level)
         return level
 

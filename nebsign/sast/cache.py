@@ -32,7 +32,6 @@ _SCHEMA = (
     " config TEXT NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY (content, tool, version, config)) WITHOUT ROWID"
 )
-_CHUNK = 500
 
 
 def default_cache_dir() -> Path:
@@ -85,27 +84,25 @@ class ResultCache:
         self, contents: Iterable[str], tool: str, version: str, config: str
     ) -> dict[str, list[Hit]]:
         """Cached hits by content digest; missing or unreadable rows are misses."""
-        wanted = sorted(set(contents))
         found: dict[str, list[Hit]] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        query = "SELECT data FROM hits WHERE content=? AND tool=? AND version=? AND config=?"
+        try:
+            with self._lock:
+                rows = [
+                    (content, self._db.execute(query, (content, tool, version, config)).fetchone())
+                    for content in sorted(set(contents))
+                ]
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError:
+            return found
+        for content, row in rows:
+            if row is None:
+                continue
             try:
-                with self._lock:
-                    rows = self._db.execute(
-                        f"SELECT content, data FROM hits WHERE tool=? AND version=? AND config=? "  # noqa: S608 - only '?' placeholders are interpolated
-                        f"AND content IN ({marks})",
-                        (tool, version, config, *chunk),
-                    ).fetchall()
-            except sqlite3.ProgrammingError:
-                raise
-            except sqlite3.DatabaseError:
-                return found
-            for content, data in rows:
-                try:
-                    found[content] = [Hit.from_dict(h) for h in json.loads(data)["hits"]]
-                except (ValueError, KeyError, TypeError, InputError):
-                    continue
+                found[content] = [Hit.from_dict(h) for h in json.loads(row[0])["hits"]]
+            except (ValueError, KeyError, TypeError, InputError):
+                continue
         return found
 
     def put_many(self, hits: Mapping[str, list[Hit]], tool: str, version: str, config: str) -> None:

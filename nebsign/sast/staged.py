@@ -55,22 +55,33 @@ def git_root(cwd: Path) -> Path:
 
 
 def _staged_entries(root: Path, cwd: Path, only: Sequence[str]) -> list[tuple[str, str]]:
-    """(path, blob id) of staged regular files added, copied, modified or renamed.
+    """(path, blob id) of the index entries to scan.
 
-    Pathspecs in *only* are relative to *cwd*; returned paths to *root*.
+    With *only* (paths relative to *cwd*, as the hook passes them): the index
+    version of exactly those files, changed or not (so ``pre-commit run
+    --all-files`` scans everything). Without: every file whose staged content
+    differs from HEAD (added, copied, modified, renamed).
     """
-    names = _git(["diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z", "--", *only], cwd)
+    if only:
+        listing = _git(["--literal-pathspecs", "ls-files", "--stage", "-z", "--", *only], cwd)
+        return _parse_stage(listing)
+    names = _git(["diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z"], root)
     paths = [os.fsdecode(p) for p in names.split(b"\0") if p]
     if not paths:
         return []
-    listing = _git(["ls-files", "--stage", "-z", "--", *paths], root)
+    listing = _git(["--literal-pathspecs", "ls-files", "--stage", "-z", "--", *paths], root)
+    return _parse_stage(listing)
+
+
+def _parse_stage(listing: bytes) -> list[tuple[str, str]]:
+    """Regular files of ``git ls-files --stage -z`` output (paths relative to the top)."""
     entries = []
     for record in listing.split(b"\0"):
         if not record:
             continue
         meta, _, name = record.partition(b"\t")
-        mode, blob, _stage = meta.decode().split(" ")
-        if mode not in ("100644", "100755"):
+        mode, blob, stage = meta.decode().split(" ")
+        if mode not in ("100644", "100755") or stage != "0":
             continue  # symlinks and submodules hold no source to scan
         entries.append((check_relpath(os.fsdecode(name), "staged path"), blob))
     return sorted(set(entries))

@@ -1,0 +1,129 @@
+"""--staged scans the index, and real pre-commit blocks a vulnerable commit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, run_cli
+
+VULN = "import subprocess\n\n\ndef restart(name):\n    subprocess.run('systemctl restart ' + name, shell=True)\n"
+FIXED = "import subprocess\n\n\ndef restart(name):\n    subprocess.run(['systemctl', 'restart', name], check=True)\n"
+
+
+def git(
+    repo: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=check,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    git(root, "config", "commit.gpgsign", "false")
+    (root / "README.md").write_text("demo\n")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "init")
+    return root
+
+
+def test_staged_scans_the_index_not_the_disk(repo: Path) -> None:
+    (repo / "svc.py").write_text(VULN)
+    git(repo, "add", "svc.py")
+    (repo / "svc.py").write_text(FIXED)  # fixed on disk only
+    staged = run_cli("scan", "sast", "--staged", "--no-cache", cwd=repo)
+    assert staged.exit_code == 1, staged.stderr
+    assert "svc.py:5" in staged.stdout and "subprocess-shell-true" in staged.stdout
+    disk = run_cli("scan", "sast", "--no-cache", cwd=repo)
+    assert disk.exit_code == 0, disk.stdout
+    git(repo, "add", "svc.py")  # stage the fix
+    assert run_cli("scan", "sast", "--staged", "--no-cache", cwd=repo).exit_code == 0
+
+
+def test_staged_with_nothing_staged_passes(repo: Path) -> None:
+    result = run_cli("scan", "sast", "--staged", "--format", "json", cwd=repo)
+    assert result.exit_code == 0
+    assert '"files": 0' in result.stdout
+
+
+def test_staged_outside_a_git_repo_is_input_error(tmp_path: Path) -> None:
+    result = run_cli(
+        "scan",
+        "sast",
+        "--staged",
+        cwd=tmp_path,
+        env={"GIT_CEILING_DIRECTORIES": str(tmp_path.parent)},
+    )
+    assert result.exit_code == 2
+    assert "nebsign: error: git" in result.stderr and "Traceback" not in result.stderr
+
+
+def _install_hook(repo: Path, tmp_path: Path) -> dict[str, str]:
+    """Install nebsign's hook from this repository, the way a user would."""
+    hooks_repo = tmp_path / "nebsign-hooks"
+    hooks_repo.mkdir()
+    shutil.copy(REPO / ".pre-commit-hooks.yaml", hooks_repo / ".pre-commit-hooks.yaml")
+    git(hooks_repo, "init", "-q", "-b", "main")
+    git(hooks_repo, "add", ".pre-commit-hooks.yaml")
+    git(hooks_repo, "-c", "user.email=a@b", "-c", "user.name=n", "commit", "-q", "-m", "hooks")
+    rev = git(hooks_repo, "rev-parse", "HEAD").stdout.strip()
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hooks_repo}\n    rev: {rev}\n    hooks:\n      - id: nebsign-sast\n"
+    )
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+    }
+    git(repo, "add", ".pre-commit-config.yaml")
+    subprocess.run(
+        [str(Path(venv_bin) / "pre-commit"), "install"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env},
+    )
+    return env
+
+
+def test_real_pre_commit_blocks_then_passes(repo: Path, tmp_path: Path) -> None:
+    env = _install_hook(repo, tmp_path)
+    git(repo, "commit", "-q", "-m", "add pre-commit config", env=env)
+
+    (repo / "svc.py").write_text(VULN)
+    git(repo, "add", "svc.py")
+    blocked = git(repo, "commit", "-m", "vulnerable", check=False, env=env)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, output
+    assert "nebsign SAST" in output and "Failed" in output
+    assert "svc.py:5" in output and "subprocess-shell-true" in output
+    assert git(repo, "rev-list", "--count", "HEAD").stdout.strip() == "2"
+
+    # fixed on disk, still staged vulnerable: still blocked
+    (repo / "svc.py").write_text(FIXED)
+    still = git(repo, "commit", "-m", "still vulnerable", check=False, env=env)
+    assert still.returncode != 0, still.stdout + still.stderr
+    assert "subprocess-shell-true" in still.stdout + still.stderr
+    assert (repo / "svc.py").read_text() == FIXED  # pre-commit restored the unstaged fix
+
+    git(repo, "add", "svc.py")
+    passed = git(repo, "commit", "-m", "fixed", check=False, env=env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "nebsign SAST" in passed.stdout + passed.stderr
+    assert git(repo, "rev-list", "--count", "HEAD").stdout.strip() == "3"
