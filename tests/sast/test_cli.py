@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO, assert_one_line_error, run_cli
 
 VULN = REPO / "examples" / "vulnerable"

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO, run_cli
 
-VULN = "import subprocess\n\n\ndef restart(name):\n    subprocess.run('systemctl restart ' + name, shell=True)\n"
-FIXED = "import subprocess\n\n\ndef restart(name):\n    subprocess.run(['systemctl', 'restart', name], check=True)\n"
+HEAD = "import subprocess\n\n\ndef restart(name):\n"
+VULN = HEAD + "    subprocess.run('systemctl restart ' + name, shell=True)\n"
+FIXED = HEAD + "    subprocess.run(['systemctl', 'restart', name], check=True)\n"
 
 
 def git(
