@@ -120,10 +120,11 @@ def _keyed_signer(
         if isinstance(bundle.content, MessageSignature | DsseEnvelope)
         else b""
     )
-    trusted = policy.keys
     hint = bundle.public_key_hint
-    if hint is not None and hint in trusted:
-        candidates = [trusted[hint]]
+    known = policy.key(hint) if hint is not None else None
+    trusted = policy.keys if known is None else {}
+    if known is not None:
+        candidates = [known]
     elif hint is not None and len(trusted) == 1 and len(hint) != 64:
         candidates = list(trusted.values())  # a foreign hint (e.g. cosign's): try the one key
     elif hint is not None:
@@ -181,7 +182,7 @@ def _artifact_signer(
         )
     signer = _keyed_signer(bundle, expected, True, policy, now)
     in_log = _logged(bundle, signer, policy)
-    if not in_log and any(g.require_tlog for g in policy.groups):
+    if not in_log and policy.require_tlog:
         raise TlogMissing(f"no transparency log entry: the policy requires one (signer {signer})")
     return signer, in_log
 
@@ -252,7 +253,7 @@ def verify_attestation(
         raise SignatureMismatch(f"DSSE payload type {content.payload_type[:80]!r} is not in-toto")
     signer = _keyed_signer(bundle, content.pae(), False, policy, now)
     in_log = _logged(bundle, signer, policy)
-    if any(g.require_tlog for g in policy.groups) and not in_log:
+    if policy.require_tlog and not in_log:
         raise TlogMissing("the policy requires a transparency log entry; the attestation has none")
     return Statement.from_json(content.payload, "attestation statement")
 

@@ -171,8 +171,10 @@ class SignerGroup:
     identities: tuple[TrustedIdentity, ...]
     threshold: int = 1
     require_tlog: bool = False
+    _key_ids: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_key_ids", frozenset(k.key_id for k in self.keys))
         if not self.keys and not self.identities:
             raise InvalidPolicy(f"policy group {self.name!r} trusts no key and no identity")
         ids = [k.key_id for k in self.keys]
@@ -191,7 +193,7 @@ class SignerGroup:
     def counts(self, signer: Signer) -> bool:
         """True if *signer* is one of this group's trusted signers."""
         if signer.key_id is not None:
-            return any(k.key_id == signer.key_id for k in self.keys)
+            return signer.key_id in self._key_ids
         assert signer.identity is not None and signer.issuer is not None
         return any(i.matches(signer.identity, signer.issuer) for i in self.identities)
 
@@ -222,6 +224,8 @@ class TrustPolicy:
     required_predicates: tuple[str, ...] = ()
     trusted_root: TrustedRoot | None = None
     digest: str = ""
+    _by_id: dict[str, TrustedKey] = field(init=False, repr=False, compare=False)
+    _require_tlog: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.groups:
@@ -230,11 +234,22 @@ class TrustPolicy:
         for key in (k for g in self.groups for k in g.keys):
             if by_id.setdefault(key.key_id, key) != key:
                 raise InvalidPolicy(f"policy: key {key.key_id} is listed with different expiries")
+        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_require_tlog", any(g.require_tlog for g in self.groups))
 
     @property
     def keys(self) -> dict[str, TrustedKey]:
-        """Every trusted key of every group, by key id."""
-        return {k.key_id: k for g in self.groups for k in g.keys}
+        """Every trusted key of every group, by key id (a copy)."""
+        return dict(self._by_id)
+
+    def key(self, key_id: str) -> TrustedKey | None:
+        """The trusted key with *key_id*, if any."""
+        return self._by_id.get(key_id)
+
+    @property
+    def require_tlog(self) -> bool:
+        """True if any group requires a transparency log entry."""
+        return self._require_tlog
 
     @property
     def identities(self) -> tuple[TrustedIdentity, ...]:
