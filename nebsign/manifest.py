@@ -9,7 +9,6 @@ object.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
-from nebsign._internal.canonical import MAX_SAFE_INTEGER
+from nebsign._internal.canonical import MAX_SAFE_INTEGER, parse_json_object
 from nebsign._internal.hashpool import GroupHasher
 from nebsign._internal.safepath import check_link_target, check_relpaths
 from nebsign._internal.walk import iter_tree
@@ -262,18 +261,7 @@ class Manifest:
         read different content from one signed manifest (duplicate keys,
         odd escapes and whitespace are all refused).
         """
-        if len(raw) > MAX_MANIFEST_BYTES:
-            raise InputError(f"{what}: larger than the limit of {MAX_MANIFEST_BYTES} bytes")
-        try:
-            obj = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{what}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-        except (ValueError, RecursionError) as exc:
-            raise InputError(f"{what}: not valid JSON ({exc})") from exc
-        if type(obj) is not dict:
-            raise InputError(f"{what}: expected a JSON object, found {type(obj).__name__}")
+        obj = parse_json_object(raw, what, limit=MAX_MANIFEST_BYTES, check_duplicates=False)
         manifest = cls.from_dict(obj, what)
         if manifest.to_json() != raw:
             raise InputError(
