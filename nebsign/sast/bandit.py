@@ -173,7 +173,7 @@ class BanditScanner(Scanner):
             confidence=_CONFIDENCE.get(
                 str(item.get("issue_confidence", "")).upper(), Confidence.MEDIUM
             ),
-            title=str(item.get("test_name", test_id)).replace("_", " "),
+            title=_title(item, test_id),
             message=text,
             recommendation=f"See {item['more_info']}" if item.get("more_info") else "",
             cwe=(cwe,) if cwe else (),
@@ -185,6 +185,14 @@ class BanditScanner(Scanner):
                 "more_info": str(item.get("more_info", "")),
             },
         )
+
+
+def _title(item: Mapping[str, Any], test_id: str) -> str:
+    name = str(item.get("test_name") or test_id)
+    if name == "blacklist":  # bandit's name for every call/import denylist test
+        first = str(item.get("issue_text", "")).split(". ")[0].strip().rstrip(".")
+        return first[:120] or test_id
+    return name.replace("_", " ")
 
 
 def _rel(path: str) -> str:
