@@ -21,6 +21,7 @@ __all__ = ["STEPS", "DemoContext", "load_steps"]
 STEPS: list[str] = [
     "nebsign._demo.foundation",
     "nebsign._demo.signing",
+    "nebsign._demo.agent",
     "nebsign._demo.sast",
 ]
 
