@@ -22,7 +22,6 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from nebsign._internal.atomic import atomic_write
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
 
@@ -125,6 +124,8 @@ def save_private_key(
     path: str | os.PathLike[str], private: PrivateKey, passphrase: bytes | None
 ) -> None:
     """Write *private* as (encrypted) PKCS#8 PEM to *path*: mode 0600, atomic, fsynced."""
+    from nebsign._internal.atomic import atomic_write  # tempfile/shutil: not on the verify path
+
     atomic_write(path, private_key_pem(private, passphrase), mode=0o600)
 
 

@@ -26,16 +26,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
 
-from nebsign.attest import IN_TOTO_PAYLOAD_TYPE, Statement
-from nebsign.bundle import Bundle, DsseEnvelope, InvalidBundle, MessageSignature
+from nebsign.bundle import (
+    IN_TOTO_PAYLOAD_TYPE,
+    Bundle,
+    DsseEnvelope,
+    InvalidBundle,
+    MessageSignature,
+)
 from nebsign.errors import InputError, VerdictError
 from nebsign.keys import PublicKey
 from nebsign.policy.trust import Evidence, Signer, TrustedKey, TrustPolicy
+
+if TYPE_CHECKING:
+    from nebsign.attest import Statement
 
 __all__ = [
     "DigestMismatch",
@@ -238,6 +247,8 @@ def verify_attestation(
     policy requires one. Raises ``VerdictError`` subclasses, or
     :class:`~nebsign.attest.InvalidStatement` for a verified but malformed payload.
     """
+    from nebsign.attest import Statement
+
     content = bundle.content
     if not isinstance(content, DsseEnvelope):
         raise InvalidBundle("bundle holds an artifact signature, not an attestation (DSSE)")

@@ -44,14 +44,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError, VerdictError
 from nebsign.keys import MAX_KEY_BYTES, PublicKey, key_id, load_public_key
-from nebsign.policy import AllOf, AnyOf, Policy, load_toml, policy_digest
+
+if TYPE_CHECKING:
+    from nebsign.policy import Policy
 
 __all__ = [
     "BUNDLED_TRUSTED_ROOTS",
@@ -286,6 +288,8 @@ class TrustPolicy:
         cls, raw: bytes, base_dir: str | Path | None = None, what: str = "policy"
     ) -> TrustPolicy:
         """Parse a trust policy; files it pins are read relative to *base_dir* and checked."""
+        from nebsign.policy import load_toml, policy_digest  # tomllib: only when parsing TOML
+
         try:
             return _parse_policy(
                 load_toml(raw, what), Path(base_dir or "."), what, policy_digest(raw)
@@ -430,6 +434,8 @@ _TOP = {
 
 
 def _parse_policy(doc: dict[str, Any], base_dir: Path, what: str, digest: str) -> TrustPolicy:
+    from nebsign.policy import AllOf, AnyOf
+
     if doc.get("version") != 1:
         raise InvalidPolicy(f"{what}: version = 1 is required")
     unknown = set(doc) - _TOP
