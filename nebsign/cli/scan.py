@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from nebsign._internal.atomic import atomic_write
-from nebsign.cli._keyopts import passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, quiet_option, warn
 from nebsign.errors import InputError
 
@@ -96,7 +95,13 @@ def _parse_date(text: str | None, what: str) -> date | None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Private key for --attest (passphrase from NEBSIGN_PASSPHRASE or a prompt).",
 )
-@passphrase_fd_option
+@click.option(
+    "--passphrase-fd",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Read the --key passphrase from file descriptor N (else $NEBSIGN_PASSPHRASE, "
+    "else a prompt). Never on the command line.",
+)
 @format_option
 @quiet_option
 def sast(

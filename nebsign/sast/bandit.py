@@ -30,6 +30,7 @@ from nebsign.sast.interface import (
     Scanner,
     ScannerFailed,
     run_tool,
+    shard_files,
 )
 from nebsign.sast.versions import tool_version
 
@@ -74,8 +75,14 @@ class BanditScanner(Scanner):
         super().__init__(per_file_timeout=per_file_timeout, jobs=jobs)
         self.profile = profile
         self._raw = read_bounded(profile, _MAX_PROFILE, "bandit profile")
-        self._severity, self._cwe = load_profile_mapping(self._raw)
+        self._mapping: tuple[dict[str, Severity], dict[str, str]] | None = None
         self._version: str | None = None
+
+    def _tables(self) -> tuple[dict[str, Severity], dict[str, str]]:
+        # parsed on first use: keeps PyYAML off the path of a clean pre-commit run
+        if self._mapping is None:
+            self._mapping = load_profile_mapping(self._raw)
+        return self._mapping
 
     def version(self) -> str:
         if self._version is None:
@@ -96,7 +103,7 @@ class BanditScanner(Scanner):
         result = BatchResult()
         if not files:
             return result
-        shards = _shards(root, files, self.jobs)
+        shards = shard_files(root, files, self.jobs)
         with ThreadPoolExecutor(max_workers=len(shards)) as pool:
             for part in pool.map(lambda shard: self._scan_shard(root, shard), shards):
                 result.merge(part)
@@ -152,10 +159,11 @@ class BanditScanner(Scanner):
 
     def _hit(self, item: Mapping[str, Any]) -> Hit:
         test_id = str(item["test_id"])
+        severity_table, cwe_table = self._tables()
         native_sev = str(item.get("issue_severity", "MEDIUM")).upper()
         native_cwe = item.get("issue_cwe") or {}
         native_cwe_id = f"CWE-{native_cwe['id']}" if native_cwe.get("id") else ""
-        cwe = self._cwe.get(test_id, native_cwe_id)
+        cwe = cwe_table.get(test_id, native_cwe_id)
         line_range = [int(n) for n in item.get("line_range") or [item["line_number"]]]
         col = item.get("col_offset")
         end_col = item.get("end_col_offset")
@@ -166,9 +174,9 @@ class BanditScanner(Scanner):
             column=int(col) + 1 if isinstance(col, int) else None,
             end_line=max(line_range),
             end_column=int(end_col) + 1 if isinstance(end_col, int) and end_col > 0 else None,
-            severity=self._severity.get(
+            severity=severity_table.get(
                 f"{test_id}/{native_sev}",
-                self._severity.get(test_id, _SEVERITY.get(native_sev, Severity.MEDIUM)),
+                severity_table.get(test_id, _SEVERITY.get(native_sev, Severity.MEDIUM)),
             ),
             confidence=_CONFIDENCE.get(
                 str(item.get("issue_confidence", "")).upper(), Confidence.MEDIUM
@@ -197,25 +205,3 @@ def _title(item: Mapping[str, Any], test_id: str) -> str:
 
 def _rel(path: str) -> str:
     return path[2:] if path.startswith("./") else path
-
-
-def _shards(root: Path, files: Sequence[str], jobs: int) -> list[list[str]]:
-    """Split *files* into at most *jobs* lists of similar total size (largest first)."""
-    jobs = max(1, min(jobs, len(files)))
-    if jobs == 1:
-        return [list(files)]
-    sized = []
-    for rel in files:
-        try:
-            size = (root / rel).stat().st_size
-        except OSError:
-            size = 0
-        sized.append((size, rel))
-    sized.sort(reverse=True)
-    bins: list[list[str]] = [[] for _ in range(jobs)]
-    totals = [0] * jobs
-    for size, rel in sized:
-        i = totals.index(min(totals))
-        bins[i].append(rel)
-        totals[i] += size
-    return [sorted(b) for b in bins if b]

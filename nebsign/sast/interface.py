@@ -32,6 +32,7 @@ __all__ = [
     "ScannerMissing",
     "find_tool",
     "run_tool",
+    "shard_files",
 ]
 
 
@@ -213,3 +214,25 @@ def run_tool(
         return None
     except OSError as exc:
         raise ScannerFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+
+
+def shard_files(root: Path, files: Sequence[str], jobs: int) -> list[list[str]]:
+    """Split *files* into at most *jobs* lists of similar total size (largest first)."""
+    jobs = max(1, min(jobs, len(files)))
+    if jobs == 1:
+        return [list(files)]
+    sized = []
+    for rel in files:
+        try:
+            size = (root / rel).stat().st_size
+        except OSError:
+            size = 0
+        sized.append((size, rel))
+    sized.sort(reverse=True)
+    bins: list[list[str]] = [[] for _ in range(jobs)]
+    totals = [0] * jobs
+    for size, rel in sized:
+        i = totals.index(min(totals))
+        bins[i].append(rel)
+        totals[i] += size
+    return [sorted(b) for b in bins if b]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import importlib.metadata
+import os
 import re
 import sys
 from pathlib import Path
@@ -24,6 +24,11 @@ def tool_version(executable: str, distribution: str) -> str:
     process start. Otherwise ``TOOL --version`` is asked.
     """
     if Path(executable).parent == Path(sys.executable).parent:
+        found = _dist_info_version(distribution)
+        if found:
+            return found
+        import importlib.metadata
+
         try:
             return importlib.metadata.version(distribution)
         except importlib.metadata.PackageNotFoundError:
@@ -36,3 +41,19 @@ def tool_version(executable: str, distribution: str) -> str:
     if match is None:
         raise ScannerFailed(f"{executable} --version printed no version")
     return match.group(1)
+
+
+def _dist_info_version(distribution: str) -> str | None:
+    """``NAME-VERSION.dist-info`` on sys.path: what importlib.metadata reads, minus its import."""
+    prefix = f"{distribution}-"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(prefix) and name.endswith(".dist-info"):
+                version = name[len(prefix) : -len(".dist-info")]
+                if _VERSION.fullmatch(version):
+                    return version
+    return None
