@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from helpers import assert_one_line_error, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nebsign.digest import sha256_bytes
 from nebsign.keys import (
@@ -24,6 +26,7 @@ from nebsign.keys import (
     load_public_key,
     passphrase_from_fd,
     private_key_pem,
+    public_key_der,
     public_key_pem,
     save_private_key,
 )
@@ -166,3 +169,29 @@ def test_cli_no_tty_no_passphrase_is_an_error(tmp_path: Path) -> None:
     ok = run_cli("key", "generate", "-o", str(tmp_path / "y"), "--no-passphrase")
     assert ok.exit_code == 0
     assert b"BEGIN PRIVATE KEY" in (tmp_path / "y.key").read_bytes()
+
+
+def test_fast_public_key_path_agrees_with_cryptography() -> None:
+    """The SPKI fast path (no `serialization` import) gives the generic loader's key, or defers."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    for kind in KeyKind:
+        for _ in range(20):
+            pem = public_key_pem(generate_key(kind).public_key())
+            for variant in (pem, pem.replace(b"\n", b"\r\n"), pem.rstrip(b"\n"), b"\n" + pem):
+                ours = load_public_key(variant)
+                theirs = load_pem_public_key(variant.strip() + b"\n")
+                assert key_id(ours) == key_id(theirs)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=120))
+def test_public_key_parser_on_arbitrary_der(der: bytes) -> None:
+    import base64
+
+    pem = b"-----BEGIN PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END PUBLIC KEY-----\n"
+    try:
+        key = load_public_key(pem)
+    except InvalidKey:
+        return
+    assert public_key_der(key) == der  # only an exact, canonical SPKI is accepted
