@@ -6,25 +6,29 @@ deadline (:class:`FetchTimeout`), so a hostile or broken server can neither
 fill the disk nor hold the agent forever. HTTP uses :mod:`http.client`
 directly: no redirects (a redirect is an error), no proxies, certificate
 verification on for HTTPS. Local files are opened without following a final
-symlink. Bytes are copied and hashed in one pass by
-:func:`nebsign.digest.copy_and_hash`; the source is read exactly once.
+symlink. Bytes are copied and hashed in one pass (a reader thread reads,
+the caller hashes with :func:`nebsign.digest.sha256_stream`, a writer thread
+writes, so hashing and writing overlap); the source is read exactly once.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import http.client
 import io
 import os
+import queue
 import ssl
 import stat
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Protocol
 
-from nebsign.digest import FileDigest, TooLarge, copy_and_hash
+from nebsign.digest import FileDigest, TooLarge, sha256_bytes, sha256_stream
 from nebsign.errors import EnvironmentFault, InputError
 
 __all__ = [
@@ -192,6 +196,162 @@ def _open_local(path: str) -> io.FileIO:
     return io.FileIO(fd, "rb", closefd=True)
 
 
+_SMALL = 1024 * 1024  # files up to this size are read whole: no thread, no ring
+_KCHUNK = 8 * 1024 * 1024  # bytes per copy_file_range call
+_QUEUE = 4  # chunks in flight to the writer thread (bounded memory)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_small(reader: _Reader, dst_fd: int, limit: int) -> FileDigest:
+    """Read a small file whole (at most limit + 1 bytes), write it, hash it."""
+    buf = bytearray(limit + 1)
+    view = memoryview(buf)
+    filled = 0
+    while filled < len(buf):
+        n = reader.readinto(view[filled:])
+        if not n:
+            break
+        filled += n
+    if filled > limit:
+        raise TooLarge(f"more than the limit of {limit} bytes")
+    _write_all(dst_fd, view[:filled])
+    return FileDigest(filled, sha256_bytes(view[:filled]))
+
+
+class _AsyncWriter:
+    """Writes chunks in a thread so hashing (caller) and writing (kernel) overlap."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE)
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, name="nebsign-fetch-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    _write_all(self.fd, chunk)
+                except OSError as exc:
+                    self.error = exc
+
+    def __call__(self, chunk: memoryview) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(bytes(chunk))  # the ring buffer is reused after this returns
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _copy_large(reader: _Reader, dst_fd: int, limit: int) -> FileDigest:
+    """One pass: a reader thread reads, this thread hashes, a writer thread writes."""
+    writer = _AsyncWriter(dst_fd)
+    try:
+        digest = sha256_stream(reader, sink=writer, limit=limit)  # type: ignore[arg-type]
+    finally:
+        writer.close()
+    return digest
+
+
+class _KernelCopy:
+    """Local file -> staged file with ``copy_file_range`` in a thread; hash the staged copy.
+
+    The copier thread moves the source into the destination in the kernel
+    (no user-space copy); :meth:`readinto` hands the bytes that have landed
+    in the destination to :func:`~nebsign.digest.sha256_stream` with
+    ``pread``. The source is read once, and the digest is of exactly the
+    bytes that were staged, while copying and hashing overlap.
+    """
+
+    def __init__(self, src_fd: int, dst_fd: int, limit: int, deadline: float, shown: str) -> None:
+        self.src_fd, self.dst_fd = src_fd, dst_fd
+        self.limit, self.deadline, self.shown = limit, deadline, shown
+        self.copied = 0
+        self.done = False
+        self.error: BaseException | None = None
+        self.pos = 0
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._copy, name="nebsign-kernel-copy", daemon=True)
+
+    def probe(self) -> bool:
+        """Copy the first chunk in this thread; False if copy_file_range is unusable here."""
+        try:
+            n = os.copy_file_range(self.src_fd, self.dst_fd, min(_KCHUNK, self.limit + 1))
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                return False
+            raise
+        self.copied = n
+        self.done = n == 0
+        if not self.done:
+            self.thread.start()
+        return True
+
+    def _copy(self) -> None:
+        try:
+            while True:
+                if time.monotonic() > self.deadline:
+                    with self.cond:
+                        self.error = FetchTimeout(f"{self.shown}: copy exceeded its deadline")
+                        self.done = True
+                        self.cond.notify_all()
+                    return
+                want = min(_KCHUNK, self.limit + 1 - self.copied)
+                n = os.copy_file_range(self.src_fd, self.dst_fd, want) if want > 0 else 0
+                with self.cond:
+                    self.copied += n
+                    if n == 0 or self.copied > self.limit:
+                        self.done = True
+                    self.cond.notify_all()
+                if self.done:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the hashing side
+            with self.cond:
+                self.error = exc
+                self.done = True
+                self.cond.notify_all()
+
+    def readinto(self, view: memoryview) -> int:
+        with self.cond:
+            while self.pos >= self.copied and not self.done:
+                self.cond.wait()
+            if self.error is not None:
+                raise self.error
+            avail = self.copied - self.pos
+        if avail <= 0:
+            return 0
+        n = os.preadv(self.dst_fd, [view[: min(len(view), avail)]], self.pos)
+        self.pos += n
+        return n
+
+    def join(self) -> None:
+        if self.thread.is_alive():
+            self.thread.join()
+
+
+def _copy_kernel(
+    src_fd: int, dst_fd: int, limit: int, deadline: float, shown: str
+) -> FileDigest | None:
+    """Overlapped kernel copy + hash of the staged bytes; None if not supported."""
+    job = _KernelCopy(src_fd, dst_fd, limit, deadline, shown)
+    if not job.probe():
+        return None
+    try:
+        return sha256_stream(job, limit=limit)  # type: ignore[arg-type]
+    finally:
+        job.join()
+
+
 def fetch_to_fd(
     location: str,
     dst_fd: int,
@@ -201,6 +361,9 @@ def fetch_to_fd(
     expected_size: int | None = None,
 ) -> FileDigest:
     """Copy *location* into *dst_fd* while hashing it; the source is read once.
+
+    *dst_fd* must be open for reading and writing at offset 0 (a local
+    source is copied in the kernel and the staged bytes are hashed).
 
     More than *limit* bytes raises :class:`TooLarge`; with *expected_size*,
     a Content-Length or a body of any other size is refused too.
@@ -222,7 +385,13 @@ def fetch_to_fd(
     try:
         reader = _Reader(raw, shown, deadline, limit)
         try:
-            digest = copy_and_hash(reader, dst_fd, limit=limit)  # type: ignore[arg-type]
+            digest = None
+            if expected_size is not None and expected_size <= _SMALL:
+                digest = _copy_small(reader, dst_fd, limit)
+            elif isinstance(raw, io.FileIO):
+                digest = _copy_kernel(raw.fileno(), dst_fd, limit, deadline, shown)
+            if digest is None:
+                digest = _copy_large(reader, dst_fd, limit)
         except TooLarge as exc:
             raise TooLarge(
                 f"{shown}: more than the expected {limit} bytes (oversized or over-sent)"

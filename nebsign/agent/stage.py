@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 Step = Callable[[str], None]
+_SYNCFS_MIN_FILES = 256
 
 
 class SignatureRejected(VerdictError):
@@ -118,7 +119,7 @@ def _limits(policy: HostPolicy) -> FetchLimits:
 
 
 def _new_file(path: Path) -> int:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         return os.open(path, flags, 0o644)
     except OSError as exc:
@@ -130,7 +131,6 @@ def _copy_in(location: str, dest: Path, limit: int, policy: HostPolicy, size: in
     fd = _new_file(dest)
     try:
         digest = fetch_to_fd(location, fd, limit=limit, limits=_limits(policy), expected_size=size)
-        os.fsync(fd)
     except OSError as exc:
         raise io_error(dest, exc) from exc
     finally:
@@ -344,18 +344,53 @@ def _unpack_all(stage: Path, manifest: Manifest, policy: HostPolicy) -> str | No
 
 
 def _fsync_tree(root: Path) -> None:
-    """fsync every regular file and directory under *root* (and *root*)."""
+    """Make every file and directory under *root* durable.
+
+    Many files: one ``syncfs(2)`` of the staging filesystem instead of an
+    ``fsync`` per file (10,000 small files would otherwise pay 10,000 journal
+    commits). Few files: ``fsync`` each, so unrelated dirty data elsewhere on
+    the filesystem is not flushed too. ``fsync`` is also the fallback where
+    ``syncfs`` is unavailable.
+    """
+    if sum(len(files) for _, _, files in os.walk(root)) > _SYNCFS_MIN_FILES:
+        try:
+            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise io_error(root, exc, "fsync") from exc
+        try:
+            if _syncfs(fd):
+                return
+        finally:
+            os.close(fd)
     try:
         for dirpath, _dirs, files in os.walk(root):
             for name in files:
                 path = os.path.join(dirpath, name)
                 if os.path.islink(path):
                     continue
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                ffd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
                 try:
-                    os.fsync(fd)
+                    os.fsync(ffd)
                 finally:
-                    os.close(fd)
+                    os.close(ffd)
             fsync_dir(dirpath)
     except OSError as exc:
         raise io_error(root, exc, "fsync") from exc
+
+
+def _syncfs(fd: int) -> bool:
+    """``syncfs(fd)`` via libc; False when not available (then the caller fsyncs)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    syncfs.argtypes = [ctypes.c_int]
+    syncfs.restype = ctypes.c_int
+    if syncfs(fd) != 0:
+        err = ctypes.get_errno()
+        raise io_error("staging", OSError(err, os.strerror(err)), "sync")
+    return True

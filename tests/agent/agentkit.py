@@ -25,6 +25,7 @@ class ReleaseKit:
     keep: int = 3
 
     def __post_init__(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
         self.conf = self.base / "etc"
         self.conf.mkdir(mode=0o755)
         self.root = self.base / "agent"
@@ -68,6 +69,7 @@ class ReleaseKit:
         verdict: str = "pass",
         symlinks: dict[str, str] | None = None,
         dest: Path | None = None,
+        link_files: dict[str, Path] | None = None,
     ) -> Path:
         rel = dest or self.base / "pub" / f"{name}-{version}"
         if rel.exists():
@@ -78,6 +80,9 @@ class ReleaseKit:
         for path, data in files.items():
             (payload / path).parent.mkdir(parents=True, exist_ok=True)
             (payload / path).write_bytes(data)
+        for path, existing in (link_files or {}).items():
+            (payload / path).parent.mkdir(parents=True, exist_ok=True)
+            os.link(existing, payload / path)  # big files: no copy in the set-up
         for path, target in (symlinks or {}).items():
             (payload / path).parent.mkdir(parents=True, exist_ok=True)
             os.symlink(target, payload / path)
