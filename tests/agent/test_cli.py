@@ -141,3 +141,49 @@ def _wait(cond: object, timeout: float = 30) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not reached")
+
+
+def test_release_built_with_the_cli_installs(tmp_path: Path) -> None:
+    """The documented layout, assembled only with nebsign manifest / sign / attest."""
+    from nebsign.keys import load_public_key
+
+    keyprefix = tmp_path / "release"
+    assert run_cli("key", "generate", "-o", str(keyprefix), "--no-passphrase").exit_code == 0
+    rel = tmp_path / "rel"
+    (rel / "payload" / "bin").mkdir(parents=True)
+    (rel / "payload" / "bin" / "app").write_bytes(b"built by the CLI\n")
+    key = f"{keyprefix}.key"
+    manifest = str(rel / "release.json")
+    steps = [
+        [
+            *("manifest", "create", str(rel / "payload"), "--name", "app", "--version", "2.0.0"),
+            *("--expires", "2099-01-01T00:00:00Z", "-o", manifest),
+        ],
+        ["sign", manifest, "--key", key],
+    ]
+    predicate = tmp_path / "sast.json"
+    predicate.write_text('{"verdict": "pass", "tool": "bandit"}')
+    (rel / "attestations").mkdir()
+    att = str(rel / "attestations" / "sast.sigstore.json")
+    steps.append(
+        [
+            *("attest", "create", "--type", "sast", "--predicate", str(predicate)),
+            *("--subject", manifest, "--key", key, "-o", att),
+        ]
+    )
+    for argv in steps:
+        r = run_cli(*argv)
+        assert r.exit_code == 0, (argv, r.stderr)
+    kit = ReleaseKit(tmp_path / "host")
+    pub = load_public_key(Path(f"{keyprefix}.pub").read_bytes())
+    from nebsign.keys import key_id, public_key_pem
+
+    trust = kit.conf / "trust.toml"
+    trust.write_text(
+        f'version = 1\nthreshold = 1\n[[keys]]\nid = "{key_id(pub)}"\n'
+        f"pem = '''{public_key_pem(pub).decode()}'''\n"
+    )
+    r = run_cli("agent", "install", str(rel), *_p(kit), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["version"] == "2.0.0"
+    assert kit.current_payload() == b"built by the CLI\n"
