@@ -48,17 +48,9 @@ def bench_install(work: Path, size: int, runs: int) -> None:
     src = work / "artifact.bin"
     _big_file(src, size)
     ours: list[float] = []
-    for i in range(runs):
-        kit = ReleaseKit(work / f"kit-install-{i}")  # a fresh agent root: a real install each run
-        rel = kit.build("1.0.0", {}, link_files={"artifact.bin": src})
-        policy = kit.policy()
-        t0 = time.perf_counter()
-        install_release(policy, str(rel))
-        ours.append(time.perf_counter() - t0)
-        shutil.rmtree(kit.base)
     peer: list[float] = []
     peer_sync: list[float] = []
-    for _ in range(runs):
+    for i in range(runs):  # interleaved, so background load hits both sides alike
         for sync, out in ((False, peer), (True, peer_sync)):
             dst = work / "peer-copy.bin"
             t0 = time.perf_counter()
@@ -70,6 +62,14 @@ def bench_install(work: Path, size: int, runs: int) -> None:
             )
             out.append(time.perf_counter() - t0)
             dst.unlink()
+        kit = ReleaseKit(work / f"kit-install-{i}")  # a fresh agent root: a real install each run
+        rel = kit.build("1.0.0", {}, link_files={"artifact.bin": src})
+        policy = kit.policy()
+        os.sync()
+        t0 = time.perf_counter()
+        install_release(policy, str(rel))
+        ours.append(time.perf_counter() - t0)
+        shutil.rmtree(kit.base)
     o, p, ps = min(ours), min(peer), min(peer_sync)
     print(f"install of a {size / 2**30:.2f} GiB artifact (best of {runs}):")
     print(f"  nebsign agent install          {o:7.3f} s  (median {statistics.median(ours):.3f})")
@@ -131,7 +131,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="nebsign-bench-agent-", dir=args.dir) as tmp:
         work = Path(tmp)
-        bench_rollback(work, args.files, max(args.runs, 5))
+        if args.files:
+            bench_rollback(work, args.files, max(args.runs, 5))
         bench_install(work, args.size_mib * 1024 * 1024, args.runs)
 
 
