@@ -111,14 +111,12 @@ def _verify_one(
         digest = sha256_file(path).sha256
         verified = verify_artifact(digest, bundles, policy, now=now)
         return _Outcome(path, digest, verified.signers, None)
-    from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest, verify_tree
+    from nebsign.manifest import MAX_MANIFEST_BYTES, load_and_verify_tree
 
     raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
     digest = sha256_bytes(raw)
     verified = verify_artifact(digest, bundles, policy, now=now)
-    parsed = Manifest.from_json(raw, path)  # parsed only after its signature verified
-    if parsed.is_expired(now):
-        raise ManifestExpired(f"expired: manifest {path} expired at {parsed.expires}")
+    # parsed only after its signature verified (while the tree hashes in parallel)
     tree = root if root is not None else str(Path(path).parent)
     skip = set()
     for candidate in [path, *bundle_paths]:
@@ -126,7 +124,9 @@ def _verify_one(
             skip.add(Path(candidate).resolve().relative_to(Path(tree).resolve()).as_posix())
         except ValueError:
             continue
-    diff = verify_tree(parsed, tree, exclude=frozenset(skip))
+    parsed, diff = load_and_verify_tree(raw, tree, what=path, exclude=frozenset(skip))
+    if parsed.is_expired(now):
+        raise ManifestExpired(f"expired: manifest {path} expired at {parsed.expires}")
     diff.verify()
     return _Outcome(path, digest, verified.signers, None, f"{diff.checked} entries match")
 

@@ -120,3 +120,27 @@ def test_cli_on_corrupted_bundles(tmp_path_factory: Any, pos: int, mask: int) ->
     assert code in (1, 2), err.getvalue()
     assert "Traceback" not in err.getvalue()
     assert err.getvalue().startswith("nebsign: error: ")
+
+
+@SETTINGS
+@given(st.integers(0, len(ORIGINAL) - 1), st.sampled_from(list(b'AZaz09+/="{}:,[]\\x')))
+def test_fast_bundle_path_agrees_with_the_full_parser(pos: int, byte: int) -> None:
+    """The fast path never accepts what the full parser would not, nor differently."""
+    from nebsign.bundle import _fast_parse, _loads, _parse
+
+    raw = ORIGINAL[:pos] + bytes([byte]) + ORIGINAL[pos + 1 :]
+    fast = _fast_parse(raw)
+    if fast is None:
+        return
+    assert fast == _parse(_loads(raw, "b"), raw, "b")
+
+
+def test_fast_bundle_path_is_taken_for_what_we_write() -> None:
+    from nebsign.bundle import _fast_parse
+    from nebsign.keys import KeyKind, generate_key
+    from nebsign.signing import sign_digest
+
+    for kind in KeyKind:
+        for i in range(20):
+            raw = sign_digest(f"{i:064x}", generate_key(kind)).to_json()
+            assert _fast_parse(raw) == Bundle.from_json(raw) is not None

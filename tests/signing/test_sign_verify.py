@@ -268,3 +268,15 @@ def test_cli_attest_create_verify(work: Path) -> None:
     policy = run_cli("attest", "verify", str(work / "sast.sigstore.json"), "--policy",
                      str(work / "policy-attest.toml"))  # fmt: skip
     assert policy.exit_code == 0, policy.stderr
+
+
+def test_cli_expired_signed_manifest(work: Path) -> None:
+    manifest = work / "old.json"
+    made = run_cli("manifest", "create", str(work / "release"), "--name", "demo",
+                   "--expires", "2020-01-01T00:00:00Z", "-o", str(manifest))  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    assert run_cli("sign", str(manifest), "--key", str(work / "keys/ed25519-a.key")).exit_code == 0
+    result = run_cli("verify", str(manifest), "--manifest", "--root", str(work / "release"),
+                     "--key", str(work / "keys/ed25519-a.pub"))  # fmt: skip
+    assert_one_line_error(result, 1)
+    assert "expired" in result.stderr

@@ -101,3 +101,18 @@ def test_cli_threshold(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "empty.toml").write_text("version = 1\n")
     empty = run_cli("verify", art, "--bundle", b[0], "--policy", str(tmp_path / "empty.toml"))
     assert_one_line_error(empty, 2)
+
+
+def test_example_policy_and_bundled_roots() -> None:
+    from helpers import REPO
+
+    from nebsign.policy.trust import BUNDLED_TRUSTED_ROOTS, bundled_trusted_root
+
+    example = REPO / "policies" / "trust-example.toml"
+    policy = TrustPolicy.from_toml(example.read_bytes(), example.parent)
+    assert len(policy.groups) == 2 and policy.required_predicates
+    assert policy.trusted_root is not None
+    for instance, (rel, sha) in BUNDLED_TRUSTED_ROOTS.items():
+        root = bundled_trusted_root(instance)
+        assert hashlib.sha256(root.data).hexdigest() == sha
+        assert hashlib.sha256((REPO / "policies" / rel).read_bytes()).hexdigest() == sha
