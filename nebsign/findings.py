@@ -34,6 +34,7 @@ __all__ = [
     "findings_to_json",
     "fingerprint",
     "normalize_snippet",
+    "snippet_lines",
 ]
 
 MAX_FINDINGS_BYTES = 64 * 1024 * 1024
@@ -225,7 +226,12 @@ class Finding:
             loc = obj["location"]
             if not isinstance(loc, dict) or not set(loc) <= set(Location.__slots__):
                 raise InputError(f"{what}: location must be an object of known fields")
-            location = Location(**{k: _typed(v, (str, int), what) for k, v in loc.items()})
+            location = Location(
+                **{
+                    k: _typed(v, (int,) if k in _INT_FIELDS else (str,), what)
+                    for k, v in loc.items()
+                }
+            )
             note = None
             if "status_note" in obj:
                 raw = obj["status_note"]
@@ -283,6 +289,7 @@ def _list(value: object, what: str) -> list[Any]:
 
 
 _WS = re.compile(r"\s+")
+_INT_FIELDS = frozenset({"line", "column", "end_line", "end_column"})
 
 
 def normalize_snippet(lines: Sequence[str]) -> str:
