@@ -38,6 +38,7 @@ or others (nor sit in a directory that is), else :class:`UnsafePolicyFile`
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -173,9 +174,19 @@ def _table(obj: dict[str, Any], key: str, what: str, allowed: set[str]) -> dict[
     return table
 
 
+_INT_LIMITS = frozenset(
+    {"max_release_bytes", "max_files", "max_manifest_bytes", "max_bundle_bytes", "max_bundles"}
+)
+
+
 def _positive(value: Any, key: str, what: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise InputError(f"{what}: {key} must be a positive number")
+    """A finite number > 0; byte and count limits must be integers."""
+    integral = key.rpartition(".")[2] in _INT_LIMITS or key.endswith(("max_bytes", "max_files"))
+    kind = "a positive integer" if integral else "a positive, finite number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{what}: {key} must be {kind}")
+    if (integral and not isinstance(value, int)) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{what}: {key} must be {kind}")
     return value
 
 
