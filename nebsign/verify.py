@@ -231,9 +231,9 @@ def verify_artifact(
             logged.add(signer)
     if not signers and len(failures) == 1:
         raise failures[0]
-    evidence = Evidence(frozenset(signers), frozenset(logged), tuple(f.message for f in failures))
-    policy.verify(evidence)
-    return Verified(sha, tuple(sorted(str(s) for s in signers)), policy.digest)
+    reasons = tuple(f.message for f in failures) if failures else ()
+    policy.verify(Evidence(frozenset(signers), frozenset(logged), reasons))
+    return Verified(sha, tuple(sorted(map(str, signers))), policy.digest)
 
 
 def verify_attestation(

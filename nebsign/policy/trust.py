@@ -202,9 +202,10 @@ class SignerGroup:
     def verify(self, subject: Evidence) -> None:
         """Raise :class:`ThresholdNotMet` unless enough distinct trusted signers signed."""
         pool = subject.logged if self.require_tlog else subject.signers
-        found = sorted(str(s) for s in pool if self.counts(s))
-        if len(found) >= self.threshold:
+        counted = [s for s in pool if self.counts(s)]
+        if len(counted) >= self.threshold:
             return
+        found = sorted(str(s) for s in counted)
         expected = [k.key_id for k in self.keys] + [str(i) for i in self.identities]
         detail = f"found {', '.join(found) if found else 'none'}; trusted: {', '.join(expected)}"
         if self.require_tlog:
