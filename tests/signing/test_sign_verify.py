@@ -280,3 +280,16 @@ def test_cli_expired_signed_manifest(work: Path) -> None:
                      "--key", str(work / "keys/ed25519-a.pub"))  # fmt: skip
     assert_one_line_error(result, 1)
     assert "expired" in result.stderr
+
+
+def test_required_predicates() -> None:
+    from nebsign.verify import MissingAttestation, verify_attestations
+
+    policy = golden_policy("policy-attest.toml")
+    sast = Bundle.from_json((GOLDEN / "sast.sigstore.json").read_bytes())
+    prov = Bundle.from_json((GOLDEN / "provenance.sigstore.json").read_bytes())
+    assert len(verify_attestations(ARTIFACT_SHA, [sast, prov], policy)) == 2
+    with pytest.raises(MissingAttestation, match=r"slsa\.dev/provenance"):
+        verify_attestations(ARTIFACT_SHA, [sast], policy)
+    with pytest.raises(MissingAttestation):  # statements about another artifact do not count
+        verify_attestations(OTHER, [sast, prov], policy)
