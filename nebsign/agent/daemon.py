@@ -15,8 +15,10 @@ agent copies each file once and verifies the copies; an incomplete release
 is refused, logged, and the current one keeps serving.
 
 URL mode polls ``<url>/release.json``; when its SHA-256 changes the release
-is installed (or refused) once; a network error is reported and retried at
-the next poll without an audit entry.
+is installed (or refused) once. Environment faults (network down, a stalled
+download, disk full, the lock held by an operator's rollback) are not the
+release's fault: they are reported and the release is tried again at the
+next poll (each attempt that got as far as the release is in the audit log).
 
 The loop stops at the next check of *stop* (SIGTERM sets it in the CLI): an
 install in progress finishes first, so a stop never leaves a half-done switch.
@@ -107,8 +109,10 @@ def _attempt(policy: HostPolicy, location: str, stats: DaemonStats, report: Repo
     shown = redact(location)
     try:
         out = install_release(policy, location)
-    except AgentBusy as exc:
-        report(Event(EventKind.ERROR, shown, exc.message))
+    except (AgentBusy, EnvironmentFault) as exc:
+        # Busy lock, network down, disk full: not the release's fault; try again later.
+        stats.errors += 1
+        report(Event(EventKind.ERROR, shown, exc.diagnostics()))
         return None
     except NebsignError as exc:
         stats.refused += 1

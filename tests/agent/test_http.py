@@ -190,3 +190,19 @@ def test_daemon_polls_url(kit: ReleaseKit, server: tuple[str, Path]) -> None:
     assert not thread.is_alive()
     refused = [e for e in kit.log_events() if e["event"] == "refused"]
     assert len(refused) == 1 and refused[0]["reason"] == "downgrade"
+
+
+def test_daemon_retries_after_a_stall(kit: ReleaseKit, server: tuple[str, Path]) -> None:
+    base, www = server
+    _policy_kit(kit)
+    kit.build("1.0.0", dest=www / "app")
+    MODES["/payload/bin/app"] = "stall"
+    events: list[Event] = []
+    stop = threading.Event()
+    policy = kit.policy()
+    stats = run_daemon(policy, url=f"{base}/app", stop=stop, report=events.append, once=True)
+    assert stats.errors == 1 and not (kit.root / "current").exists()
+    MODES.clear()  # the network recovers: the same release is tried again
+    run_daemon(policy, url=f"{base}/app", stop=stop, report=events.append, once=True)
+    assert [e.kind.value for e in events] == ["error", "installed"]
+    assert kit.current_payload() == b"app 1.0.0\n"
