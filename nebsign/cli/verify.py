@@ -231,8 +231,10 @@ def verify(
     policy = _policy(
         policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, threshold
     )
+    if policy_file is not None and threshold != 1:
+        raise InputError("--threshold applies to --key; a policy sets its own threshold")
     pairs = _pairs(files, bundles)
-    if len(pairs) == 1:
+    if len(pairs) == 1 and output_format == "text":
         outcomes = [_verify_one(pairs[0][0], pairs[0][1], policy, manifest, root)]
     else:
         outcomes = []
@@ -268,6 +270,8 @@ def verify(
                 extra = f"; {o.detail}" if o.detail else ""
                 click.echo(f"OK   {o.file}: signed by {', '.join(o.signers)}{extra}")
     if failed:
+        if len(outcomes) == 1 and failed[0].error is not None:
+            raise failed[0].error
         worst = max(o.error.exit_code for o in failed if o.error is not None)
         summary = f"{len(failed)} of {len(outcomes)} files failed verification"
         if worst == InputError.exit_code:

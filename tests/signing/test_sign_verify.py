@@ -293,3 +293,16 @@ def test_required_predicates() -> None:
         verify_attestations(ARTIFACT_SHA, [sast], policy)
     with pytest.raises(MissingAttestation):  # statements about another artifact do not count
         verify_attestations(OTHER, [sast, prov], policy)
+
+
+def test_cli_json_reports_failures_too(work: Path) -> None:
+    art = str(work / "artifact.bin")
+    bundle = str(work / "artifact.bin.ed25519-a.sigstore.json")
+    result = run_cli("verify", art, "--bundle", bundle, "--key", str(work / "keys/p256-a.pub"),
+                     "--format", "json")  # fmt: skip
+    assert_one_line_error(result, 1)
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and "wrong key" in report["results"][0]["error"]
+    mixed = run_cli("verify", art, "--bundle", bundle, "--policy",
+                    str(work / "policy-2-of-3.toml"), "--threshold", "2")  # fmt: skip
+    assert_one_line_error(mixed, 2)
