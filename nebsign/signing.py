@@ -92,7 +92,7 @@ def sign_digest_sigstore(
         from sigstore.errors import Error as SigstoreError
         from sigstore.hashes import Hashed
         from sigstore.models import ClientTrustConfig
-        from sigstore.oidc import IdentityToken, Issuer, detect_credential
+        from sigstore.oidc import ExpiredIdentity, IdentityToken, Issuer, detect_credential
         from sigstore.sign import SigningContext
         from sigstore_models.common.v1 import HashAlgorithm
     except ImportError as exc:  # pragma: no cover - sigstore is a dependency
@@ -110,6 +110,8 @@ def sign_digest_sigstore(
         with context.signer(token) as signer:
             result = signer.sign_artifact(Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest))
         raw = result.to_json().encode("utf-8")
+    except ExpiredIdentity as exc:
+        raise InputError("the OIDC identity token has expired; get a fresh one") from exc
     except SigstoreError as exc:
         raise EnvironmentFault(f"sigstore signing failed: {exc}") from exc
     except OSError as exc:
