@@ -97,7 +97,7 @@ class Manifest:
         default=None, init=False, repr=False, compare=False
     )
 
-    def __post_init__(self) -> None:
+    def _check_metadata(self) -> None:
         if self.name is not None and not (type(self.name) is str and _NAME_RE.fullmatch(self.name)):
             raise InputError(
                 f"manifest: invalid release name {self.name!r}",
@@ -107,9 +107,56 @@ class Manifest:
             ReleaseVersion.parse(self.version)
         if self.expires is not None:
             parse_expires(self.expires)
-        files, links = self.files, self.symlinks
-        if len(files) + len(links) > MAX_ENTRIES:
+        if len(self.files) + len(self.symlinks) > MAX_ENTRIES:
             raise InputError(f"manifest: more than {MAX_ENTRIES} entries")
+        for link in self.symlinks:
+            check_link_target(link.path, link.target, "manifest symlink")
+
+    @classmethod
+    def _from_walk(
+        cls,
+        files: tuple[FileEntry, ...],
+        links: tuple[LinkEntry, ...],
+        name: str | None,
+        version: str | None,
+        expires: str | None,
+    ) -> Manifest:
+        """A manifest of a tree this process just walked and hashed.
+
+        The walk guarantees what the full validation checks of entries: every
+        path is built from directory-entry names, which hold no ``/`` or NUL
+        and are never ``.`` or ``..``; paths come sorted and unique; no path
+        is also a directory of another; sizes are read lengths and digests
+        hex. What the walk cannot guarantee is still checked: names that are
+        not UTF-8 (they arrive as surrogates), symlink targets, metadata. A
+        test holds every such manifest to the full validation of
+        :meth:`from_json`. This saves ~0.2 s per 100,000 files.
+        """
+        manifest = object.__new__(cls)
+        for attr, value in (
+            ("files", files),
+            ("symlinks", links),
+            ("name", name),
+            ("version", version),
+            ("expires", expires),
+            ("_index", None),
+        ):
+            object.__setattr__(manifest, attr, value)
+        manifest._check_metadata()
+        joined = "\x00".join(e.path for e in files)
+        if not joined.isascii():
+            try:
+                joined.encode("utf-8")
+            except UnicodeEncodeError:
+                bad = next(e.path for e in files if not _utf8(e.path))
+                raise InputError(
+                    f"file name {bad!r} is not valid UTF-8", hint="rename it or --exclude it"
+                ) from None
+        return manifest
+
+    def __post_init__(self) -> None:
+        self._check_metadata()
+        files = self.files
         # Bulk checks (C-speed passes over all entries); a manifest of 100,000
         # files must validate in well under the time it takes to hash them.
         paths = [e.path for e in files]
@@ -133,9 +180,7 @@ class Manifest:
                 e for e in files if type(e.sha256) is not str or not _HEX_RE.fullmatch(e.sha256)
             )
             raise InputError(f"manifest: {bad_entry.path!r}: sha256 is not 64 lowercase hex")
-        for link in links:
-            check_link_target(link.path, link.target, "manifest symlink")
-        link_paths = [e.path for e in links]
+        link_paths = [e.path for e in self.symlinks]
         for group in (paths, link_paths):
             if not all(a < b for a, b in itertools.pairwise(group)):
                 dup = next((a for a, b in itertools.pairwise(group) if a == b), None)
@@ -307,6 +352,14 @@ _FILE_KEYS = frozenset({"path", "sha256", "size"})
 _LINK_KEYS = frozenset({"path", "target"})
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _file_entry(item: object, index: int, what: str) -> FileEntry:
     if type(item) is not dict or item.keys() != _FILE_KEYS:
         raise InputError(f"{what}: files[{index}] must have exactly path, sha256 and size")
@@ -383,7 +436,9 @@ def build_manifest(
     with GroupHasher(progress=progress) as hasher:
         scan = _start_scan(os.fspath(root), exclude, hasher)
         sizes, hexes = scan.finish()
-    return Manifest(_entries(scan.paths, sizes, hexes), tuple(scan.links), name, version, expires)
+    return Manifest._from_walk(
+        _entries(scan.paths, sizes, hexes), tuple(scan.links), name, version, expires
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import stat
 from collections.abc import Iterator
@@ -40,50 +41,54 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-_FILE, _LINK, _DIR = 0, 1, 2
-
-
 def _read_dir(
     directory: str, prefix: str, exclude: frozenset[str]
-) -> list[tuple[str, int, str, str]]:
-    """Entries of one directory as (sort key, kind, name, link target), sorted.
-
-    The sort key is the name, plus ``/`` for directories: sorting siblings by
-    it and descending in that order visits paths in exactly the order of
-    sorting the full relative paths (a name can hold no ``/``), so a walk
-    needs no global sort.
-    """
-    out: list[tuple[str, int, str, str]] = []
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """One directory's (file names, (link name, target), subdirectory names), each sorted."""
+    files: list[str] = []
+    links: list[tuple[str, str]] = []
+    dirs: list[str] = []
     try:
         with os.scandir(directory) as it:
             for entry in it:
-                name = entry.name
-                if exclude and prefix + name in exclude:
-                    continue
-                if entry.is_symlink():
-                    out.append((name, _LINK, name, os.readlink(entry.path)))
+                # Regular files first: one d_type test for the common case.
+                if entry.is_file(follow_symlinks=False):
+                    files.append(entry.name)
                 elif entry.is_dir(follow_symlinks=False):
-                    out.append((name + "/", _DIR, name, ""))
-                elif entry.is_file(follow_symlinks=False):
-                    out.append((name, _FILE, name, ""))
+                    dirs.append(entry.name)
+                elif entry.is_symlink():
+                    links.append((entry.name, os.readlink(entry.path)))
                 else:
                     mode = entry.stat(follow_symlinks=False).st_mode
                     raise InputError(f"{entry.path}: is {_kind(mode)}; releases hold files only")
     except OSError as exc:
         raise InputError(f"cannot read directory {directory}: {exc.strerror or exc}") from exc
-    out.sort()
-    return out
+    if exclude:
+        files = [n for n in files if prefix + n not in exclude]
+        links = [x for x in links if prefix + x[0] not in exclude]
+        dirs = [n for n in dirs if prefix + n not in exclude]
+    files.sort()
+    links.sort()
+    dirs.sort(key=_dir_key)
+    return files, links, dirs
+
+
+def _dir_key(name: str) -> str:
+    return name + "/"
 
 
 def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirListing]:
     """Yield runs of files and links under *root*, in sorted relative-path order.
 
-    A directory's entries may come in several runs (split around its
-    subdirectories), so concatenating every run's ``prefix + name`` gives
-    all paths already sorted. Symlinks are recorded by target, never
-    followed. Special files (FIFOs, sockets, devices) are an
-    :class:`InputError`. *exclude* holds relative paths to leave out.
-    Yielding as it reads lets the caller hash while the walk goes on.
+    Siblings sort by name, with ``/`` appended to directory names; descending
+    in that order visits paths exactly in the order of sorting full relative
+    paths (a name holds no ``/``). A directory's entries therefore come in
+    runs split around its subdirectories (found by bisecting the sorted
+    names), and concatenating every run's ``prefix + name`` gives all paths
+    already sorted. Symlinks are recorded by target, never followed. Special
+    files (FIFOs, sockets, devices) are an :class:`InputError`. *exclude*
+    holds relative paths to leave out. Yielding as it reads lets the caller
+    hash while the walk goes on.
     """
     try:
         st = os.stat(root)
@@ -91,26 +96,33 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
         raise InputError(f"cannot read directory {root}: {exc.strerror or exc}") from exc
     if not stat.S_ISDIR(st.st_mode):
         raise InputError(f"{root}: not a directory")
-    stack = [(root, "", _read_dir(root, "", exclude), 0)]
+    # Stack items: directory, prefix, its sorted listing, next subdirectory index,
+    # and how many of its files and links have been yielded.
+    files, links, dirs = _read_dir(root, "", exclude)
+    stack = [(root, "", files, links, dirs, 0, 0, 0)]
     while stack:
-        directory, prefix, entries, i = stack.pop()
-        run = DirListing(directory, prefix)
-        while i < len(entries):
-            _, kind, name, target = entries[i]
-            i += 1
-            if kind == _FILE:
-                run.files.append(name)
-            elif kind == _LINK:
-                run.links.append((name, target))
+        directory, prefix, files, links, dirs, di, fi, li = stack.pop()
+        if di < len(dirs):
+            key = dirs[di] + "/"
+            fj = bisect.bisect_left(files, key, fi)
+            lj = bisect.bisect_left(links, (key,), li)
+            stack.append((directory, prefix, files, links, dirs, di + 1, fj, lj))
+            sub = os.path.join(directory, dirs[di])
+            sub_prefix = f"{prefix}{dirs[di]}/"
+            stack.append((sub, sub_prefix, *_read_dir(sub, sub_prefix, exclude), 0, 0, 0))
+        else:
+            fj, lj = len(files), len(links)
+        if fj > fi or lj > li:
+            run = DirListing(directory, prefix)
+            run.files = files[fi:fj] if (fi or fj < len(files)) else files
+            run.links = links[li:lj]
+            # The run before a subdirectory must come out before the subdirectory's own.
+            if di < len(dirs):
+                sub_item = stack.pop()
+                yield run
+                stack.append(sub_item)
             else:
-                stack.append((directory, prefix, entries, i))
-                sub = os.path.join(directory, name)
-                stack.append(
-                    (sub, f"{prefix}{name}/", _read_dir(sub, f"{prefix}{name}/", exclude), 0)
-                )
-                break
-        if run.files or run.links:
-            yield run
+                yield run
 
 
 def walk_tree(root: str, exclude: frozenset[str] = frozenset()) -> TreeListing:

@@ -142,9 +142,17 @@ def verify(
 ) -> None:
     """Check DIRECTORY (default: the manifest's own directory) against MANIFEST_FILE.
 
+    \b
+    Example:
+      nebsign manifest verify release.json dist/
+      nebsign manifest verify release.json dist/ --format json
+
     Reports every missing, extra and changed file, not just the first, and
     exits 1 if there is any. The manifest file itself is left out of the
-    comparison when it lies inside DIRECTORY.
+    comparison when it lies inside DIRECTORY. Only canonical manifests (RFC
+    8785 bytes exactly as `manifest create` writes them) are accepted, so the
+    digest that was signed is the digest of the file. This checks the files;
+    `nebsign verify` also checks who signed the manifest.
     """
     raw = read_bounded(manifest_file, MAX_MANIFEST_BYTES, "manifest")
     root = directory if directory is not None else str(Path(manifest_file).parent or ".")

@@ -269,3 +269,11 @@ def test_copy_of_tree_verifies(tmp_path: Path) -> None:
     manifest = build_manifest(src)
     shutil.copytree(src, tmp_path / "dst", symlinks=True)
     assert verify_tree(manifest, tmp_path / "dst").ok
+
+
+def test_file_name_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
+    fd = os.open(os.fsencode(tmp_path) + b"/bad-\xff.bin", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.close(fd)
+    result = run_cli("manifest", "create", str(tmp_path))
+    assert_one_line_error(result, 2)
+    assert "not valid UTF-8" in result.stderr

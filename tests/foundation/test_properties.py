@@ -20,7 +20,7 @@ from nebsign.checksums import format_line, parse_checksums
 from nebsign.cli import run
 from nebsign.digest import TooLarge, copy_and_hash, hash_files, sha256_file, sha256_stream
 from nebsign.errors import InputError
-from nebsign.manifest import MANIFEST_TYPE, FileEntry, LinkEntry, Manifest
+from nebsign.manifest import MANIFEST_TYPE, FileEntry, LinkEntry, Manifest, build_manifest
 from nebsign.versioning import ReleaseVersion
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -323,3 +323,7 @@ def test_walk_yields_paths_in_sorted_order(
         os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
     )
     assert walked == expected
+    # A manifest built from the walk (checked by construction) passes the full validation.
+    (root / "zz-link").symlink_to(parts[0][0])
+    built = build_manifest(root, name="t", version="1")
+    assert Manifest.from_json(built.to_json()) == built
