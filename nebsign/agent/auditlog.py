@@ -99,6 +99,18 @@ class LogVerification:
     tail: tuple[LogEntry, ...] = ()
 
 
+_MAX_FIELD = 4096
+
+
+def _clip(value: Any) -> Any:
+    """Long strings (messages, hook output) are cut so a line stays under the limit."""
+    if isinstance(value, str) and len(value) > _MAX_FIELD:
+        return value[:_MAX_FIELD] + "...(truncated)"
+    if isinstance(value, list) and len(value) > 256:
+        return [*value[:256], f"...({len(value) - 256} more)"]
+    return value
+
+
 def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -257,6 +269,7 @@ class AuditLog:
         bad = _RESERVED & set(details)
         if bad:
             raise ValueError(f"reserved audit field {sorted(bad)[0]!r}")
+        details = {k: _clip(v) for k, v in details.items()}
         seq = 0 if self.head is None else self.head.seq + 1
         prev = GENESIS if self.head is None else self.head.sha256
         obj = {**details, "event": event, "prev": prev, "seq": seq, "time": time or _now_text()}

@@ -134,3 +134,12 @@ def test_random_corruption_never_passes_or_crashes(tmp_path: Path, data: bytes, 
         assert exc.exit_code in (1, 2)
     else:
         assert corrupted == original
+
+
+def test_long_fields_are_clipped(tmp_path: Path) -> None:
+    log = AuditLog.open(tmp_path / "audit.log", None)
+    head = log.append("refused", {"message": "x" * 100_000, "versions": list(range(1000))})
+    entry = json.loads((tmp_path / "audit.log").read_text())
+    assert entry["message"].endswith("...(truncated)") and len(entry["message"]) < 5000
+    assert len(entry["versions"]) == 257
+    assert verify_log(tmp_path / "audit.log", head).entries == 1
