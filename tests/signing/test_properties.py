@@ -144,3 +144,19 @@ def test_fast_bundle_path_is_taken_for_what_we_write() -> None:
         for i in range(20):
             raw = sign_digest(f"{i:064x}", generate_key(kind)).to_json()
             assert _fast_parse(raw) == Bundle.from_json(raw) is not None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
+def test_cli_on_garbage_policies(tmp_path_factory: Any, raw: bytes) -> None:
+    path = Path(tmp_path_factory.mktemp("p")) / "policy.toml"
+    path.write_bytes(raw)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        bundle = str(GOLDEN / "artifact.bin.ed25519-a.sigstore.json")
+        code = run(
+            ["verify", str(GOLDEN / "artifact.bin"), "--bundle", bundle, "--policy", str(path)]
+        )
+    assert code == 2, err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    assert err.getvalue().startswith("nebsign: error: ")
