@@ -10,6 +10,7 @@ nebsign semgrep finding that names it as equivalent, and fingerprints the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -30,7 +31,7 @@ from nebsign.manifest import FileEntry, Manifest
 from nebsign.sast.cache import ResultCache
 from nebsign.sast.interface import BatchResult, Hit, ScanError, Scanner
 
-__all__ = ["MAX_SOURCE_BYTES", "ScanOutcome", "Suppressed", "run_scan"]
+__all__ = ["MAX_SOURCE_BYTES", "SECRET_CWES", "ScanOutcome", "Suppressed", "redact", "run_scan"]
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
 
@@ -132,7 +133,8 @@ def run_scan(
             for hit in hits:
                 window = scanner.suppression_window(lines, hit)
                 if scanner.suppressed_by(window, hit):
-                    comment = next((w.strip() for w in window if "#" in w), "")
+                    marks = (scanner.suppression.search(w) for w in window)
+                    comment = next((m.string[m.start() :].strip() for m in marks if m), "")
                     suppressed.append(
                         Suppressed(scanner.name, hit.rule_id, shown, hit.line, comment)
                     )
@@ -159,8 +161,23 @@ def run_scan(
     )
 
 
+#: CWEs whose findings quote a secret: their code and messages are redacted
+SECRET_CWES = frozenset({"CWE-798", "CWE-321", "CWE-259", "CWE-522", "CWE-312"})
+_LITERAL = re.compile(r"([rbuRBU]{0,2})('''|\"\"\"|'|\")(.*?)(\2)", re.DOTALL)
+_KEY_BODY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(-----END[A-Z ]*-----|$)")
+
+
+def redact(text: str) -> str:
+    """*text* with string literals and key bodies replaced: reports never carry secrets."""
+    text = _KEY_BODY.sub("-----BEGIN PRIVATE KEY----- <redacted>", text)
+    return _LITERAL.sub(lambda m: f"{m.group(1)}{m.group(2)}<redacted>{m.group(4)}", text)
+
+
 def _finding(tool: str, hit: Hit, path: str, lines: Sequence[str]) -> Finding:
     snippet = normalize_snippet(snippet_lines(lines, hit.line, hit.end_line)) if lines else ""
+    message = hit.message
+    if SECRET_CWES & set(hit.cwe):
+        snippet, message = redact(snippet), redact(message)
     return Finding(
         source=Source.SAST,
         tool=tool,
@@ -168,7 +185,7 @@ def _finding(tool: str, hit: Hit, path: str, lines: Sequence[str]) -> Finding:
         severity=hit.severity,
         confidence=hit.confidence,
         title=hit.title,
-        message=hit.message,
+        message=message,
         recommendation=hit.recommendation,
         location=Location(
             path=path,

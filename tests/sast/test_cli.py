@@ -51,7 +51,7 @@ def test_json_result_carries_the_whole_verdict() -> None:
     assert doc["counts"]["failing"] == len(
         [f for f in doc["findings"] if f["properties"]["level"] == "FAIL"]
     )
-    assert doc["suppressed"][0]["comment"].startswith("subprocess.run(")
+    assert doc["suppressed"][0]["comment"] == "# nosec B602 - constant"
     assert all(len(f["fingerprint"]) == 64 for f in doc["findings"])
 
 
@@ -174,3 +174,22 @@ def test_help_teaches() -> None:
     assert (
         "--staged" in result.stdout and "Examples:" in result.stdout and "# nosec" in result.stdout
     )
+
+
+def test_secrets_never_reach_reports(tmp_path: Path) -> None:
+    sarif = tmp_path / "o.sarif"
+    result = scan("--format", "json", "--sarif", str(sarif), cwd=VULN)
+    assert "hardcoded-secret" in result.stdout
+    for text in (result.stdout, sarif.read_text(), scan(cwd=VULN).stdout):
+        assert "pk_live_4f9a8b7c6d5e" not in text
+    case = REPO / "tests" / "sast" / "cases"
+    keys = scan(
+        "--format",
+        "json",
+        "--root",
+        str(case),
+        str(case / "hardcoded-private-key.py"),
+        str(case / "hardcoded-secret.py"),
+    )
+    assert "MHcCAQEEIDummy" not in keys.stdout and "Tr4d1ng-Pr0d" not in keys.stdout
+    assert "<redacted>" in keys.stdout
