@@ -158,6 +158,17 @@ def _keyed_signer(
     )
 
 
+def _check_keyless_policy(policy: TrustPolicy) -> None:
+    if not policy.identities:
+        from nebsign.keyless import IdentityMismatch
+
+        raise IdentityMismatch(
+            "bundle is signed keyless (Sigstore certificate) but the policy trusts only keys"
+        )
+    if policy.trusted_root is None:
+        raise InputError("bundle is keyless but the policy pins no Sigstore trusted root")
+
+
 def _logged(bundle: Bundle, signer: Signer, policy: TrustPolicy) -> bool:
     """Check the bundle's log entries (when present); True if one verified."""
     if not bundle.tlog_entries:
@@ -177,8 +188,8 @@ def _artifact_signer(
     if bundle.certificate is not None:
         from nebsign.keyless import verify_keyless
 
-        if policy.trusted_root is None:
-            raise InputError("bundle is keyless but the policy pins no Sigstore trusted root")
+        _check_keyless_policy(policy)
+        assert policy.trusted_root is not None
         signer, _ = verify_keyless(
             bundle, policy.trusted_root, policy.identities, sha256_hex=sha256_hex
         )
@@ -255,8 +266,8 @@ def verify_attestation(
     if bundle.certificate is not None:
         from nebsign.keyless import verify_keyless
 
-        if policy.trusted_root is None:
-            raise InputError("bundle is keyless but the policy pins no Sigstore trusted root")
+        _check_keyless_policy(policy)
+        assert policy.trusted_root is not None
         _, payload = verify_keyless(bundle, policy.trusted_root, policy.identities, sha256_hex=None)
         assert payload is not None
         return Statement.from_json(payload, "attestation statement")

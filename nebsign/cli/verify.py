@@ -43,11 +43,16 @@ class _Outcome:
     detail: str = ""
 
 
-def _root(trusted_root: str | None, staging: bool) -> TrustedRoot:
+def _root(trusted_root: str | None, staging: bool, needed: bool) -> TrustedRoot | None:
     if trusted_root is not None:
         data = read_bounded(trusted_root, MAX_TRUSTED_ROOT_BYTES, "trusted root")
         return TrustedRoot(trusted_root, sha256_bytes(data), data)
-    return bundled_trusted_root("staging" if staging else "production")
+    try:
+        return bundled_trusted_root("staging" if staging else "production")
+    except NebsignError:
+        if needed or staging:
+            raise
+        return None  # key-only verification works without the bundled Sigstore root
 
 
 def _policy(
@@ -81,7 +86,8 @@ def _policy(
         trusted.append(TrustedKey(key_id(public), public))
     identities = (TrustedIdentity(issuer, identity, identity_regexp),) if issuer is not None else ()
     group = SignerGroup("command line", tuple(trusted), identities, threshold)
-    return TrustPolicy(group, (group,), trusted_root=_root(trusted_root, staging))
+    root = _root(trusted_root, staging, needed=bool(identities))
+    return TrustPolicy(group, (group,), trusted_root=root)
 
 
 def _pairs(files: tuple[str, ...], bundles: tuple[str, ...]) -> list[tuple[str, list[str]]]:

@@ -143,3 +143,12 @@ def test_cli_trusted_root_file(tmp_path: Path) -> None:
     )
     pol = ["verify", str(DATA / "bundle.txt"), "--bundle", str(DATA / "bundle.txt.sigstore")]
     assert run_cli(*pol, "--policy", str(tmp_path / "policy.toml")).exit_code == 0
+
+
+def test_keyless_bundle_against_a_key_only_policy() -> None:
+    from nebsign.keys import generate_key
+
+    bundle = Bundle.from_json(_bundle_path("bundle.txt").read_bytes())
+    policy = TrustPolicy.from_keys([generate_key().public_key()])
+    with pytest.raises(IdentityMismatch, match="trusts only keys"):
+        verify_artifact(sha256_file(DATA / "bundle.txt").sha256, [bundle], policy)
