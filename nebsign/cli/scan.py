@@ -177,6 +177,8 @@ def sast(
         )
     verdict, stats = scan_sast(request)
     outcome = verdict.outcome
+    if not outcome.files and not staged and not quiet:
+        warn("no files in scope of the policy's include/exclude: nothing was scanned")
 
     if sarif_path is not None:
         from nebsign import __version__

@@ -169,7 +169,7 @@ _KEY_BODY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(-----END
 
 def redact(text: str) -> str:
     """*text* with string literals and key bodies replaced: reports never carry secrets."""
-    text = _KEY_BODY.sub("-----BEGIN PRIVATE KEY----- <redacted>", text)
+    text = _KEY_BODY.sub("<redacted private key>", text)
     return _LITERAL.sub(lambda m: f"{m.group(1)}{m.group(2)}<redacted>{m.group(4)}", text)
 
 

@@ -193,3 +193,10 @@ def test_secrets_never_reach_reports(tmp_path: Path) -> None:
     )
     assert "MHcCAQEEIDummy" not in keys.stdout and "Tr4d1ng-Pr0d" not in keys.stdout
     assert "<redacted>" in keys.stdout
+
+
+def test_empty_scope_passes_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("eval(input())\n")
+    result = scan(cwd=tmp_path)
+    assert result.exit_code == 0
+    assert result.stderr.startswith("nebsign: warning: no files in scope")
