@@ -54,7 +54,7 @@ __all__ = [
 
 MAX_KEY_BYTES = 64 * 1024
 MAX_PASSPHRASE_BYTES = 4096
-PASSPHRASE_ENV = "NEBSIGN_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
+PASSPHRASE_ENV = "NEBSIGN_PASSPHRASE"  # noqa: S105  # nosec B105 - a variable name, not a secret
 
 PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey

@@ -31,7 +31,7 @@ from nebsign.keys import (
     save_private_key,
 )
 
-SECRET = "correct horse battery staple 7f3a"
+SECRET = "correct horse battery staple 7f3a"  # nosec B105  # nosemgrep - a test passphrase
 
 
 @pytest.mark.parametrize("kind", list(KeyKind))
@@ -125,7 +125,7 @@ def test_cli_generate_env_passphrase(tmp_path: Path) -> None:
     # the private key shows the same id, given the passphrase
     again = run_cli("key", "show", str(private), env={"NEBSIGN_PASSPHRASE": SECRET})
     assert again.exit_code == 0 and key_id(kid) in again.stdout
-    wrong = run_cli("key", "show", str(private), env={"NEBSIGN_PASSPHRASE": "nope-nope"})
+    wrong = run_cli("key", "show", str(private), env={"NEBSIGN_PASSPHRASE": "nope-nope"})  # nosec B105
     assert_one_line_error(wrong, 2)
     assert "nope-nope" not in wrong.stderr and SECRET not in wrong.stderr
     # refuses to overwrite
