@@ -200,3 +200,9 @@ def test_empty_scope_passes_with_a_warning(tmp_path: Path) -> None:
     result = scan(cwd=tmp_path)
     assert result.exit_code == 0
     assert result.stderr.startswith("nebsign: warning: no files in scope")
+
+
+def test_nebsign_own_code_passes_its_own_gate() -> None:
+    """What this repository's pre-commit hook enforces on nebsign/."""
+    result = scan("nebsign", cwd=REPO)
+    assert result.exit_code == 0, result.stdout
