@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from agentkit import ReleaseKit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nebsign.agent.auditlog import verify_log
 from nebsign.agent.install import InstallStatus, install_release
@@ -224,4 +226,30 @@ def test_health_check_timeout(kit: ReleaseKit, tmp_path: Path) -> None:
     with pytest.raises(NebsignError) as info:
         install_release(kit.policy(), str(kit.build("1.0.0")))
     assert "timed out" in info.value.message
+    assert not (kit.root / "current").exists()
+
+
+def test_ecdsa_p256_signer(tmp_path: Path) -> None:
+    from nebsign.keys import KeyKind
+
+    kit = ReleaseKit(tmp_path / "p256", key=generate_key(KeyKind.ECDSA_P256))
+    out = install_release(kit.policy(), str(kit.build("1.0.0")))
+    assert out.status is InstallStatus.INSTALLED
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.binary(max_size=600), which=st.sampled_from(["manifest", "bundle", "attestation"]))
+def test_garbage_metadata_never_installs(kit: ReleaseKit, raw: bytes, which: str) -> None:
+    rel = kit.build("1.0.0")
+    target = {
+        "manifest": rel / "release.json",
+        "bundle": rel / "release.json.sigstore.json",
+        "attestation": rel / "attestations" / "sast.sigstore.json",
+    }[which]
+    target.write_bytes(raw)
+    with pytest.raises(NebsignError) as info:
+        install_release(kit.policy(), str(rel))
+    assert info.value.exit_code in (1, 2)
     assert not (kit.root / "current").exists()
