@@ -102,6 +102,7 @@ def test_bandit_and_semgrep_normalize_the_same_code_identically(cases_outcome: S
             ]
 
 
+@pytest.mark.filterwarnings("ignore:The verify_requirements argument")
 def test_bandit_profile_selects_only_known_tests() -> None:
     profile = yaml.safe_load((POLICIES / "bandit.yaml").read_text())
     from bandit.core import extension_loader
