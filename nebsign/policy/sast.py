@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from nebsign._internal.safepath import check_relpath
 from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Severity, Status
 from nebsign.policy import load_toml, policy_digest
@@ -184,8 +185,10 @@ class SastPolicy:
         if engine not in ("native", "python"):
             raise InputError(f"{w}.semgrep_engine: 'native' or 'python'")
         baseline = table.get("baseline")
-        if baseline is not None and (not isinstance(baseline, str) or not baseline):
-            raise InputError(f"{w}.baseline: a path relative to the scanned root")
+        if baseline is not None:
+            if not isinstance(baseline, str):
+                raise InputError(f"{w}.baseline: a path relative to the scanned root")
+            check_relpath(baseline, f"{w}.baseline")
         return cls(
             digest=policy_digest(raw),
             scanners=scanners,

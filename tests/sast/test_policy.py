@@ -125,6 +125,8 @@ def test_default_policy_parses_and_digest_is_recorded() -> None:
         b'[sast]\nsemgrep_engine = "cloud"\n',
         b"[[sast.paths]]\nlevel = 'INFO'\n",
         b"[[sast.paths]]\nglobs = ['a']\nextra = 1\n",
+        b"[sast]\nbaseline = '../../etc/passwd'\n",
+        b"[sast]\nbaseline = '/etc/passwd'\n",
         b"[sast\n",
         b"\xff\xfe",
     ],
