@@ -28,7 +28,6 @@ __all__ = [
     "DIGEST_RE",
     "FileDigest",
     "TooLarge",
-    "copy_and_hash",
     "format_digest",
     "hash_files",
     "parse_digest",
@@ -176,22 +175,6 @@ def sha256_stream(
 
         return _hash_stream_threaded(_fallback, progress, sink, limit)
     return _hash_stream_threaded(lambda view: readinto(view) or 0, progress, sink, limit)
-
-
-def copy_and_hash(
-    src: BinaryIO, dst_fd: int, *, limit: int | None = None, progress: Progress | None = None
-) -> FileDigest:
-    """Copy *src* to the open file descriptor *dst_fd* while hashing, in one pass.
-
-    The caller fsyncs *dst_fd*. Raises :class:`TooLarge` past *limit* bytes.
-    """
-
-    def write_all(chunk: memoryview) -> None:
-        while chunk:
-            written = os.write(dst_fd, chunk)
-            chunk = chunk[written:]
-
-    return sha256_stream(src, progress, sink=write_all, limit=limit)
 
 
 def _sha256_fresh_fd(fd: int, size_hint: int, progress: Progress | None = None) -> FileDigest:
