@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from nebsign._internal.readlimit import read_bounded
@@ -90,7 +90,7 @@ def scan_sast(request: ScanRequest) -> tuple[SastVerdict, ScanStats]:
         if cache is not None:
             cache.close()
     verdict = policy.evaluate(
-        outcome, _baseline(request, policy, root), request.today or date.today()
+        outcome, _baseline(request, policy, root), request.today or datetime.now(UTC).date()
     )
     stats = ScanStats(
         outcome.cache_hits, outcome.cache_misses, str(cache.path) if cache is not None else None
