@@ -128,7 +128,10 @@ def run_scan(
             replace(e, path=names.get(e.path, e.path)) if e.path else e for e in batch.errors
         )
         for rel, hits in batch.hits.items():
-            lines = contents[rel].decode("utf-8", errors="replace").splitlines()
+            # split on "\n" only, as the scanners count lines (str.splitlines also
+            # splits on form feeds and other separators common in old code)
+            text = contents[rel].decode("utf-8", errors="replace")
+            lines = [line.removesuffix("\r") for line in text.split("\n")]
             shown = names.get(rel, rel)
             for hit in hits:
                 window = scanner.suppression_window(lines, hit)

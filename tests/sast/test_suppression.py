@@ -56,3 +56,12 @@ def test_suppressions_are_honoured_per_tool_and_counted(tmp_path: Path) -> None:
     assert all(
         s.comment.startswith(("return", "#")) or "#" in s.comment for s in outcome.suppressed
     )
+
+
+def test_line_numbers_agree_with_the_scanners_despite_form_feeds(tmp_path: Path) -> None:
+    code = "import pickle\n\x0c\n# section\n\n\ndef a(x):\n    return pickle.loads(x)  # nosec\n"
+    (tmp_path / "m.py").write_text(code)
+    outcome = run_scan(tmp_path, ["m.py"], [bandit(), semgrep()])
+    assert [(s.tool, s.line) for s in outcome.suppressed] == [("bandit", 7)]
+    (finding,) = outcome.findings
+    assert finding.location.line == 7 and finding.snippet.startswith("return pickle.loads(x)")
