@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -71,6 +70,12 @@ def cli(verbose: bool) -> None:
     _state["verbose"] = verbose
 
 
+def _traceback() -> None:
+    import traceback  # only with -v: keeps every command's start-up light
+
+    traceback.print_exc()
+
+
 def _fail(message: str, code: int) -> int:
     click.echo(f"nebsign: error: {message}", err=True)
     return code
@@ -83,7 +88,7 @@ def run(argv: list[str] | None = None) -> int:
         result: Any = cli.main(args=argv, prog_name="nebsign", standalone_mode=False)
     except NebsignError as exc:
         if _state["verbose"]:
-            traceback.print_exc()
+            _traceback()
         return _fail(exc.diagnostics(), exc.exit_code)
     except click.FileError as exc:
         # click exits 1 for these; an unreadable file is bad input (2).
@@ -106,11 +111,11 @@ def run(argv: list[str] | None = None) -> int:
     except OSError as exc:
         # Output that cannot be written (disk full, I/O error) is the environment.
         if _state["verbose"]:
-            traceback.print_exc()
+            _traceback()
         return _fail(f"cannot write output: {exc.strerror or exc}", 3)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
         if _state["verbose"]:
-            traceback.print_exc()
+            _traceback()
         return _fail(
             f"internal error: {type(exc).__name__}: {exc} (a bug; rerun with -v and report it)", 3
         )

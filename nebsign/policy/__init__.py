@@ -9,7 +9,6 @@ parsed from TOML with :func:`load_toml`.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -71,6 +70,8 @@ class AnyOf(Generic[S]):
 
 def load_toml(raw: bytes, what: str = "policy", *, limit: int = MAX_POLICY_BYTES) -> dict[str, Any]:
     """Parse TOML bytes with a size limit; :class:`InputError` naming *what* if invalid."""
+    import tomllib  # here, not at the top: most commands never read a policy
+
     if len(raw) > limit:
         raise InputError(f"{what}: larger than the limit of {limit} bytes")
     try:
