@@ -16,9 +16,9 @@ from nebsign.agent.state import load_state
 from nebsign.attest import SAST_V1, Statement, Subject
 from nebsign.errors import VerdictError
 from nebsign.keys import PrivateKey, generate_key, key_id, public_key_pem
-from nebsign.manifest import build_manifest
 from nebsign.policy.host import load_host_policy
 from nebsign.signing import sign_digest, sign_statement
+from nebsign.tree import build_manifest
 
 from . import DemoContext
 

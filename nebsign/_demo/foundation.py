@@ -9,7 +9,8 @@ from nebsign._internal.atomic import atomic_write
 from nebsign.checksums import format_line
 from nebsign.digest import sha256_file
 from nebsign.errors import NebsignError
-from nebsign.manifest import Manifest, build_manifest, verify_tree
+from nebsign.manifest import Manifest
+from nebsign.tree import build_manifest, verify_tree
 
 from . import DemoContext
 

@@ -15,9 +15,10 @@ from nebsign.bundle import Bundle
 from nebsign.digest import sha256_bytes, sha256_file
 from nebsign.errors import VerdictError
 from nebsign.keys import KeyKind, generate_key, key_id, public_key_pem, save_private_key
-from nebsign.manifest import Manifest, verify_tree
+from nebsign.manifest import Manifest
 from nebsign.policy.trust import TrustPolicy
 from nebsign.signing import sign_digest, sign_statement
+from nebsign.tree import verify_tree
 from nebsign.verify import verify_artifact, verify_attestations
 
 from . import DemoContext

@@ -23,8 +23,9 @@ from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR
 from nebsign.agent.state import ReleaseRecord, load_state
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError, NebsignError, VerdictError
-from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest, verify_tree
+from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest
 from nebsign.policy.host import HookSpec
+from nebsign.tree import verify_tree
 
 __all__ = [
     "AgentStatus",

@@ -32,8 +32,9 @@ from nebsign._internal.unpack import is_archive, safe_extract
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR, list_bundles, redact
 from nebsign.digest import TooLarge
 from nebsign.errors import InputError, NebsignError, VerdictError
-from nebsign.manifest import Manifest, build_manifest
+from nebsign.manifest import Manifest
 from nebsign.policy.host import HostPolicy
+from nebsign.tree import build_manifest
 
 if TYPE_CHECKING:
     from nebsign.bundle import Bundle

@@ -12,7 +12,8 @@ from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._output import emit_json, format_option, progress, quiet_option
 from nebsign.digest import sha256_bytes
-from nebsign.manifest import MAX_MANIFEST_BYTES, build_manifest, load_and_verify_tree
+from nebsign.manifest import MAX_MANIFEST_BYTES
+from nebsign.tree import build_manifest, load_and_verify_tree
 
 
 def _inside(path: Path, root: Path) -> str | None:

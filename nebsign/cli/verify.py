@@ -117,7 +117,8 @@ def _verify_one(
         digest = sha256_file(path).sha256
         verified = verify_artifact(digest, bundles, policy, now=now)
         return _Outcome(path, digest, verified.signers, None)
-    from nebsign.manifest import MAX_MANIFEST_BYTES, load_and_verify_tree
+    from nebsign.manifest import MAX_MANIFEST_BYTES
+    from nebsign.tree import load_and_verify_tree
 
     raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
     digest = sha256_bytes(raw)

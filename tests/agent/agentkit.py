@@ -10,9 +10,9 @@ from pathlib import Path
 
 from nebsign.attest import SAST_V1, Statement, Subject
 from nebsign.keys import PrivateKey, generate_key, key_id, public_key_pem
-from nebsign.manifest import build_manifest
 from nebsign.policy.host import HostPolicy, load_host_policy
 from nebsign.signing import sign_digest, sign_statement
+from nebsign.tree import build_manifest
 
 FAR = "2099-01-01T00:00:00Z"
 

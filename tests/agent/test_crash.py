@@ -21,7 +21,8 @@ from helpers import run_cli
 from nebsign.agent.auditlog import verify_log
 from nebsign.agent.install import install_release
 from nebsign.agent.state import load_state
-from nebsign.manifest import Manifest, verify_tree
+from nebsign.manifest import Manifest
+from nebsign.tree import verify_tree
 
 INSTALL_STEPS = [
     "locked",

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from nebsign.attest import SAST_V1, SLSA_PROVENANCE_V1, Statement, Subject
 from nebsign.bundle import Bundle
 from nebsign.keys import key_id, private_key_pem, public_key_der, public_key_pem
-from nebsign.manifest import build_manifest
 from nebsign.signing import sign_digest, sign_statement
+from nebsign.tree import build_manifest
 
 ED25519_SEEDS = {"ed25519-a": b"\x01" * 32, "ed25519-b": b"\x02" * 32, "ed25519-c": b"\x03" * 32}
 P256_SCALARS = {"p256-a": 0x1F2E3D4C5B6A79880102030405060708090A0B0C0D0E0F101112131415161718}

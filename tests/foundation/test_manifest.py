@@ -13,7 +13,8 @@ import pytest
 from helpers import assert_one_line_error, run_cli
 
 from nebsign.errors import InputError
-from nebsign.manifest import Manifest, build_manifest, verify_tree
+from nebsign.manifest import Manifest
+from nebsign.tree import build_manifest, verify_tree
 
 
 def make_release(root: Path, order_seed: int = 0) -> None:

@@ -20,7 +20,8 @@ from nebsign.checksums import format_line, parse_checksums
 from nebsign.cli import run
 from nebsign.digest import TooLarge, hash_files, sha256_file, sha256_stream
 from nebsign.errors import InputError
-from nebsign.manifest import MANIFEST_TYPE, FileEntry, LinkEntry, Manifest, build_manifest
+from nebsign.manifest import MANIFEST_TYPE, FileEntry, LinkEntry, Manifest
+from nebsign.tree import build_manifest
 from nebsign.versioning import ReleaseVersion
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

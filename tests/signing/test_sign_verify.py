@@ -16,9 +16,9 @@ from nebsign.bundle import Bundle, InvalidBundle
 from nebsign.digest import sha256_bytes, sha256_file
 from nebsign.errors import InputError
 from nebsign.keys import KeyKind, generate_key, key_id
-from nebsign.manifest import build_manifest
 from nebsign.policy.trust import TrustPolicy
 from nebsign.signing import sign_digest, sign_message, sign_statement
+from nebsign.tree import build_manifest
 from nebsign.verify import (
     DigestMismatch,
     KeyExpired,
