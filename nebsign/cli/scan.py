@@ -77,7 +77,8 @@ def _parse_date(text: str | None, what: str) -> date | None:
     "--write-baseline",
     "write_baseline",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a baseline accepting every open finding (needs --who, --why; --until).",
+    help="Write a baseline accepting every open finding (needs --who, --why; --until), "
+    "then exit 0.",
 )
 @click.option("--who", help="Who accepts (with --write-baseline).")
 @click.option("--why", help="Why it is acceptable (with --write-baseline).")
