@@ -160,6 +160,10 @@ def bench_tree() -> None:
     print(
         f"sha256sum -c / verify      = {v['sha256sum -c'] / v['nebsign verify']:.2f}x (target >= 4)"
     )
+    print(
+        "C reference: sha256sum -c / openssl xargs -P2 = "
+        f"{v['sha256sum -c'] / m['openssl xargs -P2']:.2f}x (what OpenSSL's own C tool reaches)"
+    )
 
 
 def bench_memory() -> None:
