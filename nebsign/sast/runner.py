@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from nebsign import __version__
 from nebsign._internal.readlimit import read_bounded
 from nebsign.digest import sha256_bytes
 from nebsign.findings import (
@@ -96,17 +97,17 @@ def run_scan(
 
     def one(scanner: Scanner) -> tuple[BatchResult, int, int]:
         known: dict[str, list[Hit]] = {}
+        # nebsign's own version joins the key: hits are parsed by nebsign's code
+        version = f"{tools[scanner.name]}+nebsign-{__version__}"
         if cache is not None:
-            known = cache.get_many(
-                digests.values(), scanner.name, tools[scanner.name], configs[scanner.name]
-            )
+            known = cache.get_many(digests.values(), scanner.name, version, configs[scanner.name])
         todo = [rel for rel in contents if digests[rel] not in known]
         fresh = scanner.scan(root, todo) if todo else BatchResult()
         if cache is not None and fresh.hits:
             cache.put_many(
                 {digests[rel]: hits for rel, hits in fresh.hits.items()},
                 scanner.name,
-                tools[scanner.name],
+                version,
                 configs[scanner.name],
             )
         merged = BatchResult(errors=list(fresh.errors))
