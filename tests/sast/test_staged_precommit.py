@@ -127,3 +127,17 @@ def test_real_pre_commit_blocks_then_passes(repo: Path, tmp_path: Path) -> None:
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "nebsign SAST" in passed.stdout + passed.stderr
     assert git(repo, "rev-list", "--count", "HEAD").stdout.strip() == "3"
+
+
+def test_offered_hooks_are_valid_pre_commit_manifests() -> None:
+    from pre_commit.clientlib import load_config, load_manifest
+
+    hooks = {h["id"]: h for h in load_manifest(str(REPO / ".pre-commit-hooks.yaml"))}
+    assert set(hooks) == {"nebsign-sast", "nebsign-sast-isolated"}
+    for hook in hooks.values():
+        assert hook["entry"] == "nebsign scan sast --staged"
+        assert hook["types"] == ["python"] and hook["require_serial"]
+    assert hooks["nebsign-sast-isolated"]["language"] == "python"
+    own = load_config(str(REPO / ".pre-commit-config.yaml"))
+    local = {h["id"]: h for r in own["repos"] for h in r["hooks"]}
+    assert local["nebsign-sast"]["entry"].endswith("nebsign scan sast --staged")
