@@ -74,6 +74,12 @@ def _parse_date(text: str | None, what: str) -> date | None:
     help="Also write SARIF 2.1.0 here (GitHub code scanning upload-ready).",
 )
 @click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the manifest of exactly the scanned files (the verdict's subject).",
+)
+@click.option(
     "--write-baseline",
     "write_baseline",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -116,6 +122,7 @@ def sast(
     jobs: int,
     engine: str | None,
     sarif_path: Path | None,
+    manifest_path: Path | None,
     write_baseline: Path | None,
     who: str | None,
     why: str | None,
@@ -186,6 +193,8 @@ def sast(
 
         log = to_sarif(verdict.findings, tools=outcome.tools, driver_version=__version__)
         atomic_write(sarif_path, sarif_bytes(log))
+    if manifest_path is not None:
+        atomic_write(manifest_path, outcome.manifest.to_json())
     if write_baseline is not None:
         from nebsign.findings import Status
 

@@ -150,7 +150,18 @@ def test_attest_writes_a_verifiable_signed_statement(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.stderr
     key, pub = tmp_path / "k.key", tmp_path / "k.pub"
     out = tmp_path / "sast.sigstore.json"
-    result = scan("--attest", str(out), "--key", str(key), "--format", "json", cwd=VULN)
+    manifest = tmp_path / "scanned.json"
+    result = scan(
+        "--attest",
+        str(out),
+        "--key",
+        str(key),
+        "--format",
+        "json",
+        "--manifest",
+        str(manifest),
+        cwd=VULN,
+    )
     assert result.exit_code == 1  # the verdict is fail, and it is still attested
     from nebsign.bundle import Bundle
     from nebsign.keys import load_public_key
@@ -164,6 +175,11 @@ def test_attest_writes_a_verifiable_signed_statement(tmp_path: Path) -> None:
     assert stmt.predicate_type == doc["predicate_type"]
     assert stmt.subjects[0].sha256 == doc["subject"]["digest"]["sha256"]
     assert stmt.predicate["verdict"] == "fail"
+    from nebsign.manifest import Manifest
+
+    scanned = Manifest.from_json(manifest.read_bytes())
+    assert scanned.digest() == stmt.subjects[0].sha256
+    assert [f.path for f in scanned.files] == ["admin.py", "price_feed.py"]
     assert stmt.predicate["findings_digest"] == doc["findings_digest"]
     assert stmt.predicate["policy_digest"] == doc["policy_digest"]
 
