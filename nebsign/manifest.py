@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
 from nebsign._internal.canonical import MAX_SAFE_INTEGER, parse_json_object
 from nebsign._internal.safepath import check_link_target, check_relpaths
@@ -45,17 +45,21 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _EXPIRES_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    """One regular file: relative POSIX path, size in bytes, hex SHA-256."""
+class FileEntry(NamedTuple):
+    """One regular file: relative POSIX path, size in bytes, hex SHA-256.
+
+    A NamedTuple rather than a frozen dataclass: equally immutable and typed,
+    and built 6x faster (a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` per field), which is a tenth of ``manifest create``
+    for 100,000 files (ADR 0001).
+    """
 
     path: str
     size: int
     sha256: str
 
 
-@dataclass(frozen=True, slots=True)
-class LinkEntry:
+class LinkEntry(NamedTuple):
     """One symbolic link, recorded by its target (never followed)."""
 
     path: str

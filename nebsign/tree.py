@@ -61,12 +61,10 @@ def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Sca
 
 
 def _entries(paths: list[str], sizes: list[int], hexes: str) -> tuple[FileEntry, ...]:
-    return tuple(
-        [
-            FileEntry(p, s, hexes[64 * i : 64 * i + 64])
-            for i, (p, s) in enumerate(zip(paths, sizes, strict=True))
-        ]
-    )
+    digests = [hexes[i : i + 64] for i in range(0, len(hexes), 64)]
+    if not len(paths) == len(sizes) == len(digests):
+        raise AssertionError("walk and hash results differ in length")  # pragma: no cover
+    return tuple(map(FileEntry, paths, sizes, digests))
 
 
 def build_manifest(
