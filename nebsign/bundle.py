@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from nebsign._internal.canonical import canonical_json
+from nebsign._internal.canonical import canonical_json, parse_json_object
 from nebsign.errors import InputError
 
 __all__ = [
@@ -202,32 +201,9 @@ def _fast_parse(raw: bytes) -> Bundle | None:
     )
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise ValueError("duplicate key in a JSON object")
-    return out
-
-
-def _constant(name: str) -> None:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
 def _loads(raw: bytes, what: str) -> dict[str, Any]:
     """Strict, bounded JSON object parse (no duplicate keys, no NaN); the hot path of verify."""
-    if len(raw) > MAX_BUNDLE_BYTES:
-        raise InvalidBundle(f"{what}: {len(raw)} bytes exceeds the limit of {MAX_BUNDLE_BYTES}")
-    try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs, parse_constant=_constant)
-    except UnicodeDecodeError as exc:
-        raise InvalidBundle(f"{what}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    except json.JSONDecodeError as exc:
-        raise InvalidBundle(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    except (ValueError, RecursionError) as exc:
-        raise InvalidBundle(f"{what}: not valid JSON ({exc})") from exc
-    if not isinstance(value, dict):
-        raise InvalidBundle(f"{what}: expected a JSON object, found {type(value).__name__}")
-    return value
+    return parse_json_object(raw, what, limit=MAX_BUNDLE_BYTES, error=InvalidBundle)
 
 
 def _b64(data: bytes) -> str:

@@ -59,9 +59,14 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json_object(
-    raw: bytes, what: str, *, limit: int = MAX_JSON_BYTES, check_duplicates: bool = True
+    raw: bytes,
+    what: str,
+    *,
+    limit: int = MAX_JSON_BYTES,
+    check_duplicates: bool = True,
+    error: type[InputError] = InputError,
 ) -> dict[str, Any]:
-    """Parse *raw* as one JSON object or raise :class:`InputError` naming *what*.
+    """Parse *raw* as one JSON object or raise *error* (an :class:`InputError`) naming *what*.
 
     Rejects oversize input, invalid UTF-8, NaN/Infinity, duplicate keys and
     non-object top levels. A caller that afterwards requires the canonical
@@ -69,17 +74,17 @@ def parse_json_object(
     ``check_duplicates=False`` to parse at full C speed.
     """
     if len(raw) > limit:
-        raise InputError(f"{what}: {len(raw)} bytes exceeds the limit of {limit} bytes")
+        raise error(f"{what}: {len(raw)} bytes exceeds the limit of {limit} bytes")
     hook = _no_duplicates if check_duplicates else None
     try:
         text = raw.decode("utf-8")
         value = json.loads(text, object_pairs_hook=hook, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{what}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise error(f"{what}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        raise InputError(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise error(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     except (ValueError, RecursionError) as exc:
-        raise InputError(f"{what}: not valid JSON ({exc})") from exc
+        raise error(f"{what}: not valid JSON ({exc})") from exc
     if not isinstance(value, dict):
-        raise InputError(f"{what}: expected a JSON object, found {type(value).__name__}")
+        raise error(f"{what}: expected a JSON object, found {type(value).__name__}")
     return value
