@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,8 +28,6 @@ from nebsign.sast.interface import (
     ScanError,
     Scanner,
     ScannerFailed,
-    run_tool,
-    shard_files,
 )
 from nebsign.sast.versions import tool_version
 
@@ -40,7 +37,6 @@ _MAX_PROFILE = 256 * 1024
 _SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
 _CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
 _TEST_NAME = re.compile(r"B\d{3}|[a-z0-9]+(?:_[a-z0-9]+)+")
-_STARTUP_BUDGET = 20.0  # seconds for the interpreter to start, per process
 
 
 def load_profile_mapping(raw: bytes) -> tuple[dict[str, Severity], dict[str, str]]:
@@ -99,17 +95,7 @@ class BanditScanner(Scanner):
     def aliases(self, hit: Hit) -> set[str]:
         return {hit.rule_id, str(hit.properties.get("test_name", ""))}
 
-    def scan(self, root: Path, files: Sequence[str]) -> BatchResult:
-        result = BatchResult()
-        if not files:
-            return result
-        shards = shard_files(root, files, self.jobs)
-        with ThreadPoolExecutor(max_workers=len(shards)) as pool:
-            for part in pool.map(lambda shard: self._scan_shard(root, shard), shards):
-                result.merge(part)
-        return result
-
-    def _argv(self, files: Sequence[str]) -> list[str]:
+    def argv(self, files: Sequence[str]) -> list[str]:
         return [
             self.executable(),
             "-c",
@@ -122,21 +108,7 @@ class BanditScanner(Scanner):
             *files,
         ]
 
-    def _scan_shard(self, root: Path, files: Sequence[str]) -> BatchResult:
-        budget = _STARTUP_BUDGET + self.per_file_timeout * len(files)
-        proc = run_tool(self._argv(files), cwd=root, timeout=budget)
-        if proc is not None:
-            return self._parse(proc.stdout, proc.stderr, files)
-        if len(files) == 1:
-            return BatchResult(
-                errors=[ScanError("bandit", files[0], f"timed out after {budget:.0f} s")]
-            )
-        out = BatchResult()
-        for one in files:
-            out.merge(self._scan_shard(root, [one]))
-        return out
-
-    def _parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
+    def parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
         try:
             doc = json.loads(stdout)
         except ValueError as exc:

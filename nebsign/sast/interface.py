@@ -16,6 +16,7 @@ import subprocess
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -135,6 +136,11 @@ class Scanner(ABC):
     #: inline suppression comment; group 1 (optional) lists the rule ids it names
     suppression: ClassVar[re.Pattern[str]]
 
+    #: seconds one run may take before its files' own timeouts count (start-up)
+    startup_budget: ClassVar[float] = 20.0
+    #: environment added to the tool's process
+    tool_env: ClassVar[Mapping[str, str] | None] = None
+
     def __init__(self, *, per_file_timeout: float = 30.0, jobs: int = 1) -> None:
         self.per_file_timeout = per_file_timeout
         self.jobs = max(1, jobs)
@@ -148,8 +154,41 @@ class Scanner(ABC):
         """Hex digest of the rules/profile the tool runs with."""
 
     @abstractmethod
+    def argv(self, files: Sequence[str]) -> list[str]:
+        """The tool's command line for *files* (public: the benchmark runs the same)."""
+
+    @abstractmethod
+    def parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
+        """Turn one run's output into hits and per-file errors."""
+
     def scan(self, root: Path, files: Sequence[str]) -> BatchResult:
-        """Scan *files* (POSIX paths relative to *root*)."""
+        """Scan *files* (POSIX paths relative to *root*), one tool process per shard."""
+        out = BatchResult()
+        if not files:
+            return out
+        shards = shard_files(root, files, self.jobs)
+        with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+            for part in pool.map(lambda shard: self._scan_shard(root, shard), shards):
+                out.merge(part)
+        return out
+
+    def _scan_shard(self, root: Path, files: Sequence[str]) -> BatchResult:
+        """Run one shard; if it times out, run its files one by one.
+
+        So one slow file becomes a scanner error for that file only.
+        """
+        budget = self.startup_budget + self.per_file_timeout * len(files)
+        proc = run_tool(self.argv(files), cwd=root, timeout=budget, env=self.tool_env)
+        if proc is not None:
+            return self.parse(proc.stdout, proc.stderr, files)
+        if len(files) == 1:
+            return BatchResult(
+                errors=[ScanError(self.name, files[0], f"timed out after {budget:.0f} s")]
+            )
+        out = BatchResult()
+        for one in files:
+            out.merge(self._scan_shard(root, [one]))
+        return out
 
     def executable(self) -> str:
         return find_tool(self.name, self.install_hint)

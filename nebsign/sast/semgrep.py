@@ -17,7 +17,6 @@ import enum
 import json
 import re
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,8 +30,6 @@ from nebsign.sast.interface import (
     ScanError,
     Scanner,
     ScannerFailed,
-    run_tool,
-    shard_files,
 )
 from nebsign.sast.versions import tool_version
 
@@ -46,7 +43,6 @@ OFFLINE_ENV = {
 }
 _MAX_RULE_FILE = 1024 * 1024
 _SEVERITY = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
-_STARTUP_BUDGET = 30.0
 
 
 class SemgrepEngine(enum.Enum):
@@ -71,6 +67,8 @@ class SemgrepScanner(Scanner):
 
     name: ClassVar[str] = "semgrep"
     install_hint: ClassVar[str] = "install it with: pip install 'semgrep==1.185.0'"
+    startup_budget: ClassVar[float] = 30.0
+    tool_env: ClassVar[Mapping[str, str] | None] = OFFLINE_ENV
     suppression: ClassVar[re.Pattern[str]] = re.compile(
         r"#\s*nosem(?:grep)?\b(?:\s*:\s*([\w.\-, ]+))?"
     )
@@ -107,7 +105,6 @@ class SemgrepScanner(Scanner):
         return window
 
     def argv(self, files: Sequence[str]) -> list[str]:
-        """The command line (public so the benchmark and tests run the same thing)."""
         argv = [self.executable()]
         if self.engine is SemgrepEngine.NATIVE:
             argv.append("--experimental")
@@ -129,31 +126,7 @@ class SemgrepScanner(Scanner):
         ]
         return argv
 
-    def scan(self, root: Path, files: Sequence[str]) -> BatchResult:
-        if not files:
-            return BatchResult()
-        shards = shard_files(root, files, self.jobs)
-        out = BatchResult()
-        with ThreadPoolExecutor(max_workers=len(shards)) as pool:
-            for part in pool.map(lambda shard: self._scan_shard(root, shard), shards):
-                out.merge(part)
-        return out
-
-    def _scan_shard(self, root: Path, files: Sequence[str]) -> BatchResult:
-        budget = _STARTUP_BUDGET + self.per_file_timeout * len(files)
-        proc = run_tool(self.argv(files), cwd=root, timeout=budget, env=OFFLINE_ENV)
-        if proc is None:
-            if len(files) == 1:
-                return BatchResult(
-                    errors=[ScanError("semgrep", files[0], f"timed out after {budget:.0f} s")]
-                )
-            out = BatchResult()
-            for one in files:
-                out.merge(self._scan_shard(root, [one]))
-            return out
-        return self._parse(proc.stdout, proc.stderr, files)
-
-    def _parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
+    def parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
         try:
             doc = json.loads(stdout)
         except ValueError as exc:

@@ -12,6 +12,7 @@ import pytest
 from sast.sastkit import CASES, bandit, default_policy, semgrep
 
 import nebsign.sast.bandit as bandit_mod
+import nebsign.sast.interface as interface
 import nebsign.sast.semgrep as semgrep_mod
 from nebsign.sast.runner import run_scan
 
@@ -33,7 +34,8 @@ def test_timeout_is_isolated_to_the_slow_file(
 ) -> None:
     for name in ("pickle-load.py", "weak-hash.py", "yaml-unsafe-load.py"):
         shutil.copy(CASES / name, tmp_path / name)
-    monkeypatch.setattr(module, "run_tool", _stuck_on("weak-hash.py", module.run_tool))
+    # Both scanners run their tool through the shared Scanner base.
+    monkeypatch.setattr(interface, "run_tool", _stuck_on("weak-hash.py", interface.run_tool))
     scanner = bandit() if module is bandit_mod else semgrep()
     files = ["pickle-load.py", "weak-hash.py", "yaml-unsafe-load.py"]
     result = scanner.scan(tmp_path, files)
