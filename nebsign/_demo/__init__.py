@@ -17,12 +17,12 @@ from typing import Any, cast
 
 __all__ = ["STEPS", "DemoContext", "load_steps"]
 
-#: modules run in order
+#: modules run in the order of the release protocol: hash, scan, sign, install
 STEPS: list[str] = [
     "nebsign._demo.foundation",
+    "nebsign._demo.sast",
     "nebsign._demo.signing",
     "nebsign._demo.agent",
-    "nebsign._demo.sast",
 ]
 
 
