@@ -63,10 +63,24 @@ class FetchTimeout(FetchError):
 
 @dataclass(frozen=True, slots=True)
 class FetchLimits:
-    """Timeouts in seconds for one file."""
+    """How one file is fetched: timeouts in seconds and, for HTTPS, whom to trust.
+
+    *ca_pem* (PEM certificates) replaces the system's CAs when set: a release
+    server behind an internal CA is then trusted, and nothing else is.
+    """
 
     stall: float = 30.0
     total: float = 3600.0
+    ca_pem: bytes | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name verification on; the pinned CAs if given."""
+        if self.ca_pem is None:
+            return ssl.create_default_context()
+        try:
+            return ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
+        except (ssl.SSLError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"TLS CA file: not PEM certificates ({exc})") from exc
 
 
 def is_url(location: str) -> bool:
@@ -150,7 +164,7 @@ def _open_http(
                 parts.hostname,
                 parts.port,
                 timeout=limits.stall,
-                context=ssl.create_default_context(),
+                context=limits.tls_context(),
             )
         else:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=limits.stall)

@@ -35,10 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nebsign._internal.fetch import FetchLimits, fetch_bytes, join_location
+from nebsign._internal.fetch import fetch_bytes, join_location
 from nebsign.agent.install import install_release
 from nebsign.agent.layout import AgentBusy
 from nebsign.agent.source import MANIFEST_FILE, redact
+from nebsign.agent.stage import fetch_limits
 from nebsign.digest import sha256_bytes
 from nebsign.errors import EnvironmentFault, NebsignError
 from nebsign.policy.host import HostPolicy
@@ -141,7 +142,7 @@ def _poll_inbox(
 
 
 def _poll_url(policy: HostPolicy, url: str, stats: DaemonStats, report: Report) -> None:
-    limits = FetchLimits(policy.limits.stall_seconds, policy.limits.timeout_seconds)
+    limits = fetch_limits(policy)
     try:
         raw = fetch_bytes(
             join_location(url, MANIFEST_FILE), limit=policy.limits.max_manifest_bytes, limits=limits

@@ -115,8 +115,11 @@ class StagedRelease:
     tree_sha256: str | None
 
 
-def _limits(policy: HostPolicy) -> FetchLimits:
-    return FetchLimits(policy.limits.stall_seconds, policy.limits.timeout_seconds)
+def fetch_limits(policy: HostPolicy) -> FetchLimits:
+    """How the agent fetches under *policy*: its timeouts and its pinned TLS CAs."""
+    return FetchLimits(
+        policy.limits.stall_seconds, policy.limits.timeout_seconds, policy.tls_ca_pem
+    )
 
 
 def _new_file(path: Path) -> int:
@@ -131,7 +134,9 @@ def _copy_in(location: str, dest: Path, limit: int, policy: HostPolicy, size: in
     """Copy one source file into *dest* (new, fsynced); return its hex sha256."""
     fd = _new_file(dest)
     try:
-        digest = fetch_to_fd(location, fd, limit=limit, limits=_limits(policy), expected_size=size)
+        digest = fetch_to_fd(
+            location, fd, limit=limit, limits=fetch_limits(policy), expected_size=size
+        )
     except OSError as exc:
         raise io_error(dest, exc) from exc
     finally:
@@ -170,7 +175,7 @@ def stage_metadata(
     )
     manifest = Manifest.from_json(_read_staged(manifest_path), f"{shown}/{MANIFEST_FILE}")
     step("fetched-manifest")
-    listing = list_bundles(location, limit=lim.max_bundles, limits=_limits(policy))
+    listing = list_bundles(location, limit=lim.max_bundles, limits=fetch_limits(policy))
     sig_bundles: list[Bundle] = []
     att_bundles: list[Bundle] = []
     for kind, names, out in (

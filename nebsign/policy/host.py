@@ -25,6 +25,9 @@ A TOML file owned by root and writable only by its owner::
     max_bytes = 8589934592
     max_files = 100000
 
+    [tls]                               # optional: trust only this CA for https:// releases
+    ca_file = "release-ca.pem"          # relative to this file; same permission rules
+
     [hooks]
     health_check = ["/usr/local/bin/check-release"]   # run before the switch; non-zero = refuse
     health_timeout = 60
@@ -115,6 +118,8 @@ class HostPolicy:
     limits: Limits = field(default_factory=Limits)
     unpack: UnpackSpec = field(default_factory=UnpackSpec)
     hooks: HookSpec = field(default_factory=HookSpec)
+    #: PEM CA certificates for HTTPS (``[tls] ca_file``), read with the policy
+    tls_ca_pem: bytes | None = None
 
 
 def check_policy_file(path: Path, st: os.stat_result) -> None:
@@ -206,7 +211,7 @@ def parse_host_policy(
 
     obj = load_toml(raw, what)
     allowed = {"root", "trust_policy", "name", "keep", "require_expires", "require"}
-    allowed |= {"limits", "unpack", "hooks"}
+    allowed |= {"limits", "unpack", "hooks", "tls"}
     unknown = sorted(set(obj) - allowed)
     if unknown:
         raise InputError(f"{what}: unknown key {unknown[0]!r}")
@@ -256,6 +261,15 @@ def parse_host_policy(
         _argv(hk["post_switch"], "post_switch", what) if "post_switch" in hk else (),
         _positive(hk.get("post_timeout", 60.0), "hooks.post_timeout", what),
     )
+    tls = _table(obj, "tls", what, {"ca_file"})
+    tls_ca_pem = None
+    if "ca_file" in tls:
+        ca_file = tls["ca_file"]
+        if not isinstance(ca_file, str) or not ca_file:
+            raise InputError(f"{what}: tls.ca_file must be a file name")
+        tls_ca_pem = read_protected(base_dir / ca_file, "TLS CA file")
+        if b"-----BEGIN CERTIFICATE-----" not in tls_ca_pem:
+            raise InputError(f"{what}: tls.ca_file {ca_file!r} holds no PEM certificate")
     loader = trust_loader if trust_loader is not None else _load_trust
     trust, trust_raw = loader(trust_path)
     return HostPolicy(
@@ -270,6 +284,7 @@ def parse_host_policy(
         limits=limits,
         unpack=unpack,
         hooks=hooks,
+        tls_ca_pem=tls_ca_pem,
     )
 
 
