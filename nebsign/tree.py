@@ -39,10 +39,12 @@ class _Scan:
     paths: list[str] = field(default_factory=list)
     links: list[LinkEntry] = field(default_factory=list)
 
-    def finish(self) -> tuple[list[int], str]:
+    def finish(self) -> tuple[list[int], str, list[bool]]:
+        """All files' sizes, hex digests concatenated, executable flags (walk order)."""
         packed = self.hasher.finish()
-        sizes = [size for group_sizes, _ in packed for size in group_sizes]
-        return sizes, "".join(h for _, h in packed)
+        sizes = [size for group_sizes, _, _ in packed for size in group_sizes]
+        execs = list(map(bool, b"".join(x for _, _, x in packed)))
+        return sizes, "".join(h for _, h, _ in packed), execs
 
 
 def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Scan:
@@ -60,11 +62,13 @@ def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Sca
     return scan
 
 
-def _entries(paths: list[str], sizes: list[int], hexes: str) -> tuple[FileEntry, ...]:
+def _entries(
+    paths: list[str], sizes: list[int], hexes: str, execs: list[bool]
+) -> tuple[FileEntry, ...]:
     digests = [hexes[i : i + 64] for i in range(0, len(hexes), 64)]
-    if not len(paths) == len(sizes) == len(digests):
+    if not len(paths) == len(sizes) == len(digests) == len(execs):
         raise AssertionError("walk and hash results differ in length")  # pragma: no cover
-    return tuple(map(FileEntry, paths, sizes, digests))
+    return tuple(map(FileEntry, paths, sizes, digests, execs))
 
 
 def build_manifest(
@@ -84,9 +88,9 @@ def build_manifest(
     """
     with GroupHasher(progress=progress) as hasher:
         scan = _start_scan(os.fspath(root), exclude, hasher)
-        sizes, hexes = scan.finish()
+        sizes, hexes, execs = scan.finish()
     return Manifest._from_walk(
-        _entries(scan.paths, sizes, hexes), tuple(scan.links), name, version, expires
+        _entries(scan.paths, sizes, hexes, execs), tuple(scan.links), name, version, expires
     )
 
 
@@ -129,7 +133,8 @@ class TreeDiff:
 
 def _describe(entry: FileEntry | LinkEntry) -> str:
     if isinstance(entry, FileEntry):
-        return f"file sha256:{entry.sha256} ({entry.size} bytes)"
+        mode = ", executable" if entry.executable else ""
+        return f"file sha256:{entry.sha256} ({entry.size} bytes{mode})"
     return f"symlink -> {entry.target}"
 
 
@@ -154,16 +159,17 @@ def diff_manifests(expected: Manifest, actual: Manifest) -> TreeDiff:
 
 
 def _compare(manifest: Manifest, scan: _Scan) -> TreeDiff:
-    sizes, hexes = scan.finish()
+    sizes, hexes, execs = scan.finish()
     expected = manifest.files
     if (
         [e.path for e in expected] == scan.paths
         and [e.size for e in expected] == sizes
         and "".join(e.sha256 for e in expected) == hexes
+        and [e.executable for e in expected] == execs
         and list(manifest.symlinks) == scan.links
     ):
         return TreeDiff(checked=len(expected) + len(scan.links))
-    found = _entries(scan.paths, sizes, hexes)
+    found = _entries(scan.paths, sizes, hexes, execs)
     return _diff_entries((*expected, *manifest.symlinks), (*found, *scan.links))
 
 

@@ -22,15 +22,20 @@ from nebsign.digest import (
 )
 from nebsign.errors import InputError
 
-__all__ = ["GroupHasher", "hash_groups", "hash_groups_packed", "worker_count"]
+__all__ = ["GroupHasher", "Packed", "hash_groups", "worker_count"]
 
 _BATCH = 2048  # files per worker task
 _PARALLEL_MIN_FILES = 256  # below this, forking workers costs more than it saves
 
 
-#: One group's results from a worker: sizes, the hex digests concatenated, and
-#: error messages by index (those files have size -1 and a zero digest).
-_GroupResult = tuple[list[int], str, dict[int, str]]
+#: One group's results from a worker: sizes, the hex digests concatenated, one
+#: byte per file that is 1 when any execute bit is set, and error messages by
+#: index (those files have size -1 and a zero digest).
+_GroupResult = tuple[list[int], str, bytes, dict[int, str]]
+_EXEC_BITS = 0o111
+#: Per group, as callers get it: sizes, hex digests concatenated (64 characters
+#: each), one byte per file (1 = any execute bit set).
+Packed = tuple[list[int], str, bytes]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
@@ -52,6 +57,7 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
     for directory, names in batch:
         sizes: list[int] = []
         digests = bytearray()
+        execs = bytearray()
         errors: dict[int, str] = {}
         try:
             dfd = open_(directory, _DIR_FLAGS)
@@ -61,6 +67,7 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
                 (
                     [-1] * len(names),
                     "00" * 32 * len(names),
+                    bytes(len(names)),
                     dict.fromkeys(range(len(names)), message),
                 )
             )
@@ -73,6 +80,7 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
                         st = fstat(fd)
                         if not isreg(st.st_mode):
                             raise _NotRegular
+                        executable = 1 if st.st_mode & _EXEC_BITS else 0
                         n = readv(fd, [buf]) if st.st_size < limit else limit
                         if n < limit:
                             raw = sha256(view[:n]).digest()
@@ -88,12 +96,13 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
                         errors[i] = f"cannot hash {shown}: not a regular file"
                     else:
                         errors[i] = f"cannot read {shown}: {exc.strerror or exc}"
-                    n, raw = -1, bytes(32)
+                    n, raw, executable = -1, bytes(32), 0
                 sizes.append(n)
                 digests += raw
+                execs.append(executable)
         finally:
             close(dfd)
-        out.append((sizes, digests.hex(), errors))
+        out.append((sizes, digests.hex(), bytes(execs), errors))
     return out
 
 
@@ -183,8 +192,8 @@ class GroupHasher:
                     self._flush(final=False)
         self._flush(final=True)
 
-    def finish(self) -> list[tuple[list[int], str]]:
-        """Wait for every batch; per group (sizes, hexes), in feed order.
+    def finish(self) -> list[Packed]:
+        """Wait for every batch; per group (sizes, hexes, execs), in feed order.
 
         The first unreadable file (in input order) raises :class:`InputError`.
         """
@@ -194,29 +203,17 @@ class GroupHasher:
             for fut in as_completed(self._submitted):
                 self._store(self._submitted[fut], fut.result())
             self._submitted = {}
-        out: list[tuple[list[int], str]] = [([], "") for _ in range(self._ngroups)]
+        out: list[Packed] = [([], "", b"") for _ in range(self._ngroups)]
         for gi, off in sorted(self._pieces):
-            sizes, hexes, errors = self._pieces[(gi, off)]
+            sizes, hexes, execs, errors = self._pieces[(gi, off)]
             if errors:
                 raise InputError(errors[min(errors)])
             if off:
-                prev_sizes, prev_hexes = out[gi]
-                out[gi] = (prev_sizes + sizes, prev_hexes + hexes)
+                prev_sizes, prev_hexes, prev_execs = out[gi]
+                out[gi] = (prev_sizes + sizes, prev_hexes + hexes, prev_execs + execs)
             else:
-                out[gi] = (sizes, hexes)
+                out[gi] = (sizes, hexes, execs)
         return out
-
-
-def hash_groups_packed(
-    groups: Iterable[tuple[str, Sequence[str]]],
-    *,
-    workers: int | None = None,
-    progress: Progress | None = None,
-) -> list[tuple[list[int], str]]:
-    """Per group (sizes, hexes) for (directory, names) groups; see :class:`GroupHasher`."""
-    with GroupHasher(workers=workers, progress=progress) as hasher:
-        hasher.feed(groups)
-        return hasher.finish()
 
 
 def hash_groups(
@@ -225,8 +222,11 @@ def hash_groups(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> list[list[FileDigest]]:
-    """Like :func:`hash_groups_packed`, as :class:`FileDigest` lists per group."""
+    """:class:`FileDigest` lists per (directory, names) group; see :class:`GroupHasher`."""
+    with GroupHasher(workers=workers, progress=progress) as hasher:
+        hasher.feed(groups)
+        packed = hasher.finish()
     return [
         [FileDigest(size, hexes[64 * i : 64 * i + 64]) for i, size in enumerate(sizes)]
-        for sizes, hexes in hash_groups_packed(groups, workers=workers, progress=progress)
+        for sizes, hexes, _ in packed
     ]

@@ -305,6 +305,12 @@ def stage_payload(
                 f"release {shown}: payload/{entry.path}: sha256 {got[:16]}... does not match "
                 f"the signed manifest ({entry.sha256[:16]}...): tampered artifact refused"
             )
+        if entry.executable:
+            # The signed manifest says so (the source's own mode is never trusted).
+            try:
+                os.chmod(dest, 0o755)  # noqa: S103 - a program, readable like the 0644 files
+            except OSError as exc:
+                raise io_error(dest, exc, "chmod") from exc
         if n == 0:
             step("staged-first-file")
     for link in meta.manifest.symlinks:

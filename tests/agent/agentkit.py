@@ -70,6 +70,7 @@ class ReleaseKit:
         symlinks: dict[str, str] | None = None,
         dest: Path | None = None,
         link_files: dict[str, Path] | None = None,
+        executable: tuple[str, ...] = (),
     ) -> Path:
         rel = dest or self.base / "pub" / f"{name}-{version}"
         if rel.exists():
@@ -80,6 +81,8 @@ class ReleaseKit:
         for path, data in files.items():
             (payload / path).parent.mkdir(parents=True, exist_ok=True)
             (payload / path).write_bytes(data)
+        for path in executable:
+            os.chmod(payload / path, 0o755)
         for path, existing in (link_files or {}).items():
             (payload / path).parent.mkdir(parents=True, exist_ok=True)
             os.link(existing, payload / path)  # big files: no copy in the set-up

@@ -70,3 +70,22 @@ def test_status(kit: ReleaseKit) -> None:
     (kit.root / "audit.log").write_text("")
     st = agent_status(kit.root)
     assert not st.log_ok and "truncated" in (st.log_problem or "")
+
+
+def test_executables_keep_their_signed_mode_through_install_and_rollback(kit: ReleaseKit) -> None:
+    policy = kit.policy()
+    for version in ("1.0.0", "1.1.0"):
+        rel = kit.build(
+            version,
+            {"bin/app": f"#!/bin/sh\necho {version}\n".encode(), "lib/x": b"x"},
+            executable=("bin/app",),
+        )
+        # a mode changed in the source after signing is not trusted
+        os.chmod(rel / "payload" / "lib" / "x", 0o755)
+        install_release(policy, str(rel))
+    current = kit.root / "current" / "payload"
+    assert os.stat(current / "bin" / "app").st_mode & 0o777 == 0o755
+    assert os.stat(current / "lib" / "x").st_mode & 0o777 == 0o644
+    out = rollback(kit.root)  # re-checks files and modes against the stored manifest
+    assert out.current.version == "1.0.0"
+    assert os.stat(kit.root / "current" / "payload" / "bin" / "app").st_mode & 0o777 == 0o755

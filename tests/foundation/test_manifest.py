@@ -278,3 +278,30 @@ def test_file_name_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
     result = run_cli("manifest", "create", str(tmp_path))
     assert_one_line_error(result, 2)
     assert "not valid UTF-8" in result.stderr
+
+
+def test_executable_bit_is_recorded_and_a_change_is_reported(tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "run.sh").write_bytes(b"#!/bin/sh\n")
+    (tree / "data").write_bytes(b"x")
+    os.chmod(tree / "run.sh", 0o755)
+    manifest = build_manifest(tree)
+    assert [(e.path, e.executable) for e in manifest.files] == [("data", False), ("run.sh", True)]
+    raw = manifest.to_json()
+    assert b'{"executable":true,"path":"run.sh",' in raw
+    assert b'"executable":false' not in raw
+    assert Manifest.from_json(raw) == manifest
+    os.chmod(tree / "run.sh", 0o644)
+    os.chmod(tree / "data", 0o700)
+    diff = verify_tree(manifest, tree)
+    assert [c.path for c in diff.changed] == ["data", "run.sh"]
+    assert diff.changed[1].expected.endswith("bytes, executable)")
+
+
+def test_executable_false_or_non_boolean_is_refused() -> None:
+    base = {"_type": "https://nebsign.dev/manifest/v1"}
+    entry = {"path": "a", "sha256": "0" * 64, "size": 0}
+    for bad in (False, 1, "true"):
+        with pytest.raises(InputError, match="executable"):
+            Manifest.from_dict({**base, "files": [{**entry, "executable": bad}]})

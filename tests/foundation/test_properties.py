@@ -259,7 +259,7 @@ def test_direct_json_equals_rfc8785(paths: list[str], target: str | None) -> Non
     paths = sorted(
         p for p in paths if p not in directories and not any(q.startswith(p + "/") for q in paths)
     )
-    files = tuple(FileEntry(p, i * 977, f"{i:064x}") for i, p in enumerate(paths))
+    files = tuple(FileEntry(p, i * 977, f"{i:064x}", i % 2 == 1) for i, p in enumerate(paths))
     links: tuple[LinkEntry, ...] = ()
     if target is not None and "zz-link" not in paths:
         links = (LinkEntry("zz-link", target),)
