@@ -39,6 +39,9 @@ def run(ctx: DemoContext) -> Iterator[str]:
         f"{len(manifest.symlinks)} symlinks, digest sha256:{manifest.digest()}"
     )
     yield "rebuilt from the same tree: byte-identical (canonical JSON, RFC 8785)"
+    executables = [e.path for e in manifest.files if e.executable]
+    links = [f"{e.path} -> {e.target}" for e in manifest.symlinks]
+    yield f"signed modes: executable {', '.join(executables)}; symlinks {', '.join(links)}"
 
     parsed = Manifest.from_json(manifest_path.read_bytes())
     diff = verify_tree(parsed, release)
