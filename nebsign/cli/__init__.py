@@ -55,7 +55,7 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="nebsign")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug detail on errors.")
 def cli(verbose: bool) -> None:
-    """nebsign: hash, sign, scan and verify releases; render public audit reports.
+    """nebsign: hash, scan, sign and verify releases; install only verified bytes.
 
     \b
     Exit codes, for every command:

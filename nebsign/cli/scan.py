@@ -15,7 +15,7 @@ from nebsign.errors import InputError
 
 @click.group("scan")
 def scan() -> None:
-    """Scan source (SAST) or a running service (DAST) and gate by policy."""
+    """Scan source code (SAST) and gate the result by policy."""
 
 
 def _parse_date(text: str | None, what: str) -> date | None:
