@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
@@ -33,6 +34,7 @@ __all__ = [
     "FileEntry",
     "LinkEntry",
     "Manifest",
+    "files_json",
     "parse_expires",
 ]
 
@@ -96,6 +98,8 @@ class Manifest:
     _index: dict[str, FileEntry | LinkEntry] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    #: The "files" array's JSON (between the brackets), when made with the entries.
+    _files_json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def _check_metadata(self) -> None:
         if self.name is not None and not (type(self.name) is str and _NAME_RE.fullmatch(self.name)):
@@ -120,6 +124,7 @@ class Manifest:
         name: str | None,
         version: str | None,
         expires: str | None,
+        files_json: str | None = None,
     ) -> Manifest:
         """A manifest of a tree this process just walked and hashed.
 
@@ -131,6 +136,9 @@ class Manifest:
         not UTF-8 (they arrive as surrogates), symlink targets, metadata. A
         test holds every such manifest to the full validation of
         :meth:`from_json`. This saves ~0.2 s per 100,000 files.
+
+        *files_json*, if given, must be :func:`files_json` of *files* (the
+        walk formats it piece by piece while the rest is being hashed).
         """
         manifest = object.__new__(cls)
         for attr, value in (
@@ -140,6 +148,7 @@ class Manifest:
             ("version", version),
             ("expires", expires),
             ("_index", None),
+            ("_files_json", files_json),
         ):
             object.__setattr__(manifest, attr, value)
         manifest._check_metadata()
@@ -266,15 +275,7 @@ class Manifest:
         if self.expires is not None:
             parts += [',"expires":', enc(self.expires)]
         parts.append(',"files":[')
-        parts.append(
-            ",".join(
-                [
-                    f'{{{_EXEC_JSON if e.executable else ""}"path":{enc(e.path)},'
-                    f'"sha256":"{e.sha256}","size":{e.size}}}'
-                    for e in self.files
-                ]
-            )
-        )
+        parts.append(files_json(self.files) if self._files_json is None else self._files_json)
         parts.append("]")
         if self.name is not None:
             parts += [',"name":', enc(self.name)]
@@ -356,6 +357,22 @@ _FILE_KEYS = frozenset({"path", "sha256", "size"})
 _EXEC_FILE_KEYS = _FILE_KEYS | {"executable"}
 _LINK_KEYS = frozenset({"path", "target"})
 _EXEC_JSON = '"executable":true,'  # sorts before "path" (RFC 8785 key order)
+
+
+def files_json(files: Sequence[FileEntry]) -> str:
+    """The canonical JSON of *files* as array elements (comma-separated, no brackets).
+
+    Pieces of one sorted list can be formatted separately and joined with
+    ``","``: the result is the same.
+    """
+    enc = encode_basestring
+    return ",".join(
+        [
+            f'{{{_EXEC_JSON if e.executable else ""}"path":{enc(e.path)},'
+            f'"sha256":"{e.sha256}","size":{e.size}}}'
+            for e in files
+        ]
+    )
 
 
 def _file_dict(entry: FileEntry) -> dict[str, Any]:

@@ -7,14 +7,17 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from nebsign._internal.hashpool import GroupHasher
+from nebsign._internal.gcpause import paused_gc
+from nebsign._internal.hashpool import GroupHasher, Piece, first_error
 from nebsign._internal.walk import iter_tree
-from nebsign.errors import VerdictError
-from nebsign.manifest import FileEntry, LinkEntry, Manifest
+from nebsign.errors import InputError, VerdictError
+from nebsign.manifest import MAX_MANIFEST_BYTES, FileEntry, LinkEntry, Manifest, files_json
 
 __all__ = [
     "Change",
@@ -33,18 +36,65 @@ class ManifestMismatch(VerdictError):
 
 @dataclass(slots=True)
 class _Scan:
-    """A tree walked and fed to a hasher: paths and links now, digests at finish()."""
+    """A tree walked and fed to a hasher: groups and links now, entries at finish().
+
+    Each group is one directory run's relative prefix and file names; the
+    hasher's pieces of it become :class:`FileEntry` tuples and their JSON
+    as they complete, in this thread, while the workers hash the rest.
+    """
 
     hasher: GroupHasher
-    paths: list[str] = field(default_factory=list)
+    groups: list[tuple[str, list[str]]] = field(default_factory=list)
     links: list[LinkEntry] = field(default_factory=list)
+    _files: tuple[FileEntry, ...] | None = None
+    _json: str = ""
 
-    def finish(self) -> tuple[list[int], str, list[bool]]:
-        """All files' sizes, hex digests concatenated, executable flags (walk order)."""
-        packed = self.hasher.finish()
-        sizes = [size for group_sizes, _, _ in packed for size in group_sizes]
-        execs = list(map(bool, b"".join(x for _, _, x in packed)))
-        return sizes, "".join(h for _, h, _ in packed), execs
+    def finish(self) -> tuple[FileEntry, ...]:
+        """Every file's entry, in path order (hashing errors raise here)."""
+        if self._files is None:
+            done: list[tuple[Piece, tuple[FileEntry, ...], str]] = []
+            with paused_gc():
+                for piece in self.hasher.completed():
+                    if piece.errors:
+                        done.append((piece, (), ""))
+                        continue
+                    prefix, names = self.groups[piece.group]
+                    entries = _entries(prefix, names, piece)
+                    done.append((piece, entries, files_json(entries)))
+                first_error(p for p, _, _ in done)
+                done.sort(key=_piece_key)
+                self._files = tuple(itertools.chain.from_iterable(e for _, e, _ in done))
+            self._json = ",".join([j for _, _, j in done if j])
+        return self._files
+
+    @property
+    def files_json(self) -> str:
+        """:func:`files_json` of :meth:`finish`'s entries (built with them)."""
+        self.finish()
+        return self._json
+
+    def manifest(
+        self, name: str | None = None, version: str | None = None, expires: str | None = None
+    ) -> Manifest:
+        """The manifest of what was walked and hashed."""
+        files = self.finish()
+        return Manifest._from_walk(files, tuple(self.links), name, version, expires, self._json)
+
+
+def _piece_key(item: tuple[Piece, tuple[FileEntry, ...], str]) -> tuple[int, int]:
+    return item[0].group, item[0].offset
+
+
+def _entries(prefix: str, names: list[str], piece: Piece) -> tuple[FileEntry, ...]:
+    """One piece's entries, built at C speed (no Python frame per entry)."""
+    count = len(piece.sizes)
+    part = names[piece.offset : piece.offset + count]
+    paths = [prefix + name for name in part] if prefix else part
+    hexes = piece.hexes
+    ends = range(64, 64 * count + 64, 64)
+    digests = map(hexes.__getitem__, map(slice, range(0, 64 * count, 64), ends))
+    rows = zip(paths, piece.sizes, digests, map(bool, piece.execs), strict=True)
+    return tuple(map(tuple.__new__, itertools.repeat(FileEntry), rows))
 
 
 def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Scan:
@@ -55,20 +105,12 @@ def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Sca
         for run in iter_tree(root, exclude):
             prefix = run.prefix
             scan.links.extend(LinkEntry(prefix + name, target) for name, target in run.links)
-            scan.paths.extend([prefix + name for name in run.files])
-            yield run.path, run.files
+            if run.files:
+                scan.groups.append((prefix, run.files))
+                yield run.path, run.files
 
     hasher.feed(groups())
     return scan
-
-
-def _entries(
-    paths: list[str], sizes: list[int], hexes: str, execs: list[bool]
-) -> tuple[FileEntry, ...]:
-    digests = [hexes[i : i + 64] for i in range(0, len(hexes), 64)]
-    if not len(paths) == len(sizes) == len(digests) == len(execs):
-        raise AssertionError("walk and hash results differ in length")  # pragma: no cover
-    return tuple(map(FileEntry, paths, sizes, digests, execs))
 
 
 def build_manifest(
@@ -88,10 +130,8 @@ def build_manifest(
     """
     with GroupHasher(progress=progress) as hasher:
         scan = _start_scan(os.fspath(root), exclude, hasher)
-        sizes, hexes, execs = scan.finish()
-    return Manifest._from_walk(
-        _entries(scan.paths, sizes, hexes, execs), tuple(scan.links), name, version, expires
-    )
+        scan.finish()
+    return scan.manifest(name, version, expires)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,18 +199,10 @@ def diff_manifests(expected: Manifest, actual: Manifest) -> TreeDiff:
 
 
 def _compare(manifest: Manifest, scan: _Scan) -> TreeDiff:
-    sizes, hexes, execs = scan.finish()
-    expected = manifest.files
-    if (
-        [e.path for e in expected] == scan.paths
-        and [e.size for e in expected] == sizes
-        and "".join(e.sha256 for e in expected) == hexes
-        and [e.executable for e in expected] == execs
-        and list(manifest.symlinks) == scan.links
-    ):
-        return TreeDiff(checked=len(expected) + len(scan.links))
-    found = _entries(scan.paths, sizes, hexes, execs)
-    return _diff_entries((*expected, *manifest.symlinks), (*found, *scan.links))
+    found = scan.finish()
+    if manifest.files == found and list(manifest.symlinks) == scan.links:
+        return TreeDiff(checked=len(found) + len(scan.links))
+    return _diff_entries((*manifest.files, *manifest.symlinks), (*found, *scan.links))
 
 
 def verify_tree(
@@ -195,11 +227,56 @@ def load_and_verify_tree(
 ) -> tuple[Manifest, TreeDiff]:
     """Parse manifest bytes and check *root* against them, in parallel.
 
-    Worker processes hash the tree while this thread parses and validates
-    the manifest, so parsing a large manifest costs no wall time. Nothing
-    from the tree is trusted or used before the manifest has parsed.
+    The common case, a tree that matches, is decided by comparing bytes:
+    the manifest of the tree as walked, given the metadata *raw* names, is
+    serialized canonically and compared with *raw*. Equal bytes mean *raw*
+    is exactly that manifest (valid by construction: paths from the walk,
+    metadata checked), so the slow per-entry validation of a large manifest
+    is not needed. Any difference (or anything odd about *raw*) takes the
+    full path: :meth:`Manifest.from_json`, then an entry-by-entry diff.
     """
     with GroupHasher(progress=progress) as hasher:
         scan = _start_scan(os.fspath(root), exclude, hasher)
-        manifest = Manifest.from_json(raw, what)
-        return manifest, _compare(manifest, scan)
+        scan.finish()
+    meta = _metadata(raw, scan.files_json)
+    if meta is not None:
+        try:
+            candidate = scan.manifest(*meta)
+        except InputError:
+            candidate = None
+        if candidate is not None and candidate.to_json() == raw:
+            return candidate, TreeDiff(checked=len(candidate.files) + len(candidate.symlinks))
+    manifest = Manifest.from_json(raw, what)
+    return manifest, _compare(manifest, scan)
+
+
+_FILES_KEY = b',"files":['
+
+
+def _metadata(raw: bytes, files_json: str) -> tuple[str | None, str | None, str | None] | None:
+    """(name, version, expires) as *raw* gives them around a files array of *files_json*.
+
+    Only the short head and tail of *raw* are parsed. None when *raw* does
+    not have that shape. A wrong answer cannot be accepted: the caller takes
+    *raw* only if it equals the canonical bytes of the manifest built with
+    these values.
+    """
+    at = raw.find(_FILES_KEY)
+    if len(raw) > MAX_MANIFEST_BYTES or at < 0:
+        return None
+    body = files_json.encode("utf-8")
+    end = at + len(_FILES_KEY) + len(body)
+    if not raw.startswith(body, at + len(_FILES_KEY)) or raw[end : end + 1] != b"]":
+        return None
+    rest = raw[end + 1 :]
+    try:
+        head = json.loads(raw[:at] + b"}")
+        tail = json.loads(b"{" + rest[1:]) if rest[:1] == b"," else json.loads(b"{" + rest)
+    except (ValueError, RecursionError):
+        return None
+    if type(head) is not dict or type(tail) is not dict:
+        return None
+    values = (tail.get("name"), tail.get("version"), head.get("expires"))
+    if not all(v is None or type(v) is str for v in values):
+        return None
+    return values

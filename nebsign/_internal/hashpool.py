@@ -1,8 +1,11 @@
-"""Parallel hashing of many files: worker processes fed in batches.
+"""Parallel hashing of many files, fed in batches.
 
 Part of the one hashing path (:mod:`nebsign.digest`); see ADR 0001. For small
 files the per-file overhead, not SHA-256, is the cost, so the worker loop is
-tight and results travel back packed.
+tight and results travel back packed. Two interchangeable backends run the
+same loop: the C extension :mod:`nebsign._speedups` in threads (it releases
+the GIL for a whole batch; ADR 0005), or, where it was not built or
+``NEBSIGN_PURE_PYTHON`` is set, :func:`_hash_group_batch` in worker processes.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from nebsign.digest import (
     _OPEN_FLAGS,
@@ -22,7 +25,15 @@ from nebsign.digest import (
 )
 from nebsign.errors import InputError
 
-__all__ = ["GroupHasher", "Packed", "hash_groups", "worker_count"]
+__all__ = [
+    "GroupHasher",
+    "Packed",
+    "Piece",
+    "c_loop_available",
+    "first_error",
+    "hash_groups",
+    "worker_count",
+]
 
 _BATCH = 2048  # files per worker task
 _PARALLEL_MIN_FILES = 256  # below this, forking workers costs more than it saves
@@ -37,6 +48,49 @@ _EXEC_BITS = 0o111
 #: each), one byte per file (1 = any execute bit set).
 Packed = tuple[list[int], str, bytes]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+try:
+    from nebsign import _speedups
+except ImportError:  # pragma: no cover - built where a C compiler and OpenSSL headers exist
+    _speedups = None  # type: ignore[assignment]
+
+
+def c_loop_available() -> bool:
+    """True when the C loop is built and not switched off by ``NEBSIGN_PURE_PYTHON``."""
+    return _speedups is not None and not os.environ.get("NEBSIGN_PURE_PYTHON")
+
+
+def _dir_failed(directory: str, names: Sequence[str], exc: OSError) -> _GroupResult:
+    message = f"cannot read directory {directory}: {exc.strerror or exc}"
+    n = len(names)
+    return [-1] * n, "00" * 32 * n, bytes(n), dict.fromkeys(range(n), message)
+
+
+def _file_error(directory: str, name: str, err: int) -> str:
+    """The message for one file the loop could not hash (*err*: errno, or -1)."""
+    shown = f"{directory.rstrip('/')}/{name}"
+    if err == _NOT_REGULAR:
+        return f"cannot hash {shown}: not a regular file"
+    return f"cannot read {shown}: {os.strerror(err)}"
+
+
+_NOT_REGULAR = -1
+
+
+def _hash_group_batch_c(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_GroupResult]:
+    """Thread worker: :func:`_hash_group_batch` done by the C loop (GIL released)."""
+    assert _speedups is not None
+    out: list[_GroupResult] = []
+    for directory, names in batch:
+        listed = names if isinstance(names, list) else list(names)
+        try:
+            sizes, raw, execs, errnos = _speedups.hash_names(directory, listed)
+        except OSError as exc:
+            out.append(_dir_failed(directory, names, exc))
+            continue
+        errors = {i: _file_error(directory, listed[i], err) for i, err in errnos.items()}
+        out.append((sizes, raw.hex(), execs, errors))
+    return out
 
 
 def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_GroupResult]:
@@ -62,15 +116,7 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
         try:
             dfd = open_(directory, _DIR_FLAGS)
         except OSError as exc:
-            message = f"cannot read directory {directory}: {exc.strerror or exc}"
-            out.append(
-                (
-                    [-1] * len(names),
-                    "00" * 32 * len(names),
-                    bytes(len(names)),
-                    dict.fromkeys(range(len(names)), message),
-                )
-            )
+            out.append(_dir_failed(directory, names, exc))
             continue
         try:
             for i, name in enumerate(names):
@@ -90,12 +136,11 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
                             n, raw = big.size, bytes.fromhex(big.sha256)
                     finally:
                         close(fd)
-                except (OSError, _NotRegular) as exc:
-                    shown = f"{directory.rstrip('/')}/{name}"
-                    if isinstance(exc, _NotRegular):
-                        errors[i] = f"cannot hash {shown}: not a regular file"
-                    else:
-                        errors[i] = f"cannot read {shown}: {exc.strerror or exc}"
+                except _NotRegular:
+                    errors[i] = _file_error(directory, name, _NOT_REGULAR)
+                    n, raw, executable = -1, bytes(32), 0
+                except OSError as exc:
+                    errors[i] = _file_error(directory, name, exc.errno or 0)
                     n, raw, executable = -1, bytes(32), 0
                 sizes.append(n)
                 digests += raw
@@ -104,6 +149,28 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
             close(dfd)
         out.append((sizes, digests.hex(), bytes(execs), errors))
     return out
+
+
+class Piece(NamedTuple):
+    """Results for part of one group: ``names[offset:offset + len(sizes)]`` of group ``group``.
+
+    ``errors`` maps an index within the piece to the message for a file that
+    could not be hashed (its size is -1 and digest zeros).
+    """
+
+    group: int
+    offset: int
+    sizes: list[int]
+    hexes: str
+    execs: bytes
+    errors: dict[int, str]
+
+
+def first_error(pieces: Iterable[Piece]) -> None:
+    """Raise :class:`InputError` for the first unreadable file in input order, if any."""
+    bad = [(p.group, p.offset + min(p.errors), p.errors[min(p.errors)]) for p in pieces if p.errors]
+    if bad:
+        raise InputError(min(bad)[2])
 
 
 class _NotRegular(Exception):
@@ -141,6 +208,8 @@ class GroupHasher:
         self._pending_files = 0
         self._submitted: dict[Any, list[tuple[int, int]]] = {}
         self._pool: Any = None
+        self._threaded = c_loop_available()
+        self._work = _hash_group_batch_c if self._threaded else _hash_group_batch
         self._count = 0
         self._ngroups = 0
 
@@ -155,8 +224,6 @@ class GroupHasher:
     def _store(self, keys: list[tuple[int, int]], results: list[_GroupResult]) -> None:
         for key, res in zip(keys, results, strict=True):
             self._pieces[key] = res
-            if self._progress is not None:
-                self._progress(len(res[0]))
 
     def _flush(self, final: bool) -> None:
         batch, self._pending, self._pending_files = self._pending, [], 0
@@ -167,16 +234,21 @@ class GroupHasher:
         if self._pool is None and (
             self._workers == 1 or (final and self._count < _PARALLEL_MIN_FILES)
         ):
-            self._store(keys, _hash_group_batch(work))
+            self._store(keys, self._work(work))
             return
         if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            self._pool = self._start_pool()
+        self._submitted[self._pool.submit(self._work, work)] = keys
 
-            self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=multiprocessing.get_context("fork")
-            )
-        self._submitted[self._pool.submit(_hash_group_batch, work)] = keys
+    def _start_pool(self) -> Any:
+        if self._threaded:
+            from concurrent.futures import ThreadPoolExecutor
+
+            return ThreadPoolExecutor(self._workers, thread_name_prefix="nebsign-hash")
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("fork"))
 
     def feed(self, groups: Iterable[tuple[str, Sequence[str]]]) -> None:
         """Consume *groups* and start hashing them; returns before hashing ends."""
@@ -192,22 +264,37 @@ class GroupHasher:
                     self._flush(final=False)
         self._flush(final=True)
 
+    def completed(self) -> Iterator[Piece]:
+        """Each piece of a group as its batch completes (in completion order).
+
+        The caller's thread can work on a piece while the workers hash the
+        rest. A piece with errors is yielded like any other; see
+        :func:`first_error`.
+        """
+        for (gi, off), res in self._ready():
+            if self._progress is not None:
+                self._progress(len(res[0]))
+            yield Piece(gi, off, *res)
+
+    def _ready(self) -> Iterator[tuple[tuple[int, int], _GroupResult]]:
+        pieces, self._pieces = self._pieces, {}
+        submitted, self._submitted = self._submitted, {}
+        yield from pieces.items()
+        if submitted:
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(submitted):
+                yield from zip(submitted[fut], fut.result(), strict=True)
+
     def finish(self) -> list[Packed]:
         """Wait for every batch; per group (sizes, hexes, execs), in feed order.
 
         The first unreadable file (in input order) raises :class:`InputError`.
         """
-        if self._submitted:
-            from concurrent.futures import as_completed
-
-            for fut in as_completed(self._submitted):
-                self._store(self._submitted[fut], fut.result())
-            self._submitted = {}
+        pieces = sorted(self.completed())
+        first_error(pieces)
         out: list[Packed] = [([], "", b"") for _ in range(self._ngroups)]
-        for gi, off in sorted(self._pieces):
-            sizes, hexes, execs, errors = self._pieces[(gi, off)]
-            if errors:
-                raise InputError(errors[min(errors)])
+        for gi, off, sizes, hexes, execs, _ in pieces:
             if off:
                 prev_sizes, prev_hexes, prev_execs = out[gi]
                 out[gi] = (prev_sizes + sizes, prev_hexes + hexes, prev_execs + execs)

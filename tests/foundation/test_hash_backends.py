@@ -1,0 +1,209 @@
+"""The two tree-hashing loops (C in threads, Python in processes) and the verify fast path.
+
+The C loop (nebsign/_speedups.c, ADR 0005) must give exactly what the
+pure-Python loop gives, errors included; `load_and_verify_tree`'s byte
+comparison must decide exactly what the full parse and diff decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import sysconfig
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nebsign._internal import hashpool
+from nebsign.digest import hash_files
+from nebsign.errors import InputError
+from nebsign.manifest import Manifest
+from nebsign.tree import build_manifest, load_and_verify_tree, verify_tree
+
+needs_c = pytest.mark.skipif(hashpool._speedups is None, reason="C loop not built here")
+
+SIZES = [0, 1, 4096, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 2 * 2**20 + 3]
+
+
+def test_c_loop_is_built_where_it_can_be() -> None:
+    """A machine with a C compiler, Python and OpenSSL headers gets the C loop."""
+    can_build = (
+        shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc") is not None
+        and Path(sysconfig.get_paths()["include"], "Python.h").exists()
+        and Path("/usr/include/openssl/evp.h").exists()
+    )
+    if not can_build:
+        pytest.skip("no C toolchain or OpenSSL headers: the pure-Python loop is used")
+    assert hashpool._speedups is not None, "hatch_build.py did not build nebsign._speedups"
+    assert hashpool.c_loop_available()
+
+
+def _awkward_dir(root: Path) -> list[str]:
+    """Files of many sizes and modes, plus every kind of name that cannot be hashed."""
+    names = []
+    for i, size in enumerate(SIZES):
+        name = f"f{i} ü\\n"
+        (root / name).write_bytes(os.urandom(size))
+        if i % 2:
+            (root / name).chmod(0o755 if i % 4 == 1 else 0o640 | stat.S_IXOTH)
+        names.append(name)
+    (root / "link").symlink_to(names[1])
+    (root / "sub").mkdir()
+    os.mkfifo(root / "fifo")
+    return [*names, "link", "sub", "fifo", "missing", "sub/../" + names[2]]
+
+
+@needs_c
+def test_c_and_python_loops_agree_exactly(tmp_path: Path) -> None:
+    names = _awkward_dir(tmp_path)
+    batch = [(str(tmp_path), names), (str(tmp_path / "nonexistent"), names[:2])]
+    c_out = hashpool._hash_group_batch_c(batch)
+    py_out = hashpool._hash_group_batch(batch)
+    assert c_out == py_out
+    sizes, hexes, execs, errors = c_out[0]
+    for i, size in enumerate(SIZES):
+        data = (tmp_path / names[i]).read_bytes()
+        assert sizes[i] == size
+        assert hexes[64 * i : 64 * i + 64] == hashlib.sha256(data).hexdigest()
+        assert execs[i] == (1 if os.stat(tmp_path / names[i]).st_mode & 0o111 else 0)
+    assert sorted(errors) == [len(SIZES) + k for k in range(4)]  # link, sub, fifo, missing
+    assert "not a regular file" in errors[len(SIZES) + 1]
+    assert "No such file" in errors[len(SIZES) + 3]
+    assert sizes[-1] == SIZES[2]  # a relative name with '..' resolves like os.open's
+    assert "cannot read directory" in c_out[1][3][0]
+
+
+@needs_c
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.binary(max_size=5000), st.booleans()), min_size=1, max_size=12))
+def test_c_loop_matches_python_loop_and_hashlib(
+    tmp_path_factory: pytest.TempPathFactory, files: list[tuple[bytes, bool]]
+) -> None:
+    root = tmp_path_factory.mktemp("b")
+    names = []
+    for i, (data, executable) in enumerate(files):
+        (root / f"{i}").write_bytes(data)
+        (root / f"{i}").chmod(0o755 if executable else 0o644)
+        names.append(f"{i}")
+    c_out = hashpool._hash_group_batch_c([(str(root), names)])
+    assert c_out == hashpool._hash_group_batch([(str(root), names)])
+    sizes, hexes, execs, _ = c_out[0]
+    assert sizes == [len(d) for d, _ in files]
+    assert hexes == "".join(hashlib.sha256(d).hexdigest() for d, _ in files)
+    assert list(execs) == [int(x) for _, x in files]
+
+
+@needs_c
+def test_c_loop_refuses_embedded_nul(tmp_path: Path) -> None:
+    from nebsign import _speedups
+
+    with pytest.raises(ValueError, match="null"):
+        _speedups.hash_names(str(tmp_path), ["a\x00b"])
+    with pytest.raises(TypeError):
+        _speedups.hash_names(str(tmp_path), [b"a"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_tree_results_do_not_depend_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
+) -> None:
+    for d in range(3):
+        (tmp_path / f"d{d}").mkdir()
+        for i in range(400):
+            (tmp_path / f"d{d}" / f"f{i}").write_bytes(os.urandom(i * 7))
+    (tmp_path / "d1" / "f3").chmod(0o755)
+    monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
+    expected = build_manifest(tmp_path).to_json()
+    if not pure:
+        monkeypatch.delenv("NEBSIGN_PURE_PYTHON")
+    assert build_manifest(tmp_path).to_json() == expected
+    files = [str(p) for p in sorted((tmp_path / "d2").iterdir())]
+    assert hash_files(files, workers=2) == hash_files(files, workers=1)
+    os.remove(tmp_path / "d2" / "f399")
+    with pytest.raises(InputError, match="f399"):
+        hash_files(files, workers=2)
+
+
+# -- the verify fast path ----------------------------------------------------
+
+
+def _release(root: Path) -> bytes:
+    (root / "app").mkdir()
+    (root / "app" / "main.py").write_bytes(b"print('hi')\n")
+    (root / "app" / "run").write_bytes(b"#!/bin/sh\n")
+    (root / "app" / "run").chmod(0o755)
+    (root / "z").write_bytes(b"zz")
+    (root / "ln").symlink_to("app/main.py")
+    return build_manifest(root, name="app", version="1.2", expires="2030-01-01T00:00:00Z").to_json()
+
+
+def _slow(raw: bytes, root: Path) -> tuple[Manifest, object] | str:
+    """What the full parse + entry diff decides (or its error message)."""
+    try:
+        manifest = Manifest.from_json(raw)
+    except InputError as exc:
+        return exc.message
+    return manifest, verify_tree(manifest, root)
+
+
+def _fast(raw: bytes, root: Path) -> tuple[Manifest, object] | str:
+    try:
+        return load_and_verify_tree(raw, root)
+    except InputError as exc:
+        return exc.message
+
+
+def test_fast_path_returns_the_parsed_manifest(tmp_path: Path) -> None:
+    raw = _release(tmp_path)
+    manifest, diff = load_and_verify_tree(raw, tmp_path)
+    assert (manifest, diff) == _slow(raw, tmp_path)
+    assert diff.ok and diff.checked == 4
+    assert (manifest.name, manifest.version, manifest.expires) == (
+        "app",
+        "1.2",
+        "2030-01-01T00:00:00Z",
+    )
+    assert manifest.to_json() == raw
+
+
+_EDITS = [
+    (b'"version":"1.2"', b'"version":"1.3"'),
+    (b'"version":"1.2"', b'"version":"01.2"'),
+    (b'"version":"1.2"', b'"version":1.2'),
+    (b',"name":"app"', b""),
+    (b',"name":"app"', b',"name":"app","name":"app"'),
+    (b'"expires":"2030-01-01T00:00:00Z",', b""),
+    (b'"executable":true,', b""),
+    (b'"size":2', b'"size":3'),
+    (b',"symlinks":[{"path":"ln","target":"app/main.py"}]', b""),
+    (b'"target":"app/main.py"', b'"target":"../../x"'),
+    (b',"files":[', b', "files":['),
+    (b"}", b"} "),
+    (b'{"_type"', b'{"_type":"x","_type"'),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), _EDITS)
+def test_fast_path_agrees_with_full_parse_on_edits(tmp_path: Path, old: bytes, new: bytes) -> None:
+    raw = _release(tmp_path)
+    assert old in raw
+    edited = raw.replace(old, new, 1)
+    assert _fast(edited, tmp_path) == _slow(edited, tmp_path)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_fast_path_agrees_with_full_parse_on_mutations(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    root = tmp_path_factory.mktemp("r")
+    raw = _release(root)
+    start = data.draw(st.integers(0, len(raw)))
+    end = data.draw(st.integers(start, min(len(raw), start + 8)))
+    insert = data.draw(st.binary(max_size=8) | st.sampled_from([b'"', b",", b"]", b"}", b"\\"]))
+    mutated = raw[:start] + insert + raw[end:]
+    assert _fast(mutated, root) == _slow(mutated, root)
