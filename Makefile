@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check nebsign tests bench
-	$(BIN)/ruff format --check nebsign tests bench
+	$(BIN)/ruff check nebsign tests bench hatch_build.py
+	$(BIN)/ruff format --check nebsign tests bench hatch_build.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

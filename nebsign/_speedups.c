@@ -10,6 +10,13 @@
  * fstat the open descriptor, refuse anything but a regular file, read to EOF
  * into one reused buffer, record the bytes actually read as the size.
  *
+ * hash_entries(directory, names, prefix, entry_type) does the same and, for
+ * a directory run of a release tree, also builds the manifest entries
+ * (entry_type instances: path, size, sha256, executable) and their
+ * canonical JSON (RFC 8785 as nebsign.manifest.files_json writes it; the
+ * JSON is written with the GIL released). Tests hold both against the
+ * Python code for arbitrary names.
+ *
  * It parses nothing: its inputs are names the Python walk produced.
  * See docs/adr/0005-c-hashing-loop.md.
  */
@@ -104,6 +111,178 @@ hash_all(int dfd, char **names, Py_ssize_t count, unsigned char *buf,
     }
 }
 
+/* Names prepared for the loop: fs-encoded bytes to open, strict UTF-8 for JSON. */
+typedef struct {
+    Py_ssize_t count;
+    PyObject *encoded;      /* list of bytes, kept alive while in use */
+    char **cnames;          /* fs-encoded, NUL-terminated */
+    const char **utf8;      /* strict UTF-8 (NULL if the name is not valid UTF-8) */
+    Py_ssize_t *utf8_len;
+    int all_utf8;
+} names_t;
+
+static void
+names_free(names_t *n)
+{
+    Py_CLEAR(n->encoded);
+    PyMem_Free(n->cnames);
+    PyMem_Free(n->utf8);
+    PyMem_Free(n->utf8_len);
+    n->cnames = NULL;
+    n->utf8 = NULL;
+    n->utf8_len = NULL;
+}
+
+static int
+names_prepare(PyObject *list, int want_utf8, names_t *n)
+{
+    Py_ssize_t i, count = PyList_GET_SIZE(list), alloc = count ? count : 1;
+
+    memset(n, 0, sizeof(*n));
+    n->count = count;
+    n->all_utf8 = 1;
+    n->encoded = PyList_New(count);
+    n->cnames = PyMem_Calloc(alloc, sizeof(char *));
+    if (want_utf8) {
+        n->utf8 = PyMem_Calloc(alloc, sizeof(char *));
+        n->utf8_len = PyMem_Calloc(alloc, sizeof(Py_ssize_t));
+    }
+    if (!n->encoded || !n->cnames || (want_utf8 && (!n->utf8 || !n->utf8_len))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (i = 0; i < count; i++) {
+        PyObject *name = PyList_GET_ITEM(list, i), *b;
+        if (!PyUnicode_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "names must be str");
+            return -1;
+        }
+        b = PyUnicode_EncodeFSDefault(name);
+        if (!b)
+            return -1;
+        PyList_SET_ITEM(n->encoded, i, b);
+        if ((Py_ssize_t)strlen(PyBytes_AS_STRING(b)) != PyBytes_GET_SIZE(b)) {
+            PyErr_SetString(PyExc_ValueError, "embedded null byte");
+            return -1;
+        }
+        n->cnames[i] = PyBytes_AS_STRING(b);
+        if (want_utf8) {
+            n->utf8[i] = PyUnicode_AsUTF8AndSize(name, &n->utf8_len[i]);
+            if (n->utf8[i] == NULL) {  /* lone surrogates: not valid UTF-8 */
+                PyErr_Clear();
+                n->all_utf8 = 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Length of s escaped as a JSON string body (json.encoder.encode_basestring). */
+static size_t
+json_escaped_len(const char *s, Py_ssize_t len)
+{
+    size_t out = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t'
+            || c == '\b' || c == '\f')
+            out += 2;
+        else if (c < 0x20)
+            out += 6;
+        else
+            out += 1;
+    }
+    return out;
+}
+
+static char *
+json_escape(char *out, const char *s, Py_ssize_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': *out++ = '\\'; *out++ = '"'; break;
+        case '\\': *out++ = '\\'; *out++ = '\\'; break;
+        case '\n': *out++ = '\\'; *out++ = 'n'; break;
+        case '\r': *out++ = '\\'; *out++ = 'r'; break;
+        case '\t': *out++ = '\\'; *out++ = 't'; break;
+        case '\b': *out++ = '\\'; *out++ = 'b'; break;
+        case '\f': *out++ = '\\'; *out++ = 'f'; break;
+        default:
+            if (c < 0x20) {
+                memcpy(out, "\\u00", 4);
+                out[4] = hex[c >> 4];
+                out[5] = hex[c & 15];
+                out += 6;
+            } else {
+                *out++ = (char)c;
+            }
+        }
+    }
+    return out;
+}
+
+static const char EXEC_JSON[] = "\"executable\":true,";
+static const char PATH_JSON[] = "{\"path\":\"";
+static const char SHA_JSON[] = "\",\"sha256\":\"";
+static const char SIZE_JSON[] = "\",\"size\":";
+
+static void
+hex32(char *out, const unsigned char *raw)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 0; k < 32; k++) {
+        out[2 * k] = hex[raw[k] >> 4];
+        out[2 * k + 1] = hex[raw[k] & 15];
+    }
+}
+
+/* The files array elements for all entries, comma-separated (no brackets).
+   Called without the GIL; returns a PyMem_Raw buffer or NULL (no memory). */
+static char *
+entries_json(const names_t *n, const char *prefix, Py_ssize_t prefix_len,
+             const unsigned char *digests, const result_t *res, size_t *out_len)
+{
+    size_t prefix_esc = json_escaped_len(prefix, prefix_len), total = 0;
+    char *buf, *p;
+    Py_ssize_t i;
+
+    for (i = 0; i < n->count; i++) {
+        total += (i ? 1 : 0) + 1 + (res[i].exec ? sizeof(EXEC_JSON) - 1 : 0)
+                 + sizeof(PATH_JSON) - 1 - 1 + prefix_esc
+                 + json_escaped_len(n->utf8[i], n->utf8_len[i])
+                 + sizeof(SHA_JSON) - 1 + 64 + sizeof(SIZE_JSON) - 1 + 20 + 1;
+    }
+    buf = PyMem_RawMalloc(total ? total : 1);
+    if (buf == NULL)
+        return NULL;
+    p = buf;
+    for (i = 0; i < n->count; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '{';
+        if (res[i].exec) {
+            memcpy(p, EXEC_JSON, sizeof(EXEC_JSON) - 1);
+            p += sizeof(EXEC_JSON) - 1;
+        }
+        memcpy(p, PATH_JSON + 1, sizeof(PATH_JSON) - 2);  /* without its '{' */
+        p += sizeof(PATH_JSON) - 2;
+        p = json_escape(p, prefix, prefix_len);
+        p = json_escape(p, n->utf8[i], n->utf8_len[i]);
+        memcpy(p, SHA_JSON, sizeof(SHA_JSON) - 1);
+        p += sizeof(SHA_JSON) - 1;
+        hex32(p, digests + 32 * i);
+        p += 64;
+        memcpy(p, SIZE_JSON, sizeof(SIZE_JSON) - 1);
+        p += sizeof(SIZE_JSON) - 1;
+        p += snprintf(p, 21, "%lld", (long long)res[i].size);
+        *p++ = '}';
+    }
+    *out_len = (size_t)(p - buf);
+    return buf;
+}
+
 PyDoc_STRVAR(hash_names_doc,
 "hash_names(directory, names) -> (sizes, digests, execs, errors)\n\n"
 "SHA-256 of each name (relative to directory, symlinks not followed),\n"
@@ -112,92 +291,102 @@ PyDoc_STRVAR(hash_names_doc,
 "set; errors: dict index -> errno, or -1 for 'not a regular file'.\n"
 "OSError if the directory cannot be opened.");
 
-static PyObject *
-hash_names(PyObject *Py_UNUSED(self), PyObject *args)
+/* Open the directory and hash every name, without the GIL. -1 + OSError on failure. */
+static int
+run_loop(PyObject *dir_bytes, const names_t *n, unsigned char *digests, result_t *res)
 {
-    PyObject *dir_bytes = NULL, *names_list, *encoded = NULL;
-    PyObject *sizes = NULL, *digest_obj = NULL, *exec_obj = NULL;
-    PyObject *errors = NULL, *result = NULL;
-    char **cnames = NULL;
-    result_t *res = NULL;
-    unsigned char *buf = NULL;
-    EVP_MD_CTX *ctx = NULL;
-    Py_ssize_t count, i;
-    int dfd;
+    unsigned char *buf = PyMem_RawMalloc(BUF_SIZE);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int dfd = -1, saved = 0;
 
-    if (!PyArg_ParseTuple(args, "O&O!:hash_names", PyUnicode_FSConverter,
-                          &dir_bytes, &PyList_Type, &names_list))
-        return NULL;
-    count = PyList_GET_SIZE(names_list);
-    encoded = PyList_New(count);
-    cnames = PyMem_Calloc(count ? count : 1, sizeof(char *));
-    res = PyMem_Calloc(count ? count : 1, sizeof(result_t));
-    digest_obj = PyBytes_FromStringAndSize(NULL, 32 * count);
-    exec_obj = PyBytes_FromStringAndSize(NULL, count);
-    buf = PyMem_RawMalloc(BUF_SIZE);
-    ctx = EVP_MD_CTX_new();
-    if (!encoded || !cnames || !res || !digest_obj || !exec_obj || !buf || !ctx) {
+    if (!buf || !ctx) {
+        PyMem_RawFree(buf);
+        if (ctx)
+            EVP_MD_CTX_free(ctx);
         PyErr_NoMemory();
-        goto done;
+        return -1;
     }
-    for (i = 0; i < count; i++) {
-        PyObject *name = PyList_GET_ITEM(names_list, i), *b;
-        if (!PyUnicode_Check(name)) {
-            PyErr_SetString(PyExc_TypeError, "names must be str");
-            goto done;
-        }
-        b = PyUnicode_EncodeFSDefault(name);
-        if (!b)
-            goto done;
-        PyList_SET_ITEM(encoded, i, b);
-        if ((Py_ssize_t)strlen(PyBytes_AS_STRING(b)) != PyBytes_GET_SIZE(b)) {
-            PyErr_SetString(PyExc_ValueError, "embedded null byte");
-            goto done;
-        }
-        cnames[i] = PyBytes_AS_STRING(b);
-    }
-
     Py_BEGIN_ALLOW_THREADS
     dfd = open(PyBytes_AS_STRING(dir_bytes), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
-        hash_all(dfd, cnames, count, buf,
-                 ctx, (unsigned char *)PyBytes_AS_STRING(digest_obj), res);
+        hash_all(dfd, n->cnames, n->count, buf, ctx, digests, res);
         close(dfd);
+    } else {
+        saved = errno;
     }
     Py_END_ALLOW_THREADS
+    EVP_MD_CTX_free(ctx);
+    PyMem_RawFree(buf);
     if (dfd < 0) {
+        errno = saved;
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, dir_bytes);
-        goto done;
+        return -1;
     }
+    return 0;
+}
 
-    sizes = PyList_New(count);
-    errors = PyDict_New();
-    if (!sizes || !errors)
-        goto done;
-    for (i = 0; i < count; i++) {
-        PyObject *n = PyLong_FromLongLong(res[i].size);
-        if (!n)
-            goto done;
-        PyList_SET_ITEM(sizes, i, n);
-        PyBytes_AS_STRING(exec_obj)[i] = (char)res[i].exec;
+/* errors as {index: errno or -1}. */
+static PyObject *
+errors_dict(const result_t *res, Py_ssize_t count)
+{
+    PyObject *errors = PyDict_New();
+    if (!errors)
+        return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
         if (res[i].err) {
             PyObject *k = PyLong_FromSsize_t(i), *v = PyLong_FromLong(res[i].err);
             int rc = (k && v) ? PyDict_SetItem(errors, k, v) : -1;
             Py_XDECREF(k);
             Py_XDECREF(v);
-            if (rc < 0)
-                goto done;
+            if (rc < 0) {
+                Py_DECREF(errors);
+                return NULL;
+            }
         }
+    }
+    return errors;
+}
+
+static PyObject *
+hash_names(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *dir_bytes = NULL, *names_list;
+    PyObject *sizes = NULL, *digest_obj = NULL, *exec_obj = NULL;
+    PyObject *errors = NULL, *result = NULL;
+    result_t *res = NULL;
+    names_t n = {0};
+    Py_ssize_t i;
+
+    if (!PyArg_ParseTuple(args, "O&O!:hash_names", PyUnicode_FSConverter,
+                          &dir_bytes, &PyList_Type, &names_list))
+        return NULL;
+    if (names_prepare(names_list, 0, &n) < 0)
+        goto done;
+    res = PyMem_Calloc(n.count ? n.count : 1, sizeof(result_t));
+    digest_obj = PyBytes_FromStringAndSize(NULL, 32 * n.count);
+    exec_obj = PyBytes_FromStringAndSize(NULL, n.count);
+    if (!res || !digest_obj || !exec_obj) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (run_loop(dir_bytes, &n, (unsigned char *)PyBytes_AS_STRING(digest_obj), res) < 0)
+        goto done;
+    sizes = PyList_New(n.count);
+    errors = errors_dict(res, n.count);
+    if (!sizes || !errors)
+        goto done;
+    for (i = 0; i < n.count; i++) {
+        PyObject *size = PyLong_FromLongLong(res[i].size);
+        if (!size)
+            goto done;
+        PyList_SET_ITEM(sizes, i, size);
+        PyBytes_AS_STRING(exec_obj)[i] = (char)res[i].exec;
     }
     result = PyTuple_Pack(4, sizes, digest_obj, exec_obj, errors);
 
 done:
-    if (ctx)
-        EVP_MD_CTX_free(ctx);
-    PyMem_RawFree(buf);
+    names_free(&n);
     PyMem_Free(res);
-    PyMem_Free(cnames);
-    Py_XDECREF(encoded);
     Py_XDECREF(dir_bytes);
     Py_XDECREF(sizes);
     Py_XDECREF(digest_obj);
@@ -206,8 +395,131 @@ done:
     return result;
 }
 
+/* One entry_type instance (a tuple subclass of 4: path, size, sha256, executable). */
+static PyObject *
+make_entry(PyTypeObject *type, PyObject *prefix, PyObject *name,
+           const result_t *r, const unsigned char *raw)
+{
+    PyObject *path, *size, *sha, *entry;
+
+    path = PyUnicode_GET_LENGTH(prefix) ? PyUnicode_Concat(prefix, name) : Py_NewRef(name);
+    size = PyLong_FromLongLong(r->size);
+    sha = PyUnicode_New(64, 127);
+    if (!path || !size || !sha) {
+        Py_XDECREF(path);
+        Py_XDECREF(size);
+        Py_XDECREF(sha);
+        return NULL;
+    }
+    hex32((char *)PyUnicode_1BYTE_DATA(sha), raw);
+    entry = type->tp_alloc(type, 4);
+    if (!entry) {
+        Py_DECREF(path);
+        Py_DECREF(size);
+        Py_DECREF(sha);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(entry, 0, path);
+    PyTuple_SET_ITEM(entry, 1, size);
+    PyTuple_SET_ITEM(entry, 2, sha);
+    PyTuple_SET_ITEM(entry, 3, Py_NewRef(r->exec ? Py_True : Py_False));
+    return entry;
+}
+
+PyDoc_STRVAR(hash_entries_doc,
+"hash_entries(directory, names, prefix, entry_type) -> (entries, json, errors)\n\n"
+"Like hash_names, and builds the manifest entries: entry_type(prefix + name,\n"
+"size, sha256 hex, executable) for each name, and their canonical JSON as\n"
+"nebsign.manifest.files_json gives it, UTF-8 bytes. When any name cannot be\n"
+"hashed, entries and json are None and errors says why (index -> errno, or\n"
+"-1 for 'not a regular file'); json is also None when a name is not valid\n"
+"UTF-8.");
+
+static PyObject *
+hash_entries(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *dir_bytes = NULL, *names_list, *prefix;
+    PyTypeObject *entry_type;
+    PyObject *entries = NULL, *json = NULL, *errors = NULL, *result = NULL;
+    unsigned char *digests = NULL;
+    result_t *res = NULL;
+    char *jbuf = NULL;
+    size_t jlen = 0;
+    const char *prefix_utf8;
+    Py_ssize_t prefix_len, i;
+    names_t n = {0};
+    int failed = 0, nomem = 0;
+
+    if (!PyArg_ParseTuple(args, "O&O!UO!:hash_entries", PyUnicode_FSConverter,
+                          &dir_bytes, &PyList_Type, &names_list, &prefix,
+                          &PyType_Type, &entry_type))
+        return NULL;
+    if (!PyType_IsSubtype(entry_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "entry_type must be a tuple subclass");
+        goto done;
+    }
+    prefix_utf8 = PyUnicode_AsUTF8AndSize(prefix, &prefix_len);
+    if (prefix_utf8 == NULL)
+        goto done;
+    if (names_prepare(names_list, 1, &n) < 0)
+        goto done;
+    res = PyMem_Calloc(n.count ? n.count : 1, sizeof(result_t));
+    digests = PyMem_Malloc(32 * (n.count ? n.count : 1));
+    if (!res || !digests) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (run_loop(dir_bytes, &n, digests, res) < 0)
+        goto done;
+    for (i = 0; i < n.count; i++)
+        failed |= res[i].err != 0;
+    errors = errors_dict(res, n.count);
+    if (!errors)
+        goto done;
+    if (failed) {
+        result = PyTuple_Pack(3, Py_None, Py_None, errors);
+        goto done;
+    }
+    if (n.all_utf8) {
+        Py_BEGIN_ALLOW_THREADS
+        jbuf = entries_json(&n, prefix_utf8, prefix_len, digests, res, &jlen);
+        nomem = jbuf == NULL;
+        Py_END_ALLOW_THREADS
+        if (nomem) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        json = PyBytes_FromStringAndSize(jbuf, (Py_ssize_t)jlen);
+        if (!json)
+            goto done;
+    }
+    entries = PyTuple_New(n.count);
+    if (!entries)
+        goto done;
+    for (i = 0; i < n.count; i++) {
+        PyObject *entry = make_entry(entry_type, prefix, PyList_GET_ITEM(names_list, i),
+                                     &res[i], digests + 32 * i);
+        if (!entry)
+            goto done;
+        PyTuple_SET_ITEM(entries, i, entry);
+    }
+    result = PyTuple_Pack(3, entries, json ? json : Py_None, errors);
+
+done:
+    names_free(&n);
+    PyMem_RawFree(jbuf);
+    PyMem_Free(res);
+    PyMem_Free(digests);
+    Py_XDECREF(dir_bytes);
+    Py_XDECREF(entries);
+    Py_XDECREF(json);
+    Py_XDECREF(errors);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"hash_names", hash_names, METH_VARARGS, hash_names_doc},
+    {"hash_entries", hash_entries, METH_VARARGS, hash_entries_doc},
     {NULL, NULL, 0, NULL},
 };
 

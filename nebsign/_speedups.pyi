@@ -1,5 +1,10 @@
 # Type stub for the optional C extension built from _speedups.c (ADR 0005).
 
+from typing import Any
+
 def hash_names(
     directory: str, names: list[str], /
 ) -> tuple[list[int], bytes, bytes, dict[int, int]]: ...
+def hash_entries(
+    directory: str, names: list[str], prefix: str, entry_type: type, /
+) -> tuple[tuple[Any, ...] | None, bytes | None, dict[int, int]]: ...

@@ -98,8 +98,8 @@ class Manifest:
     _index: dict[str, FileEntry | LinkEntry] | None = field(
         default=None, init=False, repr=False, compare=False
     )
-    #: The "files" array's JSON (between the brackets), when made with the entries.
-    _files_json: str | None = field(default=None, init=False, repr=False, compare=False)
+    #: The "files" array's JSON (between the brackets, UTF-8), when made with the entries.
+    _files_json: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def _check_metadata(self) -> None:
         if self.name is not None and not (type(self.name) is str and _NAME_RE.fullmatch(self.name)):
@@ -124,7 +124,7 @@ class Manifest:
         name: str | None,
         version: str | None,
         expires: str | None,
-        files_json: str | None = None,
+        files_json: bytes | None = None,
     ) -> Manifest:
         """A manifest of a tree this process just walked and hashed.
 
@@ -137,8 +137,9 @@ class Manifest:
         test holds every such manifest to the full validation of
         :meth:`from_json`. This saves ~0.2 s per 100,000 files.
 
-        *files_json*, if given, must be :func:`files_json` of *files* (the
-        walk formats it piece by piece while the rest is being hashed).
+        *files_json*, if given, must be :func:`files_json` of *files*,
+        UTF-8 encoded (the C loop writes it piece by piece while the rest is
+        being hashed; tests hold the two equal).
         """
         manifest = object.__new__(cls)
         for attr, value in (
@@ -275,8 +276,8 @@ class Manifest:
         if self.expires is not None:
             parts += [',"expires":', enc(self.expires)]
         parts.append(',"files":[')
-        parts.append(files_json(self.files) if self._files_json is None else self._files_json)
-        parts.append("]")
+        head = "".join(parts).encode("utf-8")
+        parts = ["]"]
         if self.name is not None:
             parts += [',"name":', enc(self.name)]
         if self.symlinks:
@@ -290,7 +291,10 @@ class Manifest:
         if self.version is not None:
             parts += [',"version":', enc(self.version)]
         parts.append("}")
-        return "".join(parts).encode("utf-8")
+        body = self._files_json
+        if body is None:
+            body = files_json(self.files).encode("utf-8")
+        return b"".join((head, body, "".join(parts).encode("utf-8")))
 
     def digest(self) -> str:
         """Hex SHA-256 of :meth:`to_json` (what gets signed)."""

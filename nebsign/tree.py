@@ -47,29 +47,33 @@ class _Scan:
     groups: list[tuple[str, list[str]]] = field(default_factory=list)
     links: list[LinkEntry] = field(default_factory=list)
     _files: tuple[FileEntry, ...] | None = None
-    _json: str = ""
+    _json: bytes | None = None
 
     def finish(self) -> tuple[FileEntry, ...]:
         """Every file's entry, in path order (hashing errors raise here)."""
         if self._files is None:
-            done: list[tuple[Piece, tuple[FileEntry, ...], str]] = []
+            done: list[tuple[Piece, tuple[FileEntry, ...], bytes | None]] = []
             with paused_gc():
                 for piece in self.hasher.completed():
                     if piece.errors:
-                        done.append((piece, (), ""))
-                        continue
-                    prefix, names = self.groups[piece.group]
-                    entries = _entries(prefix, names, piece)
-                    done.append((piece, entries, files_json(entries)))
+                        done.append((piece, (), None))
+                    elif piece.entries is not None:  # built by the C loop
+                        done.append((piece, piece.entries, piece.json))
+                    else:
+                        prefix, names = self.groups[piece.group]
+                        entries = _entries(prefix, names, piece)
+                        done.append((piece, entries, _json_bytes(entries)))
                 first_error(p for p, _, _ in done)
                 done.sort(key=_piece_key)
                 self._files = tuple(itertools.chain.from_iterable(e for _, e, _ in done))
-            self._json = ",".join([j for _, _, j in done if j])
+            pieces_json = [j for _, e, j in done if e]
+            if None not in pieces_json:  # None: a name that is not UTF-8 (refused later)
+                self._json = b",".join(pieces_json)  # type: ignore[arg-type]
         return self._files
 
     @property
-    def files_json(self) -> str:
-        """:func:`files_json` of :meth:`finish`'s entries (built with them)."""
+    def files_json(self) -> bytes | None:
+        """:func:`files_json` of :meth:`finish`'s entries, UTF-8 (None: not all UTF-8)."""
         self.finish()
         return self._json
 
@@ -81,7 +85,14 @@ class _Scan:
         return Manifest._from_walk(files, tuple(self.links), name, version, expires, self._json)
 
 
-def _piece_key(item: tuple[Piece, tuple[FileEntry, ...], str]) -> tuple[int, int]:
+def _json_bytes(entries: tuple[FileEntry, ...]) -> bytes | None:
+    try:
+        return files_json(entries).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
+def _piece_key(item: tuple[Piece, tuple[FileEntry, ...], bytes | None]) -> tuple[int, int]:
     return item[0].group, item[0].offset
 
 
@@ -101,13 +112,13 @@ def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Sca
     """Walk *root* (paths come out sorted) and feed every file to *hasher*."""
     scan = _Scan(hasher)
 
-    def groups() -> Iterator[tuple[str, list[str]]]:
+    def groups() -> Iterator[tuple[str, list[str], str]]:
         for run in iter_tree(root, exclude):
             prefix = run.prefix
             scan.links.extend(LinkEntry(prefix + name, target) for name, target in run.links)
             if run.files:
                 scan.groups.append((prefix, run.files))
-                yield run.path, run.files
+                yield run.path, run.files, prefix
 
     hasher.feed(groups())
     return scan
@@ -128,7 +139,7 @@ def build_manifest(
     tree, or a special file, is an :class:`InputError`. *progress* is called
     with the number of files done.
     """
-    with GroupHasher(progress=progress) as hasher:
+    with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
         scan = _start_scan(os.fspath(root), exclude, hasher)
         scan.finish()
     return scan.manifest(name, version, expires)
@@ -213,7 +224,7 @@ def verify_tree(
     progress: Callable[[int], None] | None = None,
 ) -> TreeDiff:
     """Hash the tree at *root* and report every missing, extra or changed entry."""
-    with GroupHasher(progress=progress) as hasher:
+    with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
         return _compare(manifest, _start_scan(os.fspath(root), exclude, hasher))
 
 
@@ -235,10 +246,11 @@ def load_and_verify_tree(
     is not needed. Any difference (or anything odd about *raw*) takes the
     full path: :meth:`Manifest.from_json`, then an entry-by-entry diff.
     """
-    with GroupHasher(progress=progress) as hasher:
+    with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
         scan = _start_scan(os.fspath(root), exclude, hasher)
         scan.finish()
-    meta = _metadata(raw, scan.files_json)
+    body = scan.files_json
+    meta = None if body is None else _metadata(raw, body)
     if meta is not None:
         try:
             candidate = scan.manifest(*meta)
@@ -253,8 +265,8 @@ def load_and_verify_tree(
 _FILES_KEY = b',"files":['
 
 
-def _metadata(raw: bytes, files_json: str) -> tuple[str | None, str | None, str | None] | None:
-    """(name, version, expires) as *raw* gives them around a files array of *files_json*.
+def _metadata(raw: bytes, body: bytes) -> tuple[str | None, str | None, str | None] | None:
+    """(name, version, expires) as *raw* gives them around a files array of JSON *body*.
 
     Only the short head and tail of *raw* are parsed. None when *raw* does
     not have that shape. A wrong answer cannot be accepted: the caller takes
@@ -264,7 +276,6 @@ def _metadata(raw: bytes, files_json: str) -> tuple[str | None, str | None, str 
     at = raw.find(_FILES_KEY)
     if len(raw) > MAX_MANIFEST_BYTES or at < 0:
         return None
-    body = files_json.encode("utf-8")
     end = at + len(_FILES_KEY) + len(body)
     if not raw.startswith(body, at + len(_FILES_KEY)) or raw[end : end + 1] != b"]":
         return None

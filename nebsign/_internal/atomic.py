@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 from nebsign.errors import EnvironmentFault, InputError, NebsignError
@@ -37,10 +35,11 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644) -> Iterator[B
 
     On any exception the temp file is removed and *path* is untouched.
     """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    target = os.fspath(path)
+    directory, name = os.path.split(target)
+    directory = directory or "."
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = _create_temp(directory, name)
     except OSError as exc:
         raise io_error(target, exc) from exc
     try:
@@ -59,6 +58,18 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644) -> Iterator[B
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _create_temp(directory: str, name: str) -> tuple[int, str]:
+    """A new private file beside the target (like ``tempfile.mkstemp``, without its import)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:

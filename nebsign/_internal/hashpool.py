@@ -10,10 +10,14 @@ the GIL for a whole batch; ADR 0005), or, where it was not built or
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
+import queue
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from nebsign.digest import (
@@ -40,9 +44,15 @@ _PARALLEL_MIN_FILES = 256  # below this, forking workers costs more than it save
 
 
 #: One group's results from a worker: sizes, the hex digests concatenated, one
-#: byte per file that is 1 when any execute bit is set, and error messages by
-#: index (those files have size -1 and a zero digest).
-_GroupResult = tuple[list[int], str, bytes, dict[int, str]]
+#: byte per file that is 1 when any execute bit is set, error messages by index
+#: (those files have size -1 and a zero digest), and the entries and their JSON
+#: when the C loop built them (then the first three are empty).
+_GroupResult = tuple[
+    list[int], str, bytes, dict[int, str], "tuple[Any, ...] | None", "bytes | None"
+]
+#: What a batch holds per group: the directory, the names in it, and the
+#: relative prefix of their paths when entries are wanted (else None).
+_Group = tuple[str, Sequence[str], "str | None"]
 _EXEC_BITS = 0o111
 #: Per group, as callers get it: sizes, hex digests concatenated (64 characters
 #: each), one byte per file (1 = any execute bit set).
@@ -63,7 +73,7 @@ def c_loop_available() -> bool:
 def _dir_failed(directory: str, names: Sequence[str], exc: OSError) -> _GroupResult:
     message = f"cannot read directory {directory}: {exc.strerror or exc}"
     n = len(names)
-    return [-1] * n, "00" * 32 * n, bytes(n), dict.fromkeys(range(n), message)
+    return [-1] * n, "00" * 32 * n, bytes(n), dict.fromkeys(range(n), message), None, None
 
 
 def _file_error(directory: str, name: str, err: int) -> str:
@@ -77,23 +87,37 @@ def _file_error(directory: str, name: str, err: int) -> str:
 _NOT_REGULAR = -1
 
 
-def _hash_group_batch_c(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_GroupResult]:
-    """Thread worker: :func:`_hash_group_batch` done by the C loop (GIL released)."""
+def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> list[_GroupResult]:
+    """Thread worker: :func:`_hash_group_batch` done by the C loop (GIL released).
+
+    Groups with a prefix also get their entries (*entry_type* instances) and
+    entries' JSON from the C side, so the caller's thread need not build them.
+    """
     assert _speedups is not None
     out: list[_GroupResult] = []
-    for directory, names in batch:
+    for directory, names, prefix in batch:
         listed = names if isinstance(names, list) else list(names)
         try:
-            sizes, raw, execs, errnos = _speedups.hash_names(directory, listed)
+            if prefix is not None and entry_type is not None:
+                entries, json, errnos = _speedups.hash_entries(
+                    directory, listed, prefix, entry_type
+                )
+                sizes: list[int] = []
+                hexes, execs = "", b""
+            else:
+                sizes, raw, execs, errnos = _speedups.hash_names(directory, listed)
+                hexes, entries, json = raw.hex(), None, None
         except OSError as exc:
             out.append(_dir_failed(directory, names, exc))
             continue
         errors = {i: _file_error(directory, listed[i], err) for i, err in errnos.items()}
-        out.append((sizes, raw.hex(), execs, errors))
+        out.append((sizes, hexes, execs, errors, entries, json))
     return out
 
 
-def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_GroupResult]:
+def _hash_group_batch(
+    batch: Sequence[_Group], entry_type: type | None = None
+) -> list[_GroupResult]:
     """Worker: digest each name relative to its directory (one dir fd per group).
 
     The loop is deliberately tight (locals, no per-file helper calls, one
@@ -108,7 +132,7 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
     limit = len(buf)
     sha256 = hashlib.sha256
     open_, fstat, readv, close, isreg = os.open, os.fstat, os.readv, os.close, stat.S_ISREG
-    for directory, names in batch:
+    for directory, names, _ in batch:
         sizes: list[int] = []
         digests = bytearray()
         execs = bytearray()
@@ -147,8 +171,86 @@ def _hash_group_batch(batch: Sequence[tuple[str, Sequence[str]]]) -> list[_Group
                 execs.append(executable)
         finally:
             close(dfd)
-        out.append((sizes, digests.hex(), bytes(execs), errors))
+        out.append((sizes, digests.hex(), bytes(execs), errors, None, None))
     return out
+
+
+_Keys = list[tuple[int, int]]
+_Work = Callable[[Sequence[_Group]], list[_GroupResult]]
+
+
+class _Threads:
+    """Threads running the C loop: jobs in, (keys, results) out, in completion order.
+
+    Deliberately minimal (a SimpleQueue each way): ``concurrent.futures``
+    and the ``logging`` it imports would add ~8 ms to every command's start.
+    """
+
+    def __init__(self, count: int, work: _Work) -> None:
+        self._jobs: queue.SimpleQueue[tuple[_Keys, Any] | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[_Keys, Any, BaseException | None]] = queue.SimpleQueue()
+        self._pending = 0
+        self._threads = [
+            threading.Thread(target=self._run, args=(work,), name="nebsign-hash", daemon=True)
+            for _ in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self, work: _Work) -> None:
+        while (job := self._jobs.get()) is not None:
+            keys, batch = job
+            try:
+                self._done.put((keys, work(batch), None))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                self._done.put((keys, None, exc))
+
+    def submit(self, keys: _Keys, batch: Any) -> None:
+        self._pending += 1
+        self._jobs.put((keys, batch))
+
+    def results(self) -> Iterator[tuple[_Keys, list[_GroupResult]]]:
+        while self._pending:
+            keys, results, exc = self._done.get()
+            self._pending -= 1
+            if exc is not None:
+                raise exc
+            yield keys, results
+
+    def shutdown(self) -> None:
+        """Drop jobs not yet started, let running ones end, join the threads."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._jobs.get_nowait()
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
+class _Processes:
+    """Worker processes running the pure-Python loop (where the C loop is not built)."""
+
+    def __init__(self, count: int, work: _Work) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._work = work
+        self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"))
+        self._submitted: dict[Any, _Keys] = {}
+
+    def submit(self, keys: _Keys, batch: Any) -> None:
+        self._submitted[self._pool.submit(self._work, batch)] = keys
+
+    def results(self) -> Iterator[tuple[_Keys, list[_GroupResult]]]:
+        from concurrent.futures import as_completed
+
+        submitted, self._submitted = self._submitted, {}
+        for fut in as_completed(submitted):
+            yield submitted[fut], fut.result()
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Piece(NamedTuple):
@@ -164,6 +266,15 @@ class Piece(NamedTuple):
     hexes: str
     execs: bytes
     errors: dict[int, str]
+    #: Set instead of sizes/hexes/execs when the C loop built the entries.
+    entries: tuple[Any, ...] | None = None
+    #: The entries' JSON, when the C loop built it (UTF-8, ``files_json`` form).
+    json: bytes | None = None
+
+    @property
+    def files(self) -> int:
+        """Files in the piece."""
+        return len(self.entries) if self.entries is not None else len(self.sizes)
 
 
 def first_error(pieces: Iterable[Piece]) -> None:
@@ -189,27 +300,42 @@ def worker_count() -> int:
 
 
 class GroupHasher:
-    """Digest files given as (directory, names) groups, in worker processes.
+    """Digest files given as (directory, names) groups, in worker threads or processes.
 
     :meth:`feed` walks the (possibly lazy) groups and hands batches to the
-    workers as they fill, then returns at once; :meth:`finish` waits and
-    returns, per group, ``(sizes, hexes)`` (the hex digests concatenated, 64
-    characters each, so callers create no object per file here). Between the
-    two the caller's thread is free, e.g. to parse the manifest the results
-    will be compared with. Small inputs are hashed in this process. Use as a
-    context manager so the pool is always shut down.
+    workers as they fill, then returns at once; :meth:`completed` yields
+    pieces of groups as they are done, and :meth:`finish` waits and returns,
+    per group, ``(sizes, hexes, execs)`` (the hex digests concatenated, 64
+    characters each, so callers create no object per file here). Between
+    feeding and finishing the caller's thread is free. Small inputs are
+    hashed in this thread. Use as a context manager so the pool is always
+    shut down.
+
+    With *entry_type* (a 4-field tuple type: path, size, sha256, executable)
+    and groups fed as ``(directory, names, prefix)``, the C loop also builds
+    each piece's entries and their JSON (:attr:`Piece.entries`,
+    :attr:`Piece.json`); the pure-Python loop leaves that to the caller.
     """
 
-    def __init__(self, *, workers: int | None = None, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        progress: Progress | None = None,
+        entry_type: type | None = None,
+    ) -> None:
         self._workers = worker_count() if workers is None else max(1, workers)
         self._progress = progress
         self._pieces: dict[tuple[int, int], _GroupResult] = {}
-        self._pending: list[tuple[int, int, str, Sequence[str]]] = []
+        self._pending: list[tuple[int, int, _Group]] = []
         self._pending_files = 0
-        self._submitted: dict[Any, list[tuple[int, int]]] = {}
-        self._pool: Any = None
+        self._pool: _Threads | _Processes | None = None
         self._threaded = c_loop_available()
-        self._work = _hash_group_batch_c if self._threaded else _hash_group_batch
+        self._work: _Work = (
+            functools.partial(_hash_group_batch_c, entry_type=entry_type)
+            if self._threaded
+            else _hash_group_batch
+        )
         self._count = 0
         self._ngroups = 0
 
@@ -218,7 +344,7 @@ class GroupHasher:
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
             self._pool = None
 
     def _store(self, keys: list[tuple[int, int]], results: list[_GroupResult]) -> None:
@@ -229,8 +355,8 @@ class GroupHasher:
         batch, self._pending, self._pending_files = self._pending, [], 0
         if not batch:
             return
-        keys = [(gi, off) for gi, off, _, _ in batch]
-        work = [(d, names) for _, _, d, names in batch]
+        keys = [(gi, off) for gi, off, _ in batch]
+        work = [group for _, _, group in batch]
         if self._pool is None and (
             self._workers == 1 or (final and self._count < _PARALLEL_MIN_FILES)
         ):
@@ -238,27 +364,26 @@ class GroupHasher:
             return
         if self._pool is None:
             self._pool = self._start_pool()
-        self._submitted[self._pool.submit(self._work, work)] = keys
+        self._pool.submit(keys, work)
 
-    def _start_pool(self) -> Any:
+    def _start_pool(self) -> _Threads | _Processes:
         if self._threaded:
-            from concurrent.futures import ThreadPoolExecutor
+            return _Threads(self._workers, self._work)
+        return _Processes(self._workers, self._work)
 
-            return ThreadPoolExecutor(self._workers, thread_name_prefix="nebsign-hash")
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("fork"))
-
-    def feed(self, groups: Iterable[tuple[str, Sequence[str]]]) -> None:
+    def feed(
+        self, groups: Iterable[tuple[str, Sequence[str]] | tuple[str, Sequence[str], str]]
+    ) -> None:
         """Consume *groups* and start hashing them; returns before hashing ends."""
-        for directory, names in groups:
+        for group in groups:
+            directory, names = group[0], group[1]
+            prefix = group[2] if len(group) > 2 else None
             gi = self._ngroups
             self._ngroups += 1
             self._count += len(names)
             for off in range(0, len(names), _BATCH):
                 chunk = names[off : off + _BATCH]
-                self._pending.append((gi, off, directory, chunk))
+                self._pending.append((gi, off, (directory, chunk, prefix)))
                 self._pending_files += len(chunk)
                 if self._pending_files >= _BATCH:
                     self._flush(final=False)
@@ -272,19 +397,17 @@ class GroupHasher:
         :func:`first_error`.
         """
         for (gi, off), res in self._ready():
+            piece = Piece(gi, off, *res)
             if self._progress is not None:
-                self._progress(len(res[0]))
-            yield Piece(gi, off, *res)
+                self._progress(piece.files)
+            yield piece
 
     def _ready(self) -> Iterator[tuple[tuple[int, int], _GroupResult]]:
         pieces, self._pieces = self._pieces, {}
-        submitted, self._submitted = self._submitted, {}
         yield from pieces.items()
-        if submitted:
-            from concurrent.futures import as_completed
-
-            for fut in as_completed(submitted):
-                yield from zip(submitted[fut], fut.result(), strict=True)
+        if self._pool is not None:
+            for keys, results in self._pool.results():
+                yield from zip(keys, results, strict=True)
 
     def finish(self) -> list[Packed]:
         """Wait for every batch; per group (sizes, hexes, execs), in feed order.
@@ -294,7 +417,7 @@ class GroupHasher:
         pieces = sorted(self.completed())
         first_error(pieces)
         out: list[Packed] = [([], "", b"") for _ in range(self._ngroups)]
-        for gi, off, sizes, hexes, execs, _ in pieces:
+        for gi, off, sizes, hexes, execs, *_ in pieces:
             if off:
                 prev_sizes, prev_hexes, prev_execs = out[gi]
                 out[gi] = (prev_sizes + sizes, prev_hexes + hexes, prev_execs + execs)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -16,13 +15,12 @@ from nebsign.manifest import MAX_MANIFEST_BYTES
 from nebsign.tree import build_manifest, load_and_verify_tree
 
 
-def _inside(path: Path, root: Path) -> str | None:
+def _inside(path: str, root: str) -> str | None:
     """*path* relative to *root* as POSIX text if it lies inside, else None."""
-    try:
-        rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if real == real_root or os.path.commonpath([real, real_root]) != real_root:
         return None
-    return rel.as_posix()
+    return os.path.relpath(real, real_root)
 
 
 def _count_files(root: str) -> int:
@@ -88,7 +86,7 @@ def create(
     """
     skip = set(exclude)
     if output is not None:
-        rel = _inside(Path(output), Path(directory))
+        rel = _inside(output, directory)
         if rel is not None:
             skip.add(rel)
     # Counting files costs a walk: only when a progress bar will be drawn.
@@ -156,9 +154,9 @@ def verify(
     `nebsign verify` also checks who signed the manifest.
     """
     raw = read_bounded(manifest_file, MAX_MANIFEST_BYTES, "manifest")
-    root = directory if directory is not None else str(Path(manifest_file).parent or ".")
+    root = directory if directory is not None else (os.path.dirname(manifest_file) or ".")
     skip = set(exclude)
-    rel = _inside(Path(manifest_file), Path(root))
+    rel = _inside(manifest_file, root)
     if rel is not None:
         skip.add(rel)
     total = _count_files(root) if sys.stderr.isatty() and not quiet else 0

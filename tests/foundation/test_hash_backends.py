@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from nebsign._internal import hashpool
 from nebsign.digest import hash_files
 from nebsign.errors import InputError
-from nebsign.manifest import Manifest
+from nebsign.manifest import FileEntry, Manifest, files_json
 from nebsign.tree import build_manifest, load_and_verify_tree, verify_tree
 
 needs_c = pytest.mark.skipif(hashpool._speedups is None, reason="C loop not built here")
@@ -60,11 +60,11 @@ def _awkward_dir(root: Path) -> list[str]:
 @needs_c
 def test_c_and_python_loops_agree_exactly(tmp_path: Path) -> None:
     names = _awkward_dir(tmp_path)
-    batch = [(str(tmp_path), names), (str(tmp_path / "nonexistent"), names[:2])]
-    c_out = hashpool._hash_group_batch_c(batch)
+    batch = [(str(tmp_path), names, None), (str(tmp_path / "nonexistent"), names[:2], None)]
+    c_out = hashpool._hash_group_batch_c(batch, entry_type=None)
     py_out = hashpool._hash_group_batch(batch)
     assert c_out == py_out
-    sizes, hexes, execs, errors = c_out[0]
+    sizes, hexes, execs, errors, _, _ = c_out[0]
     for i, size in enumerate(SIZES):
         data = (tmp_path / names[i]).read_bytes()
         assert sizes[i] == size
@@ -89,12 +89,73 @@ def test_c_loop_matches_python_loop_and_hashlib(
         (root / f"{i}").write_bytes(data)
         (root / f"{i}").chmod(0o755 if executable else 0o644)
         names.append(f"{i}")
-    c_out = hashpool._hash_group_batch_c([(str(root), names)])
-    assert c_out == hashpool._hash_group_batch([(str(root), names)])
-    sizes, hexes, execs, _ = c_out[0]
+    c_out = hashpool._hash_group_batch_c([(str(root), names, None)], entry_type=None)
+    assert c_out == hashpool._hash_group_batch([(str(root), names, None)])
+    sizes, hexes, execs, *_ = c_out[0]
     assert sizes == [len(d) for d, _ in files]
     assert hexes == "".join(hashlib.sha256(d).hexdigest() for d, _ in files)
     assert list(execs) == [int(x) for _, x in files]
+
+
+# Names a filesystem allows (no '/' or NUL), with everything JSON must escape.
+_name_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00")
+_fs_names = st.text(
+    _name_chars | st.sampled_from('"\\\n\r\t\b\f\x01\x1f\x7f'), min_size=1, max_size=12
+).filter(lambda n: n not in (".", "..") and len(n.encode()) < 200)
+
+
+@needs_c
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.tuples(_fs_names, st.binary(max_size=300), st.booleans()), max_size=8),
+    st.sampled_from(["", "a/", 'b "q"/\\/', "ü\n/x/"]),
+)
+def test_c_entries_and_json_equal_the_python_ones(
+    tmp_path_factory: pytest.TempPathFactory,
+    files: list[tuple[str, bytes, bool]],
+    prefix: str,
+) -> None:
+    root = tmp_path_factory.mktemp("e")
+    chosen: dict[str, tuple[bytes, bool]] = {}
+    for name, data, executable in files:
+        chosen.setdefault(name, (data, executable))
+    for name, (data, executable) in chosen.items():
+        (root / name).write_bytes(data)
+        (root / name).chmod(0o755 if executable else 0o644)
+    names = sorted(chosen)
+    entries, json_bytes, errors = _speedups_mod().hash_entries(str(root), names, prefix, FileEntry)
+    assert errors == {}
+    assert entries == tuple(
+        FileEntry(
+            prefix + n, len(chosen[n][0]), hashlib.sha256(chosen[n][0]).hexdigest(), chosen[n][1]
+        )
+        for n in names
+    )
+    assert all(type(e) is FileEntry for e in entries)
+    assert json_bytes == files_json(entries).encode("utf-8")
+
+
+@needs_c
+def test_c_entries_report_errors_and_non_utf8_names(tmp_path: Path) -> None:
+    mod = _speedups_mod()
+    (tmp_path / "ok").write_bytes(b"x")
+    assert mod.hash_entries(str(tmp_path), ["ok", "gone"], "", FileEntry) == (
+        None,
+        None,
+        {1: 2},  # ENOENT
+    )
+    bad = os.fsdecode(b"caf\xe9")
+    (tmp_path / bad).write_bytes(b"y")
+    entries, json_bytes, errors = mod.hash_entries(str(tmp_path), [bad], "", FileEntry)
+    assert errors == {} and json_bytes is None and entries[0].path == bad
+    with pytest.raises(TypeError):
+        mod.hash_entries(str(tmp_path), ["ok"], "", int)
+
+
+def _speedups_mod():  # type: ignore[no-untyped-def]
+    from nebsign import _speedups
+
+    return _speedups
 
 
 @needs_c
