@@ -17,14 +17,19 @@
  * JSON is written with the GIL released). Tests hold both against the
  * Python code for arbitrary names.
  *
+ * list_dir(path) reads one directory for the walk (nebsign/_internal/walk.py):
+ * names by kind, files and links sorted, with the GIL released.
+ *
  * It parses nothing: its inputs are names the Python walk produced.
  * See docs/adr/0005-c-hashing-loop.md.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -517,9 +522,176 @@ done:
     return result;
 }
 
+/* ---- list_dir ------------------------------------------------------- */
+
+typedef struct {
+    char *arena;            /* NUL-terminated names, back to back */
+    size_t used, cap;
+    size_t *offs;           /* offset of each name in arena */
+    unsigned char *kinds;   /* 0 file, 1 dir, 2 link, 3 other */
+    size_t count, ncap;
+} listing_t;
+
+static int
+listing_add(listing_t *l, const char *name, unsigned char kind)
+{
+    size_t len = strlen(name) + 1;
+    if (l->used + len > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 65536;
+        char *arena;
+        while (cap < l->used + len)
+            cap *= 2;
+        arena = PyMem_RawRealloc(l->arena, cap);
+        if (!arena)
+            return -1;
+        l->arena = arena;
+        l->cap = cap;
+    }
+    if (l->count == l->ncap) {
+        size_t ncap = l->ncap ? l->ncap * 2 : 1024;
+        size_t *offs = PyMem_RawRealloc(l->offs, ncap * sizeof(size_t));
+        unsigned char *kinds;
+        if (!offs)
+            return -1;
+        l->offs = offs;
+        kinds = PyMem_RawRealloc(l->kinds, ncap);
+        if (!kinds)
+            return -1;
+        l->kinds = kinds;
+        l->ncap = ncap;
+    }
+    memcpy(l->arena + l->used, name, len);
+    l->offs[l->count] = l->used;
+    l->kinds[l->count] = kind;
+    l->used += len;
+    l->count++;
+    return 0;
+}
+
+/* qsort_r comparator: indices into a listing, by name bytes. */
+static int
+cmp_names(const void *a, const void *b, void *ctx)
+{
+    const listing_t *l = ctx;
+    return strcmp(l->arena + l->offs[*(const size_t *)a], l->arena + l->offs[*(const size_t *)b]);
+}
+
+/* Read a whole directory without the GIL. Returns 0, or an errno value. */
+static int
+read_listing(const char *path, listing_t *l)
+{
+    DIR *dir = opendir(path);
+    struct dirent *e;
+    int err = 0;
+
+    if (!dir)
+        return errno;
+    for (;;) {
+        unsigned char kind;
+        errno = 0;
+        e = readdir(dir);
+        if (!e) {
+            err = errno;
+            break;
+        }
+        if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0)))
+            continue;
+        switch (e->d_type) {
+        case DT_REG: kind = 0; break;
+        case DT_DIR: kind = 1; break;
+        case DT_LNK: kind = 2; break;
+        case DT_UNKNOWN: {
+            struct stat st;
+            if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                err = errno;
+                goto out;
+            }
+            kind = S_ISREG(st.st_mode) ? 0 : S_ISDIR(st.st_mode) ? 1 : S_ISLNK(st.st_mode) ? 2 : 3;
+            break;
+        }
+        default: kind = 3;
+        }
+        if (listing_add(l, e->d_name, kind) < 0) {
+            err = ENOMEM;
+            break;
+        }
+    }
+out:
+    closedir(dir);
+    return err;
+}
+
+PyDoc_STRVAR(list_dir_doc,
+"list_dir(path) -> (files, dirs, links, others)\n\n"
+"The names in one directory by kind (d_type; lstat where the filesystem does\n"
+"not say), '.' and '..' left out, symlinks not followed. Each list is sorted\n"
+"by the names' bytes (code point order for UTF-8 names). OSError if the\n"
+"directory cannot be read.");
+
+static PyObject *
+list_dir(PyObject *Py_UNUSED(self), PyObject *arg)
+{
+    PyObject *path_bytes = NULL, *lists[4] = {NULL, NULL, NULL, NULL}, *result = NULL;
+    listing_t l = {0};
+    size_t *order = NULL;
+    int err;
+
+    if (!PyUnicode_FSConverter(arg, &path_bytes))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    err = read_listing(PyBytes_AS_STRING(path_bytes), &l);
+    if (!err && l.count) {
+        order = PyMem_RawMalloc(l.count * sizeof(size_t));
+        if (!order) {
+            err = ENOMEM;
+        } else {
+            for (size_t i = 0; i < l.count; i++)
+                order[i] = i;
+            qsort_r(order, l.count, sizeof(size_t), cmp_names, &l);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (err) {
+        errno = err;
+        if (err == ENOMEM)
+            PyErr_NoMemory();
+        else
+            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_bytes);
+        goto done;
+    }
+    for (int k = 0; k < 4; k++) {
+        lists[k] = PyList_New(0);
+        if (!lists[k])
+            goto done;
+    }
+    for (size_t i = 0; i < l.count; i++) {
+        size_t idx = order[i];
+        PyObject *name = PyUnicode_DecodeFSDefault(l.arena + l.offs[idx]);
+        int rc;
+        if (!name)
+            goto done;
+        rc = PyList_Append(lists[l.kinds[idx]], name);
+        Py_DECREF(name);
+        if (rc < 0)
+            goto done;
+    }
+    result = PyTuple_Pack(4, lists[0], lists[1], lists[2], lists[3]);
+
+done:
+    for (int k = 0; k < 4; k++)
+        Py_XDECREF(lists[k]);
+    PyMem_RawFree(order);
+    PyMem_RawFree(l.arena);
+    PyMem_RawFree(l.offs);
+    PyMem_RawFree(l.kinds);
+    Py_DECREF(path_bytes);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"hash_names", hash_names, METH_VARARGS, hash_names_doc},
     {"hash_entries", hash_entries, METH_VARARGS, hash_entries_doc},
+    {"list_dir", list_dir, METH_O, list_dir_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -41,26 +41,45 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
+def _scan_dir(directory: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Names of files, directories, symlinks and anything else in *directory*."""
+    files: list[str] = []
+    dirs: list[str] = []
+    links: list[str] = []
+    others: list[str] = []
+    with os.scandir(directory) as it:
+        for entry in it:
+            # Regular files first: one d_type test for the common case.
+            if entry.is_file(follow_symlinks=False):
+                files.append(entry.name)
+            elif entry.is_dir(follow_symlinks=False):
+                dirs.append(entry.name)
+            elif entry.is_symlink():
+                links.append(entry.name)
+            else:
+                others.append(entry.name)
+    return files, dirs, links, others
+
+
+try:  # the C version reads the directory with the GIL released (ADR 0005)
+    from nebsign._speedups import list_dir as _list_dir
+except ImportError:  # pragma: no cover - built where a C compiler exists
+    _list_dir = _scan_dir
+
+
 def _read_dir(
     directory: str, prefix: str, exclude: frozenset[str]
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """One directory's (file names, (link name, target), subdirectory names), each sorted."""
-    files: list[str] = []
-    links: list[tuple[str, str]] = []
-    dirs: list[str] = []
     try:
-        with os.scandir(directory) as it:
-            for entry in it:
-                # Regular files first: one d_type test for the common case.
-                if entry.is_file(follow_symlinks=False):
-                    files.append(entry.name)
-                elif entry.is_dir(follow_symlinks=False):
-                    dirs.append(entry.name)
-                elif entry.is_symlink():
-                    links.append((entry.name, os.readlink(entry.path)))
-                else:
-                    mode = entry.stat(follow_symlinks=False).st_mode
-                    raise InputError(f"{entry.path}: is {_kind(mode)}; releases hold files only")
+        files, dirs, link_names, others = (
+            _scan_dir(directory) if os.environ.get("NEBSIGN_PURE_PYTHON") else _list_dir(directory)
+        )
+        if others:
+            path = os.path.join(directory, min(others))
+            mode = os.lstat(path).st_mode
+            raise InputError(f"{path}: is {_kind(mode)}; releases hold files only")
+        links = [(name, os.readlink(os.path.join(directory, name))) for name in link_names]
     except OSError as exc:
         raise InputError(f"cannot read directory {directory}: {exc.strerror or exc}") from exc
     if exclude:

@@ -268,3 +268,64 @@ def test_fast_path_agrees_with_full_parse_on_mutations(
     insert = data.draw(st.binary(max_size=8) | st.sampled_from([b'"', b",", b"]", b"}", b"\\"]))
     mutated = raw[:start] + insert + raw[end:]
     assert _fast(mutated, root) == _slow(mutated, root)
+
+
+# -- the directory listing ------------------------------------------------------
+
+
+@needs_c
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(_fs_names, st.sampled_from("fdlp")), max_size=10))
+def test_c_listing_equals_scandir(
+    tmp_path_factory: pytest.TempPathFactory, items: list[tuple[str, str]]
+) -> None:
+    from nebsign._internal import walk
+
+    root = tmp_path_factory.mktemp("l")
+    for name, kind in items:
+        path = root / name
+        if os.path.lexists(path):
+            continue
+        if kind == "f":
+            path.write_bytes(b"")
+        elif kind == "d":
+            path.mkdir()
+        elif kind == "l":
+            path.symlink_to("elsewhere")
+        else:
+            os.mkfifo(path)
+    c_lists = _speedups_mod().list_dir(str(root))
+    py_lists = walk._scan_dir(str(root))
+    assert [sorted(x) for x in c_lists] == [sorted(x) for x in py_lists]
+    assert list(c_lists[0]) == sorted(c_lists[0])  # files come sorted (UTF-8 names)
+
+
+@needs_c
+def test_c_listing_errors_and_non_utf8_names(tmp_path: Path) -> None:
+    mod = _speedups_mod()
+    with pytest.raises(FileNotFoundError):
+        mod.list_dir(str(tmp_path / "missing"))
+    with pytest.raises(NotADirectoryError):
+        (tmp_path / "f").write_bytes(b"")
+        mod.list_dir(str(tmp_path / "f"))
+    for raw in (b"\xff", "\uffff".encode(), b"a"):
+        (tmp_path / os.fsdecode(raw)).write_bytes(b"")
+    files = mod.list_dir(str(tmp_path))[0]
+    assert sorted(files) == sorted(["f", "a", os.fsdecode(b"\xff"), "\uffff"])
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_walk_reports_special_files_and_links_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
+) -> None:
+    from nebsign._internal.walk import walk_tree
+
+    if pure:
+        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
+    (tmp_path / "b").write_bytes(b"")
+    (tmp_path / "a").symlink_to("b")
+    listing = walk_tree(str(tmp_path))
+    assert listing.links == [("a", "b")] and [f for f, _ in listing.files] == ["b"]
+    os.mkfifo(tmp_path / "p")
+    with pytest.raises(InputError, match=r"/p: is a FIFO; releases hold files only"):
+        walk_tree(str(tmp_path))
