@@ -139,7 +139,8 @@ class Manifest:
 
         *files_json*, if given, must be :func:`files_json` of *files*,
         UTF-8 encoded (the C loop writes it piece by piece while the rest is
-        being hashed; tests hold the two equal).
+        being hashed; tests hold the two equal); having been encoded, its
+        paths need no second UTF-8 check.
         """
         manifest = object.__new__(cls)
         for attr, value in (
@@ -153,7 +154,9 @@ class Manifest:
         ):
             object.__setattr__(manifest, attr, value)
         manifest._check_metadata()
-        joined = "\x00".join(e.path for e in files)
+        if files_json is not None:
+            return manifest  # its paths were UTF-8-encoded into it
+        joined = "\x00".join([e.path for e in files])
         if not joined.isascii():
             try:
                 joined.encode("utf-8")

@@ -107,7 +107,7 @@ def create(
         sys.stdout.buffer.write(data + newline)
     else:
         atomic_write(output, data)
-    if output is not None:
+    if output is not None and (output_format == "json" or not quiet):
         digest = f"sha256:{sha256_bytes(data)}" if not as_sha256sum else None
         summary = {
             "output": output,
