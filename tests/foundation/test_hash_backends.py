@@ -329,3 +329,17 @@ def test_walk_reports_special_files_and_links_either_way(
     os.mkfifo(tmp_path / "p")
     with pytest.raises(InputError, match=r"/p: is a FIFO; releases hold files only"):
         walk_tree(str(tmp_path))
+
+
+@needs_c
+def test_c_listing_of_a_large_directory(tmp_path: Path) -> None:
+    """Thousands of long names: the listing's buffers grow several times."""
+    from nebsign._internal import walk
+
+    names = [f"{i:05d}-" + "n" * 200 for i in range(3000)]
+    for name in names[::-1]:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    files, dirs, links, others = _speedups_mod().list_dir(str(tmp_path))
+    assert files == names and dirs == ["sub"] and links == others == []
+    assert [sorted(x) for x in walk._scan_dir(str(tmp_path))] == [files, dirs, [], []]
