@@ -22,6 +22,7 @@ from nebsign.manifest import MAX_MANIFEST_BYTES, FileEntry, LinkEntry, Manifest,
 __all__ = [
     "Change",
     "ManifestMismatch",
+    "TreeCheck",
     "TreeDiff",
     "build_manifest",
     "diff_manifests",
@@ -228,6 +229,71 @@ def verify_tree(
         return _compare(manifest, _start_scan(os.fspath(root), exclude, hasher))
 
 
+class TreeCheck:
+    """Check a tree against manifest bytes in two steps: hash now, compare later.
+
+    Entering walks *root* and starts hashing it in the background (the C
+    loop releases the GIL), so the caller can meanwhile do other work, e.g.
+    verify the manifest's signature. :meth:`compare` then takes the manifest
+    bytes. Nothing read from the tree is used before :meth:`compare`, and an
+    error met while walking (an unreadable directory, a special file) is
+    raised there too, so it surfaces exactly where it would have with
+    :func:`load_and_verify_tree`.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        exclude: frozenset[str] = frozenset(),
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._root = os.fspath(root)
+        self._exclude = exclude
+        self._hasher = GroupHasher(progress=progress, entry_type=FileEntry)
+        self._scan: _Scan | None = None
+        self._error: InputError | None = None
+
+    def __enter__(self) -> TreeCheck:
+        try:
+            self._scan = _start_scan(self._root, self._exclude, self._hasher)
+        except InputError as exc:
+            self._error = exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hasher.__exit__(*exc)
+
+    def compare(self, raw: bytes, what: str = "manifest") -> tuple[Manifest, TreeDiff]:
+        """Parse manifest bytes and check the tree against them.
+
+        The common case, a tree that matches, is decided by comparing bytes:
+        the manifest of the tree as walked, given the metadata *raw* names,
+        is serialized canonically and compared with *raw*. Equal bytes mean
+        *raw* is exactly that manifest (valid by construction: paths from the
+        walk, metadata checked), so the slow per-entry validation of a large
+        manifest is not needed. Any difference (or anything odd about *raw*)
+        takes the full path: :meth:`Manifest.from_json`, then an
+        entry-by-entry diff.
+        """
+        if self._error is not None:
+            raise self._error
+        scan = self._scan
+        assert scan is not None, "use TreeCheck as a context manager"
+        scan.finish()
+        body = scan.files_json
+        meta = None if body is None else _metadata(raw, body)
+        if meta is not None:
+            try:
+                candidate = scan.manifest(*meta)
+            except InputError:
+                candidate = None
+            if candidate is not None and candidate.to_json() == raw:
+                return candidate, TreeDiff(checked=len(candidate.files) + len(candidate.symlinks))
+        manifest = Manifest.from_json(raw, what)
+        return manifest, _compare(manifest, scan)
+
+
 def load_and_verify_tree(
     raw: bytes,
     root: str | os.PathLike[str],
@@ -236,30 +302,9 @@ def load_and_verify_tree(
     exclude: frozenset[str] = frozenset(),
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Manifest, TreeDiff]:
-    """Parse manifest bytes and check *root* against them, in parallel.
-
-    The common case, a tree that matches, is decided by comparing bytes:
-    the manifest of the tree as walked, given the metadata *raw* names, is
-    serialized canonically and compared with *raw*. Equal bytes mean *raw*
-    is exactly that manifest (valid by construction: paths from the walk,
-    metadata checked), so the slow per-entry validation of a large manifest
-    is not needed. Any difference (or anything odd about *raw*) takes the
-    full path: :meth:`Manifest.from_json`, then an entry-by-entry diff.
-    """
-    with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
-        scan = _start_scan(os.fspath(root), exclude, hasher)
-        scan.finish()
-    body = scan.files_json
-    meta = None if body is None else _metadata(raw, body)
-    if meta is not None:
-        try:
-            candidate = scan.manifest(*meta)
-        except InputError:
-            candidate = None
-        if candidate is not None and candidate.to_json() == raw:
-            return candidate, TreeDiff(checked=len(candidate.files) + len(candidate.symlinks))
-    manifest = Manifest.from_json(raw, what)
-    return manifest, _compare(manifest, scan)
+    """Parse manifest bytes and check *root* against them (see :meth:`TreeCheck.compare`)."""
+    with TreeCheck(root, exclude=exclude, progress=progress) as check:
+        return check.compare(raw, what)
 
 
 _FILES_KEY = b',"files":['

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from nebsign._internal.readlimit import read_bounded
-from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.cli._output import emit_json, format_option, quiet_option
 from nebsign.digest import sha256_bytes, sha256_file
 from nebsign.errors import InputError, NebsignError, VerdictError
-from nebsign.keys import MAX_KEY_BYTES, key_id, load_public_key
-from nebsign.policy.trust import (
-    MAX_TRUSTED_ROOT_BYTES,
-    SignerGroup,
-    TrustedIdentity,
-    TrustedKey,
-    TrustedRoot,
-    TrustPolicy,
-    bundled_trusted_root,
-)
-from nebsign.verify import verify_artifact
+
+if TYPE_CHECKING:
+    from nebsign.policy.trust import TrustedRoot, TrustPolicy
+    from nebsign.tree import TreeCheck
+
+# The signing stack (cryptography, bundle and policy models: ~40 ms of
+# imports) is imported where it is used, so `verify --manifest` can start
+# hashing the release tree first and load it while the tree hashes.
 
 BUNDLE_SUFFIX = ".sigstore.json"
 MAX_POLICY_FILE = 1024 * 1024
@@ -44,6 +42,8 @@ class _Outcome:
 
 
 def _root(trusted_root: str | None, staging: bool, needed: bool) -> TrustedRoot | None:
+    from nebsign.policy.trust import MAX_TRUSTED_ROOT_BYTES, TrustedRoot, bundled_trusted_root
+
     if trusted_root is not None:
         data = read_bounded(trusted_root, MAX_TRUSTED_ROOT_BYTES, "trusted root")
         return TrustedRoot(trusted_root, sha256_bytes(data), data)
@@ -65,6 +65,9 @@ def _policy(
     staging: bool,
     threshold: int,
 ) -> TrustPolicy:
+    from nebsign.keys import MAX_KEY_BYTES, key_id, load_public_key
+    from nebsign.policy.trust import SignerGroup, TrustedIdentity, TrustedKey, TrustPolicy
+
     flags = bool(keys or identity or identity_regexp or issuer)
     if policy_file is not None:
         if flags or trusted_root or staging:
@@ -90,6 +93,29 @@ def _policy(
     return TrustPolicy(group, (group,), trusted_root=root)
 
 
+def _verify_all(
+    files: tuple[str, ...],
+    bundles: tuple[str, ...],
+    policy: TrustPolicy,
+    manifest: bool,
+    root: str | None,
+    output_format: str,
+    started: TreeCheck | None,
+) -> list[_Outcome]:
+    """Each FILE's outcome; a single file in text mode raises its error directly."""
+    pairs = _pairs(files, bundles)
+    if len(pairs) == 1 and output_format == "text":
+        return [_verify_one(pairs[0][0], pairs[0][1], policy, manifest, root, started)]
+    outcomes = []
+    for i, (path, paths) in enumerate(pairs):
+        try:
+            first = started if i == 0 else None
+            outcomes.append(_verify_one(path, paths, policy, manifest, root, first))
+        except NebsignError as exc:
+            outcomes.append(_Outcome(path, None, (), exc))
+    return outcomes
+
+
 def _pairs(files: tuple[str, ...], bundles: tuple[str, ...]) -> list[tuple[str, list[str]]]:
     if not bundles:
         return [(f, [f + BUNDLE_SUFFIX]) for f in files]
@@ -103,9 +129,31 @@ def _pairs(files: tuple[str, ...], bundles: tuple[str, ...]) -> list[tuple[str, 
     return [(f, [b]) for f, b in zip(files, bundles, strict=True)]
 
 
+def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeCheck:
+    """The check of a signed manifest's tree (the manifest and its bundles left out)."""
+    from nebsign.tree import TreeCheck
+
+    tree = root if root is not None else str(Path(path).parent)
+    skip = set()
+    for candidate in [path, *bundle_paths]:
+        try:
+            skip.add(Path(candidate).resolve().relative_to(Path(tree).resolve()).as_posix())
+        except ValueError:
+            continue
+    return TreeCheck(tree, exclude=frozenset(skip))
+
+
 def _verify_one(
-    path: str, bundle_paths: list[str], policy: TrustPolicy, manifest: bool, root: str | None
+    path: str,
+    bundle_paths: list[str],
+    policy: TrustPolicy,
+    manifest: bool,
+    root: str | None,
+    started: TreeCheck | None = None,
 ) -> _Outcome:
+    from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
+    from nebsign.verify import verify_artifact
+
     if not os.path.isfile(path):
         raise InputError(f"cannot verify {path}: not a regular file")
     bundles = [
@@ -118,20 +166,15 @@ def _verify_one(
         verified = verify_artifact(digest, bundles, policy, now=now)
         return _Outcome(path, digest, verified.signers, None)
     from nebsign.manifest import MAX_MANIFEST_BYTES
-    from nebsign.tree import load_and_verify_tree
 
     raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
     digest = sha256_bytes(raw)
     verified = verify_artifact(digest, bundles, policy, now=now)
-    # parsed only after its signature verified (while the tree hashes in parallel)
-    tree = root if root is not None else str(Path(path).parent)
-    skip = set()
-    for candidate in [path, *bundle_paths]:
-        try:
-            skip.add(Path(candidate).resolve().relative_to(Path(tree).resolve()).as_posix())
-        except ValueError:
-            continue
-    parsed, diff = load_and_verify_tree(raw, tree, what=path, exclude=frozenset(skip))
+    # Parsed only now that its signature verified (the tree may have been
+    # hashing meanwhile: `started`).
+    with contextlib.ExitStack() as stack:
+        check = started or stack.enter_context(_tree_check(path, bundle_paths, root))
+        parsed, diff = check.compare(raw, what=path)
     if parsed.is_expired(now):
         raise ManifestExpired(f"expired: manifest {path} expired at {parsed.expires}")
     diff.verify()
@@ -235,21 +278,20 @@ def verify(
     Exit 0 if every FILE verifies, 1 if any is refused (each is reported),
     2 for malformed input.
     """
-    policy = _policy(
-        policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, threshold
-    )
-    if policy_file is not None and threshold != 1:
-        raise InputError("--threshold applies to --key; a policy sets its own threshold")
-    pairs = _pairs(files, bundles)
-    if len(pairs) == 1 and output_format == "text":
-        outcomes = [_verify_one(pairs[0][0], pairs[0][1], policy, manifest, root)]
-    else:
-        outcomes = []
-        for path, paths in pairs:
-            try:
-                outcomes.append(_verify_one(path, paths, policy, manifest, root))
-            except NebsignError as exc:
-                outcomes.append(_Outcome(path, None, (), exc))
+    with contextlib.ExitStack() as stack:
+        started = None
+        if manifest and len(files) == 1 and os.path.isfile(files[0]):
+            # Hash the release tree while the trust stack loads and the
+            # signature is checked; nothing from the tree or the manifest is
+            # used before the signature verifies.
+            paths = list(bundles) or [files[0] + BUNDLE_SUFFIX]
+            started = stack.enter_context(_tree_check(files[0], paths, root))
+        policy = _policy(
+            policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, threshold
+        )
+        if policy_file is not None and threshold != 1:
+            raise InputError("--threshold applies to --key; a policy sets its own threshold")
+        outcomes = _verify_all(files, bundles, policy, manifest, root, output_format, started)
     failed = [o for o in outcomes if o.error is not None]
     if output_format == "json":
         emit_json(

@@ -343,3 +343,18 @@ def test_c_listing_of_a_large_directory(tmp_path: Path) -> None:
     files, dirs, links, others = _speedups_mod().list_dir(str(tmp_path))
     assert files == names and dirs == ["sub"] and links == others == []
     assert [sorted(x) for x in walk._scan_dir(str(tmp_path))] == [files, dirs, [], []]
+
+
+def test_tree_check_raises_walk_errors_at_compare(tmp_path: Path) -> None:
+    from nebsign.tree import TreeCheck
+
+    raw = _release(tmp_path)
+    os.mkfifo(tmp_path / "p")
+    with TreeCheck(tmp_path) as check:  # entering does not raise
+        raised = pytest.raises(InputError, match="FIFO")
+        with raised:
+            check.compare(raw)
+    os.remove(tmp_path / "p")
+    with TreeCheck(tmp_path) as check:
+        manifest, diff = check.compare(raw)
+    assert diff.ok and manifest.to_json() == raw

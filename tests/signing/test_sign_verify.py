@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -246,6 +247,19 @@ def test_cli_signed_manifest_then_tree(work: Path) -> None:
     forged = run_cli(*args)
     assert_one_line_error(forged, 1)
     assert "tampered" in forged.stderr
+
+
+def test_cli_signed_manifest_signature_decides_before_the_tree(work: Path) -> None:
+    """The tree starts hashing early, but the signature's verdict comes first."""
+    manifest = str(work / "release.json")
+    os.mkfifo(work / "release" / "fifo")
+    wrong_key = run_cli("verify", manifest, "--manifest", "--root", str(work / "release"),
+                        "--key", str(work / "keys/ed25519-c.pub"))  # fmt: skip
+    assert_one_line_error(wrong_key, 1)  # not the FIFO's exit 2: the signature failed first
+    right_key = run_cli("verify", manifest, "--manifest", "--root", str(work / "release"),
+                        "--key", str(work / "keys/ed25519-a.pub"))  # fmt: skip
+    assert_one_line_error(right_key, 2)
+    assert "FIFO" in right_key.stderr
 
 
 def test_cli_attest_create_verify(work: Path) -> None:
