@@ -181,6 +181,31 @@ _Keys = list[tuple[int, int]]
 _Work = Callable[[Sequence[_Group]], list[_GroupResult]]
 
 
+_switching_lock = threading.Lock()
+_switching_users = 0
+_saved_interval = 0.0
+
+
+def _fast_switching(on: bool) -> None:
+    """Shorten the GIL switch interval while any pool of C-loop threads runs.
+
+    A worker ending a batch needs the GIL for a moment; while another thread
+    runs Python it would wait up to the switch interval (5 ms by default)
+    with its core idle. Counted, so overlapping pools restore it once.
+    """
+    global _switching_users, _saved_interval
+    with _switching_lock:
+        if on:
+            if _switching_users == 0:
+                _saved_interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(_saved_interval, _SWITCH_INTERVAL))
+            _switching_users += 1
+        else:
+            _switching_users -= 1
+            if _switching_users == 0:
+                sys.setswitchinterval(_saved_interval)
+
+
 class _Threads:
     """Threads running the C loop: jobs in, (keys, results) out, in completion order.
 
@@ -189,11 +214,7 @@ class _Threads:
     """
 
     def __init__(self, count: int, work: _Work) -> None:
-        # A worker ending a batch needs the GIL for a moment; while another
-        # thread runs Python it would wait up to the switch interval (5 ms)
-        # with its core idle. Hand the GIL over sooner while hashing.
-        self._interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._interval, _SWITCH_INTERVAL))
+        _fast_switching(True)
         self._jobs: queue.SimpleQueue[tuple[_Keys, Any] | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[tuple[_Keys, Any, BaseException | None]] = queue.SimpleQueue()
         self._pending = 0
@@ -233,7 +254,7 @@ class _Threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
-        sys.setswitchinterval(self._interval)
+        _fast_switching(False)
 
 
 class _Processes:

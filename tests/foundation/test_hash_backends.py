@@ -358,3 +358,22 @@ def test_tree_check_raises_walk_errors_at_compare(tmp_path: Path) -> None:
     with TreeCheck(tmp_path) as check:
         manifest, diff = check.compare(raw)
     assert diff.ok and manifest.to_json() == raw
+
+
+def test_switch_interval_is_restored_after_overlapping_pools(tmp_path: Path) -> None:
+    import sys
+
+    from nebsign._internal.hashpool import GroupHasher
+
+    for i in range(600):
+        (tmp_path / f"f{i}").write_bytes(b"x")
+    names = [f"f{i}" for i in range(600)]
+    before = sys.getswitchinterval()
+    a, b = GroupHasher(workers=2), GroupHasher(workers=2)
+    with a:
+        a.feed([(str(tmp_path), names)])
+        with b:
+            b.feed([(str(tmp_path), names)])
+            b.finish()
+        a.finish()
+    assert sys.getswitchinterval() == before
