@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,8 +61,12 @@ __all__ = [
     "verify_message",
 ]
 
-_PREHASHED = ec.ECDSA(utils.Prehashed(hashes.SHA256()))
-_SHA256 = ec.ECDSA(hashes.SHA256())
+
+@functools.cache
+def _ecdsa(prehashed: bool) -> ec.ECDSA:
+    """The ECDSA-with-SHA-256 algorithm object (made on first use: constructing
+    one imports cryptography's OpenSSL backend, ~11 ms an Ed25519 check never needs)."""
+    return ec.ECDSA(utils.Prehashed(hashes.SHA256()) if prehashed else hashes.SHA256())
 
 
 class SignatureMismatch(VerdictError):
@@ -103,7 +108,7 @@ def verify_message(public: PublicKey, signature: bytes, message: bytes, *, preha
         if isinstance(public, ed25519.Ed25519PublicKey):
             public.verify(signature, message)
         else:
-            public.verify(signature, message, _PREHASHED if prehashed else _SHA256)
+            public.verify(signature, message, _ecdsa(prehashed))
     except InvalidSignature:
         return False
     return True
