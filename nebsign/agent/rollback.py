@@ -23,9 +23,9 @@ from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR
 from nebsign.agent.state import ReleaseRecord, load_state
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError, NebsignError, VerdictError
-from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest
+from nebsign.manifest import MAX_MANIFEST_BYTES
 from nebsign.policy.host import HookSpec
-from nebsign.tree import verify_tree
+from nebsign.tree import load_and_verify_tree
 
 __all__ = [
     "AgentStatus",
@@ -72,7 +72,7 @@ def recheck_release(layout: AgentLayout, record: ReleaseRecord) -> None:
         raise CorruptRelease(
             f"{where}: stored release.json no longer has the verified digest; refusing to roll back"
         )
-    diff = verify_tree(Manifest.from_json(raw), rdir / PAYLOAD_DIR)
+    _, diff = load_and_verify_tree(raw, rdir / PAYLOAD_DIR, what="stored manifest")
     if not diff.ok:
         first = diff.changed[0].path if diff.changed else (diff.missing or diff.extra)[0]
         raise CorruptRelease(
@@ -83,7 +83,7 @@ def recheck_release(layout: AgentLayout, record: ReleaseRecord) -> None:
         traw = read_bounded(rdir / "meta" / "tree.json", MAX_MANIFEST_BYTES, "unpacked tree")
         if sha256_bytes(traw) != record.tree_sha256:
             raise CorruptRelease(f"{where}: meta/tree.json changed; refusing to roll back")
-        tdiff = verify_tree(Manifest.from_json(traw), rdir / "unpacked")
+        _, tdiff = load_and_verify_tree(traw, rdir / "unpacked", what="unpacked tree")
         if not tdiff.ok:
             raise CorruptRelease(f"{where}: unpacked files changed; refusing to roll back")
 
