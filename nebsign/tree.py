@@ -40,8 +40,9 @@ class _Scan:
     """A tree walked and fed to a hasher: groups and links now, entries at finish().
 
     Each group is one directory run's relative prefix and file names; the
-    hasher's pieces of it become :class:`FileEntry` tuples and their JSON
-    as they complete, in this thread, while the workers hash the rest.
+    hasher's pieces of it come back as :class:`FileEntry` tuples and their
+    JSON (built by the C loop in the worker threads, or here from the
+    pure-Python loop's results as each piece completes).
     """
 
     hasher: GroupHasher

@@ -42,7 +42,7 @@ __all__ = [
 
 _BATCH = 2048  # files per worker task
 _SWITCH_INTERVAL = 0.0005  # seconds; see _Threads
-_PARALLEL_MIN_FILES = 256  # below this, forking workers costs more than it saves
+_PARALLEL_MIN_FILES = 256  # below this, starting workers costs more than it saves
 
 
 #: One group's results from a worker: sizes, the hex digests concatenated, one
@@ -117,9 +117,7 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
     return out
 
 
-def _hash_group_batch(
-    batch: Sequence[_Group], entry_type: type | None = None
-) -> list[_GroupResult]:
+def _hash_group_batch(batch: Sequence[_Group]) -> list[_GroupResult]:
     """Worker: digest each name relative to its directory (one dir fd per group).
 
     The loop is deliberately tight (locals, no per-file helper calls, one
