@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
+from nebsign._internal import native
 from nebsign.digest import (
     _OPEN_FLAGS,
     FileDigest,
@@ -61,15 +62,8 @@ _EXEC_BITS = 0o111
 Packed = tuple[list[int], str, bytes]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
-try:
-    from nebsign import _speedups
-except ImportError:  # pragma: no cover - built where a C compiler and OpenSSL headers exist
-    _speedups = None  # type: ignore[assignment]
-
-
-def c_loop_available() -> bool:
-    """True when the C loop is built and not switched off by ``NEBSIGN_PURE_PYTHON``."""
-    return _speedups is not None and not os.environ.get("NEBSIGN_PURE_PYTHON")
+_speedups = native.module
+c_loop_available = native.available
 
 
 def _dir_failed(directory: str, names: Sequence[str], exc: OSError) -> _GroupResult:

@@ -8,6 +8,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from nebsign._internal import native
 from nebsign.errors import InputError
 
 __all__ = ["DirListing", "TreeListing", "iter_tree", "walk_tree"]
@@ -61,20 +62,14 @@ def _scan_dir(directory: str) -> tuple[list[str], list[str], list[str], list[str
     return files, dirs, links, others
 
 
-try:  # the C version reads the directory with the GIL released (ADR 0005)
-    from nebsign._speedups import list_dir as _list_dir
-except ImportError:  # pragma: no cover - built where a C compiler exists
-    _list_dir = _scan_dir
-
-
 def _read_dir(
     directory: str, prefix: str, exclude: frozenset[str]
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """One directory's (file names, (link name, target), subdirectory names), each sorted."""
     try:
-        files, dirs, link_names, others = (
-            _scan_dir(directory) if os.environ.get("NEBSIGN_PURE_PYTHON") else _list_dir(directory)
-        )
+        # The C listing reads the directory with the GIL released (ADR 0005).
+        lister = native.module.list_dir if native.available() else _scan_dir
+        files, dirs, link_names, others = lister(directory)
         if others:
             path = os.path.join(directory, min(others))
             mode = os.lstat(path).st_mode

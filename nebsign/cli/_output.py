@@ -1,8 +1,9 @@
-"""Output helpers shared by every command: text or --format json, progress."""
+"""Helpers shared by the commands: text or --format json, progress, paths inside a tree."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["emit_json", "format_option", "progress", "quiet_option", "warn"]
+__all__ = ["emit_json", "format_option", "inside", "progress", "quiet_option", "warn"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,3 +75,15 @@ def progress(
     ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def inside(path: str, root: str) -> str | None:
+    """*path* relative to directory *root* (symlinks resolved) if it lies inside, else None.
+
+    Used to leave a command's own files (the manifest, its bundles, the
+    output) out of the tree they describe.
+    """
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if real == real_root or os.path.commonpath([real, real_root]) != real_root:
+        return None
+    return os.path.relpath(real, real_root)

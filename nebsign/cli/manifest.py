@@ -9,18 +9,10 @@ import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
-from nebsign.cli._output import emit_json, format_option, progress, quiet_option
+from nebsign.cli._output import emit_json, format_option, inside, progress, quiet_option
 from nebsign.digest import sha256_bytes
 from nebsign.manifest import MAX_MANIFEST_BYTES
 from nebsign.tree import build_manifest, load_and_verify_tree
-
-
-def _inside(path: str, root: str) -> str | None:
-    """*path* relative to *root* as POSIX text if it lies inside, else None."""
-    real, real_root = os.path.realpath(path), os.path.realpath(root)
-    if real == real_root or os.path.commonpath([real, real_root]) != real_root:
-        return None
-    return os.path.relpath(real, real_root)
 
 
 def _count_files(root: str) -> int:
@@ -86,7 +78,7 @@ def create(
     """
     skip = set(exclude)
     if output is not None:
-        rel = _inside(output, directory)
+        rel = inside(output, directory)
         if rel is not None:
             skip.add(rel)
     # Counting files costs a walk: only when a progress bar will be drawn.
@@ -156,7 +148,7 @@ def verify(
     raw = read_bounded(manifest_file, MAX_MANIFEST_BYTES, "manifest")
     root = directory if directory is not None else (os.path.dirname(manifest_file) or ".")
     skip = set(exclude)
-    rel = _inside(manifest_file, root)
+    rel = inside(manifest_file, root)
     if rel is not None:
         skip.add(rel)
     total = _count_files(root) if sys.stderr.isatty() and not quiet else 0

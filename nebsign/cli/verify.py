@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nebsign._internal.readlimit import read_bounded
-from nebsign.cli._output import emit_json, format_option, quiet_option
+from nebsign.cli._output import emit_json, format_option, inside, quiet_option
 from nebsign.digest import sha256_bytes, sha256_file
 from nebsign.errors import InputError, NebsignError, VerdictError
 
@@ -133,13 +133,8 @@ def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeChe
     """The check of a signed manifest's tree (the manifest and its bundles left out)."""
     from nebsign.tree import TreeCheck
 
-    tree = root if root is not None else str(Path(path).parent)
-    skip = set()
-    for candidate in [path, *bundle_paths]:
-        try:
-            skip.add(Path(candidate).resolve().relative_to(Path(tree).resolve()).as_posix())
-        except ValueError:
-            continue
+    tree = root if root is not None else (os.path.dirname(path) or ".")
+    skip = {rel for rel in (inside(p, tree) for p in [path, *bundle_paths]) if rel is not None}
     return TreeCheck(tree, exclude=frozenset(skip))
 
 
