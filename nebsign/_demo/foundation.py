@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 
+from nebsign._internal import native
 from nebsign._internal.atomic import atomic_write
+from nebsign._internal.hashpool import worker_count
 from nebsign.checksums import format_line
 from nebsign.digest import sha256_file
 from nebsign.errors import NebsignError
@@ -39,6 +41,12 @@ def run(ctx: DemoContext) -> Iterator[str]:
         f"{len(manifest.symlinks)} symlinks, digest sha256:{manifest.digest()}"
     )
     yield "rebuilt from the same tree: byte-identical (canonical JSON, RFC 8785)"
+    workers = worker_count()
+    if native.available():
+        yield f"trees hash in the C loop: {workers} threads, OpenSSL SHA-256, GIL released"
+    else:
+        why = "NEBSIGN_PURE_PYTHON is set" if native.module is not None else "C loop not built here"
+        yield f"trees hash in the pure-Python loop: {workers} processes ({why})"
     executables = [e.path for e in manifest.files if e.executable]
     links = [f"{e.path} -> {e.target}" for e in manifest.symlinks]
     yield f"signed modes: executable {', '.join(executables)}; symlinks {', '.join(links)}"
