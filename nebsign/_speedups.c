@@ -1,8 +1,8 @@
 /*
  * nebsign._speedups: the tree-hashing worker loop in C (optional).
  *
- * One function, hash_names(directory, names), digests each name relative to
- * the directory with SHA-256 (OpenSSL's libcrypto, the one hashlib uses) and
+ * hash_names(directory, names) digests each name relative to the directory
+ * with SHA-256 (OpenSSL's libcrypto, the one hashlib uses) and
  * releases the GIL for the whole batch, so a few threads hash a tree on all
  * cores without processes. It is the same loop as the pure-Python worker in
  * nebsign/_internal/hashpool.py (which stays the fallback and the reference;
