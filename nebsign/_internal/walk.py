@@ -63,7 +63,7 @@ def _scan_dir(directory: str) -> tuple[list[str], list[str], list[str], list[str
 
 
 def _read_dir(
-    directory: str, prefix: str, exclude: frozenset[str]
+    directory: str, prefix: str, exclude: frozenset[str] | None
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """One directory's (file names, (link name, target), subdirectory names), each sorted."""
     try:
@@ -77,10 +77,10 @@ def _read_dir(
         links = [(name, os.readlink(os.path.join(directory, name))) for name in link_names]
     except OSError as exc:
         raise InputError(f"cannot read directory {directory}: {exc.strerror or exc}") from exc
-    if exclude:
-        files = [n for n in files if prefix + n not in exclude]
-        links = [x for x in links if prefix + x[0] not in exclude]
-        dirs = [n for n in dirs if prefix + n not in exclude]
+    if exclude:  # names (not paths) left out in this directory
+        files = [n for n in files if n not in exclude]
+        links = [x for x in links if x[0] not in exclude]
+        dirs = [n for n in dirs if n not in exclude]
     files.sort()
     links.sort()
     dirs.sort(key=_dir_key)
@@ -112,7 +112,14 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
         raise InputError(f"{root}: not a directory")
     # Stack items: directory, prefix, its sorted listing, next subdirectory index,
     # and how many of its files and links have been yielded.
-    files, links, dirs = _read_dir(root, "", exclude)
+    # Excluded paths by directory prefix, so a directory without any costs
+    # one dict lookup instead of a string built per name.
+    by_dir: dict[str, set[str]] = {}
+    for path in exclude:
+        head, sep, name = path.rpartition("/")
+        by_dir.setdefault(head + sep, set()).add(name)  # prefix + name == path
+    skip = {prefix: frozenset(names) for prefix, names in by_dir.items()}
+    files, links, dirs = _read_dir(root, "", skip.get(""))
     stack = [(root, "", files, links, dirs, 0, 0, 0)]
     while stack:
         directory, prefix, files, links, dirs, di, fi, li = stack.pop()
@@ -123,7 +130,8 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
             stack.append((directory, prefix, files, links, dirs, di + 1, fj, lj))
             sub = os.path.join(directory, dirs[di])
             sub_prefix = f"{prefix}{dirs[di]}/"
-            stack.append((sub, sub_prefix, *_read_dir(sub, sub_prefix, exclude), 0, 0, 0))
+            listing = _read_dir(sub, sub_prefix, skip.get(sub_prefix))
+            stack.append((sub, sub_prefix, *listing, 0, 0, 0))
         else:
             fj, lj = len(files), len(links)
         if fj > fi or lj > li:

@@ -322,3 +322,24 @@ def test_walk_yields_paths_in_sorted_order(
     (root / "zz-link").symlink_to(parts[0][0])
     built = build_manifest(root, name="t", version="1")
     assert Manifest.from_json(built.to_json()) == built
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.sampled_from(["a", "b", "a/x", "a/y", "a/b/z", "/a", "a/", "./a", "a//x", "", "b/x"]),
+        max_size=5,
+    )
+)
+def test_exclude_leaves_out_exactly_the_paths_named(
+    tmp_path_factory: pytest.TempPathFactory, exclude: list[str]
+) -> None:
+    root = tmp_path_factory.mktemp("x")
+    for rel in ["a/x", "a/y", "a/b/z", "b", "c"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    everything = [run.prefix + n for run in iter_tree(str(root)) for n in run.files]
+    walked = [run.prefix + n for run in iter_tree(str(root), frozenset(exclude)) for n in run.files]
+    # An excluded directory takes its files with it; other paths name nothing.
+    gone = {p for p in everything if any(p == e or p.startswith(e + "/") for e in exclude if e)}
+    assert walked == [p for p in everything if p not in gone]
