@@ -17,8 +17,11 @@
  * JSON is written with the GIL released). Tests hold both against the
  * Python code for arbitrary names.
  *
- * list_dir(path) reads one directory for the walk (nebsign/_internal/walk.py):
- * names by kind, files and links sorted, with the GIL released.
+ * list_dir(root, prefix) reads one directory for the walk
+ * (nebsign/_internal/walk.py): names by kind, files and links sorted, with
+ * the GIL released. Directories below a tree's root are opened one
+ * component at a time with O_NOFOLLOW (open_beneath), so one swapped for a
+ * symlink during a run fails instead of leading out of the tree.
  *
  * It parses nothing: its inputs are names the Python walk produced.
  * See docs/adr/0005-c-hashing-loop.md.
@@ -29,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -296,9 +300,48 @@ PyDoc_STRVAR(hash_names_doc,
 "set; errors: dict index -> errno, or -1 for 'not a regular file'.\n"
 "OSError if the directory cannot be opened.");
 
-/* Open the directory and hash every name, without the GIL. -1 + OSError on failure. */
+/* Open directory `rel` ("" for the root itself; components separated by '/')
+   beneath `root`, never following a symlink below the root: a directory
+   swapped for a symlink while a tree is read fails (ELOOP/ENOTDIR) instead
+   of leading outside. The root itself may be a symlink (the user named it).
+   Returns an fd, or -1 with errno set. Needs no GIL. */
 static int
-run_loop(PyObject *dir_bytes, const names_t *n, unsigned char *digests, result_t *res)
+open_beneath(const char *root, const char *rel)
+{
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char *p = rel;
+
+    while (fd >= 0 && *p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len > NAME_MAX) {
+            close(fd);
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        if (len) {
+            char comp[NAME_MAX + 1];
+            int next, saved;
+            memcpy(comp, p, len);
+            comp[len] = 0;
+            next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            saved = errno;
+            close(fd);
+            errno = saved;
+            fd = next;
+        }
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    return fd;
+}
+
+/* Open the directory (rel beneath dir_bytes, or dir_bytes itself when rel is
+   NULL) and hash every name, without the GIL. -1 + OSError on failure. */
+static int
+run_loop(PyObject *dir_bytes, const char *rel, const names_t *n, unsigned char *digests,
+         result_t *res)
 {
     unsigned char *buf = PyMem_RawMalloc(BUF_SIZE);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -312,7 +355,8 @@ run_loop(PyObject *dir_bytes, const names_t *n, unsigned char *digests, result_t
         return -1;
     }
     Py_BEGIN_ALLOW_THREADS
-    dfd = open(PyBytes_AS_STRING(dir_bytes), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dfd = rel ? open_beneath(PyBytes_AS_STRING(dir_bytes), rel)
+              : open(PyBytes_AS_STRING(dir_bytes), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         hash_all(dfd, n->cnames, n->count, buf, ctx, digests, res);
         close(dfd);
@@ -374,7 +418,7 @@ hash_names(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    if (run_loop(dir_bytes, &n, (unsigned char *)PyBytes_AS_STRING(digest_obj), res) < 0)
+    if (run_loop(dir_bytes, NULL, &n, (unsigned char *)PyBytes_AS_STRING(digest_obj), res) < 0)
         goto done;
     sizes = PyList_New(n.count);
     errors = errors_dict(res, n.count);
@@ -432,8 +476,10 @@ make_entry(PyTypeObject *type, PyObject *prefix, PyObject *name,
 }
 
 PyDoc_STRVAR(hash_entries_doc,
-"hash_entries(directory, names, prefix, entry_type) -> (entries, json, errors)\n\n"
-"Like hash_names, and builds the manifest entries: entry_type(prefix + name,\n"
+"hash_entries(root, names, prefix, entry_type) -> (entries, json, errors)\n\n"
+"Like hash_names for the directory prefix ('' or 'a/b/') beneath root, opened\n"
+"without following any symlink below root, and builds the manifest entries:\n"
+"entry_type(prefix + name,\n"
 "size, sha256 hex, executable) for each name, and their canonical JSON as\n"
 "nebsign.manifest.files_json gives it, UTF-8 bytes. When any name cannot be\n"
 "hashed, entries and json are None and errors says why (index -> errno, or\n"
@@ -443,7 +489,7 @@ PyDoc_STRVAR(hash_entries_doc,
 static PyObject *
 hash_entries(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *dir_bytes = NULL, *names_list, *prefix;
+    PyObject *dir_bytes = NULL, *names_list, *prefix, *prefix_fs = NULL;
     PyTypeObject *entry_type;
     PyObject *entries = NULL, *json = NULL, *errors = NULL, *result = NULL;
     unsigned char *digests = NULL;
@@ -464,8 +510,13 @@ hash_entries(PyObject *Py_UNUSED(self), PyObject *args)
         goto done;
     }
     prefix_utf8 = PyUnicode_AsUTF8AndSize(prefix, &prefix_len);
-    if (prefix_utf8 == NULL)
+    prefix_fs = PyUnicode_EncodeFSDefault(prefix);
+    if (prefix_utf8 == NULL || prefix_fs == NULL)
         goto done;
+    if ((Py_ssize_t)strlen(PyBytes_AS_STRING(prefix_fs)) != PyBytes_GET_SIZE(prefix_fs)) {
+        PyErr_SetString(PyExc_ValueError, "embedded null byte");
+        goto done;
+    }
     if (names_prepare(names_list, 1, &n) < 0)
         goto done;
     res = PyMem_Calloc(n.count ? n.count : 1, sizeof(result_t));
@@ -474,7 +525,7 @@ hash_entries(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    if (run_loop(dir_bytes, &n, digests, res) < 0)
+    if (run_loop(dir_bytes, PyBytes_AS_STRING(prefix_fs), &n, digests, res) < 0)
         goto done;
     for (i = 0; i < n.count; i++)
         failed |= res[i].err != 0;
@@ -516,6 +567,7 @@ done:
     PyMem_Free(res);
     PyMem_Free(digests);
     Py_XDECREF(dir_bytes);
+    Py_XDECREF(prefix_fs);
     Py_XDECREF(entries);
     Py_XDECREF(json);
     Py_XDECREF(errors);
@@ -576,16 +628,23 @@ cmp_names(const void *a, const void *b, void *ctx)
     return strcmp(l->arena + l->offs[*(const size_t *)a], l->arena + l->offs[*(const size_t *)b]);
 }
 
-/* Read a whole directory without the GIL. Returns 0, or an errno value. */
+/* Read a whole directory (rel beneath root) without the GIL. Returns 0, or an errno value. */
 static int
-read_listing(const char *path, listing_t *l)
+read_listing(const char *root, const char *rel, listing_t *l)
 {
-    DIR *dir = opendir(path);
+    int fd = open_beneath(root, rel);
+    DIR *dir;
     struct dirent *e;
     int err = 0;
 
-    if (!dir)
+    if (fd < 0)
         return errno;
+    dir = fdopendir(fd);
+    if (!dir) {
+        err = errno;
+        close(fd);
+        return err;
+    }
     for (;;) {
         unsigned char kind;
         errno = 0;
@@ -622,24 +681,28 @@ out:
 }
 
 PyDoc_STRVAR(list_dir_doc,
-"list_dir(path) -> (files, dirs, links, others)\n\n"
-"The names in one directory by kind (d_type; lstat where the filesystem does\n"
+"list_dir(root, prefix='') -> (files, dirs, links, others)\n\n"
+"The names in directory prefix ('' or 'a/b/') beneath root, opened without\n"
+"following any symlink below root, by kind (d_type; lstat where the filesystem does\n"
 "not say), '.' and '..' left out, symlinks not followed. Each list is sorted\n"
 "by the names' bytes (code point order for UTF-8 names). OSError if the\n"
 "directory cannot be read.");
 
 static PyObject *
-list_dir(PyObject *Py_UNUSED(self), PyObject *arg)
+list_dir(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *path_bytes = NULL, *lists[4] = {NULL, NULL, NULL, NULL}, *result = NULL;
+    PyObject *path_bytes = NULL, *rel_bytes = NULL;
+    PyObject *lists[4] = {NULL, NULL, NULL, NULL}, *result = NULL;
     listing_t l = {0};
     size_t *order = NULL;
     int err;
 
-    if (!PyUnicode_FSConverter(arg, &path_bytes))
+    if (!PyArg_ParseTuple(args, "O&|O&:list_dir", PyUnicode_FSConverter, &path_bytes,
+                          PyUnicode_FSConverter, &rel_bytes))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    err = read_listing(PyBytes_AS_STRING(path_bytes), &l);
+    err = read_listing(PyBytes_AS_STRING(path_bytes),
+                       rel_bytes ? PyBytes_AS_STRING(rel_bytes) : "", &l);
     if (!err && l.count) {
         order = PyMem_RawMalloc(l.count * sizeof(size_t));
         if (!order) {
@@ -685,13 +748,14 @@ done:
     PyMem_RawFree(l.offs);
     PyMem_RawFree(l.kinds);
     Py_DECREF(path_bytes);
+    Py_XDECREF(rel_bytes);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"hash_names", hash_names, METH_VARARGS, hash_names_doc},
     {"hash_entries", hash_entries, METH_VARARGS, hash_entries_doc},
-    {"list_dir", list_dir, METH_O, list_dir_doc},
+    {"list_dir", list_dir, METH_VARARGS, list_dir_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -120,7 +120,7 @@ def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Sca
             scan.links.extend(LinkEntry(prefix + name, target) for name, target in run.links)
             if run.files:
                 scan.groups.append((prefix, run.files))
-                yield run.path, run.files, prefix
+                yield root, run.files, prefix  # opened beneath the root, never via a symlink
 
     hasher.feed(groups())
     return scan

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from nebsign._internal import native
+from nebsign._internal.walk import open_dir_beneath, shown_dir
 from nebsign.digest import (
     _OPEN_FLAGS,
     FileDigest,
@@ -53,8 +54,10 @@ _PARALLEL_MIN_FILES = 256  # below this, starting workers costs more than it sav
 _GroupResult = tuple[
     list[int], str, bytes, dict[int, str], "tuple[Any, ...] | None", "bytes | None"
 ]
-#: What a batch holds per group: the directory, the names in it, and the
-#: relative prefix of their paths when entries are wanted (else None).
+#: What a batch holds per group: the directory and the names in it; or, for a
+#: directory of a tree, the tree's root, the names, and the directory's
+#: relative prefix ("" or "a/b/"), which is then opened beneath the root
+#: without following symlinks (and entries are built when wanted).
 _Group = tuple[str, Sequence[str], "str | None"]
 _EXEC_BITS = 0o111
 #: Per group, as callers get it: sizes, hex digests concatenated (64 characters
@@ -93,6 +96,7 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
     out: list[_GroupResult] = []
     for directory, names, prefix in batch:
         listed = names if isinstance(names, list) else list(names)
+        shown = directory if prefix is None else shown_dir(directory, prefix)
         try:
             if prefix is not None and entry_type is not None:
                 entries, json, errnos = _speedups.hash_entries(
@@ -104,9 +108,9 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
                 sizes, raw, execs, errnos = _speedups.hash_names(directory, listed)
                 hexes, entries, json = raw.hex(), None, None
         except OSError as exc:
-            out.append(_dir_failed(directory, names, exc))
+            out.append(_dir_failed(shown, names, exc))
             continue
-        errors = {i: _file_error(directory, listed[i], err) for i, err in errnos.items()}
+        errors = {i: _file_error(shown, listed[i], err) for i, err in errnos.items()}
         out.append((sizes, hexes, execs, errors, entries, json))
     return out
 
@@ -126,13 +130,14 @@ def _hash_group_batch(batch: Sequence[_Group]) -> list[_GroupResult]:
     limit = len(buf)
     sha256 = hashlib.sha256
     open_, fstat, readv, close, isreg = os.open, os.fstat, os.readv, os.close, stat.S_ISREG
-    for directory, names, _ in batch:
+    for root, names, prefix in batch:
         sizes: list[int] = []
         digests = bytearray()
         execs = bytearray()
         errors: dict[int, str] = {}
+        directory = root if prefix is None else shown_dir(root, prefix)
         try:
-            dfd = open_(directory, _DIR_FLAGS)
+            dfd = open_(root, _DIR_FLAGS) if prefix is None else open_dir_beneath(root, prefix)
         except OSError as exc:
             out.append(_dir_failed(directory, names, exc))
             continue

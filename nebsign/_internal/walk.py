@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from nebsign._internal import native
 from nebsign.errors import InputError
 
-__all__ = ["DirListing", "TreeListing", "iter_tree", "walk_tree"]
+__all__ = [
+    "DirListing",
+    "TreeListing",
+    "iter_tree",
+    "open_dir_beneath",
+    "shown_dir",
+    "walk_tree",
+]
 
 
 @dataclass(slots=True)
@@ -42,34 +49,69 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def _scan_dir(directory: str) -> tuple[list[str], list[str], list[str], list[str]]:
-    """Names of files, directories, symlinks and anything else in *directory*."""
+_DIR_BENEATH = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_dir_beneath(root: str, prefix: str) -> int:
+    """A descriptor of directory *prefix* (``""`` or ``"a/b/"``) beneath *root*.
+
+    Opened one component at a time without following symlinks, so a
+    directory swapped for a symlink while a tree is read fails instead of
+    leading outside it (the root itself may be a symlink: the user named it).
+    The C loop does the same (``open_beneath`` in ``_speedups.c``).
+    """
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in prefix.split("/"):
+            if part:
+                below = os.open(part, _DIR_BENEATH, dir_fd=fd)
+                os.close(fd)
+                fd = below
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def shown_dir(root: str, prefix: str) -> str:
+    """The path of directory *prefix* beneath *root*, for messages."""
+    return os.path.join(root, prefix[:-1]) if prefix else root
+
+
+def _scan_dir(root: str, prefix: str = "") -> tuple[list[str], list[str], list[str], list[str]]:
+    """Names of files, directories, symlinks and anything else in *prefix* beneath *root*."""
     files: list[str] = []
     dirs: list[str] = []
     links: list[str] = []
     others: list[str] = []
-    with os.scandir(directory) as it:
-        for entry in it:
-            # Regular files first: one d_type test for the common case.
-            if entry.is_file(follow_symlinks=False):
-                files.append(entry.name)
-            elif entry.is_dir(follow_symlinks=False):
-                dirs.append(entry.name)
-            elif entry.is_symlink():
-                links.append(entry.name)
-            else:
-                others.append(entry.name)
+    fd = open_dir_beneath(root, prefix)
+    try:
+        with os.scandir(fd) as it:
+            for entry in it:
+                # Regular files first: one d_type test for the common case.
+                if entry.is_file(follow_symlinks=False):
+                    files.append(entry.name)
+                elif entry.is_dir(follow_symlinks=False):
+                    dirs.append(entry.name)
+                elif entry.is_symlink():
+                    links.append(entry.name)
+                else:
+                    others.append(entry.name)
+    finally:
+        os.close(fd)
     return files, dirs, links, others
 
 
 def _read_dir(
-    directory: str, prefix: str, exclude: frozenset[str] | None
+    root: str, prefix: str, exclude: frozenset[str] | None
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
-    """One directory's (file names, (link name, target), subdirectory names), each sorted."""
+    """Directory *prefix* of the tree at *root*: (file names, (link name, target),
+    subdirectory names), each sorted."""
+    directory = shown_dir(root, prefix)
     try:
         # The C listing reads the directory with the GIL released (ADR 0005).
         lister = native.module.list_dir if native.available() else _scan_dir
-        files, dirs, link_names, others = lister(directory)
+        files, dirs, link_names, others = lister(root, prefix)
         if others:
             path = os.path.join(directory, min(others))
             mode = os.lstat(path).st_mode
@@ -110,8 +152,6 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
         raise InputError(f"cannot read directory {root}: {exc.strerror or exc}") from exc
     if not stat.S_ISDIR(st.st_mode):
         raise InputError(f"{root}: not a directory")
-    # Stack items: directory, prefix, its sorted listing, next subdirectory index,
-    # and how many of its files and links have been yielded.
     # Excluded paths by directory prefix, so a directory without any costs
     # one dict lookup instead of a string built per name.
     by_dir: dict[str, set[str]] = {}
@@ -120,6 +160,8 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
         by_dir.setdefault(head + sep, set()).add(name)  # prefix + name == path
     skip = {prefix: frozenset(names) for prefix, names in by_dir.items()}
     files, links, dirs = _read_dir(root, "", skip.get(""))
+    # Stack items: directory, prefix, its sorted listing, next subdirectory index,
+    # and how many of its files and links have been yielded.
     stack = [(root, "", files, links, dirs, 0, 0, 0)]
     while stack:
         directory, prefix, files, links, dirs, di, fi, li = stack.pop()
@@ -130,7 +172,7 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
             stack.append((directory, prefix, files, links, dirs, di + 1, fj, lj))
             sub = os.path.join(directory, dirs[di])
             sub_prefix = f"{prefix}{dirs[di]}/"
-            listing = _read_dir(sub, sub_prefix, skip.get(sub_prefix))
+            listing = _read_dir(root, sub_prefix, skip.get(sub_prefix))
             stack.append((sub, sub_prefix, *listing, 0, 0, 0))
         else:
             fj, lj = len(files), len(links)

@@ -7,6 +7,7 @@ comparison must decide exactly what the full parse and diff decide.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -116,12 +117,14 @@ def test_c_entries_and_json_equal_the_python_ones(
     prefix: str,
 ) -> None:
     root = tmp_path_factory.mktemp("e")
+    directory = root / prefix  # the prefix is also the directory beneath the root
+    directory.mkdir(parents=True, exist_ok=True)
     chosen: dict[str, tuple[bytes, bool]] = {}
     for name, data, executable in files:
         chosen.setdefault(name, (data, executable))
     for name, (data, executable) in chosen.items():
-        (root / name).write_bytes(data)
-        (root / name).chmod(0o755 if executable else 0o644)
+        (directory / name).write_bytes(data)
+        (directory / name).chmod(0o755 if executable else 0o644)
     names = sorted(chosen)
     entries, json_bytes, errors = _speedups_mod().hash_entries(str(root), names, prefix, FileEntry)
     assert errors == {}
@@ -379,3 +382,53 @@ def test_switch_interval_is_restored_after_overlapping_pools(tmp_path: Path) -> 
     b.finish()
     b.__exit__(None, None, None)
     assert sys.getswitchinterval() == before
+
+
+# -- directories are never entered through a symlink ---------------------------
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_directory_swapped_for_a_symlink_mid_run_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
+) -> None:
+    """Walked, then replaced by a link to files outside: hashing must not follow it."""
+    import nebsign.tree as tree_mod
+
+    if pure:
+        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
+    monkeypatch.setenv("NEBSIGN_JOBS", "1")  # hash after the walk, in this thread
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    for name in ("a", "b"):
+        (root / "sub" / name).write_bytes(b"inside")
+        (outside / name).write_bytes(b"SECRET")
+    walk = tree_mod.iter_tree
+
+    def walk_then_swap(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        yield from walk(*args, **kwargs)  # type: ignore[arg-type]
+        (root / "sub").rename(tmp_path / "moved")
+        (root / "sub").symlink_to(outside)
+
+    monkeypatch.setattr(tree_mod, "iter_tree", walk_then_swap)
+    with pytest.raises(InputError, match=r"cannot read directory .*sub: "):
+        build_manifest(root)
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_listing_never_enters_a_symlinked_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
+) -> None:
+    from nebsign._internal import walk
+
+    if pure:
+        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
+    (tmp_path / "real" / "d").mkdir(parents=True)
+    (tmp_path / "real" / "d" / "f").write_bytes(b"")
+    (tmp_path / "link").symlink_to("real")
+    lister = walk._scan_dir if pure else _speedups_mod().list_dir
+    assert lister(str(tmp_path), "real/d/")[0] == ["f"]
+    assert lister(str(tmp_path / "link"), "d/")[0] == ["f"]  # the root itself may be a link
+    with pytest.raises(OSError) as raised:
+        lister(str(tmp_path), "link/d/")
+    assert raised.value.errno in (errno.ELOOP, errno.ENOTDIR)
