@@ -3,10 +3,10 @@
 from typing import Any
 
 def hash_names(
-    directory: str, names: list[str], /
+    directory: str, names: list[str], defer: int = 0, /
 ) -> tuple[list[int], bytes, bytes, dict[int, int]]: ...
 def hash_entries(
-    root: str, names: list[str], prefix: str, entry_type: type, /
+    root: str, names: list[str], prefix: str, entry_type: type, defer: int = 0, /
 ) -> tuple[tuple[Any, ...] | None, bytes | None, dict[int, int]]: ...
 def list_dir(
     root: str, prefix: str = "", /

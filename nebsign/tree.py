@@ -60,7 +60,8 @@ class _Scan:
                     if piece.errors:
                         done.append((piece, (), None))
                     elif piece.entries is not None:  # built by the C loop
-                        done.append((piece, piece.entries, piece.json))
+                        json = piece.json if piece.json is not None else _json_bytes(piece.entries)
+                        done.append((piece, piece.entries, json))
                     else:
                         prefix, names = self.groups[piece.group]
                         entries = _entries(prefix, names, piece)

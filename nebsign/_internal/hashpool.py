@@ -25,6 +25,7 @@ from nebsign._internal import native
 from nebsign._internal.walk import open_dir_beneath, shown_dir
 from nebsign.digest import (
     _OPEN_FLAGS,
+    _SEQUENTIAL_MAX,
     FileDigest,
     Progress,
     _sha256_fresh_fd,
@@ -91,27 +92,85 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
 
     Groups with a prefix also get their entries (*entry_type* instances) and
     entries' JSON from the C side, so the caller's thread need not build them.
+    Files over 16 MiB come back deferred and are hashed here by
+    :func:`_hash_deferred`, as the Python loop hashes them.
     """
     assert _speedups is not None
     out: list[_GroupResult] = []
     for directory, names, prefix in batch:
         listed = names if isinstance(names, list) else list(names)
         shown = directory if prefix is None else shown_dir(directory, prefix)
+        entries: tuple[Any, ...] | None = None
+        json: bytes | None = None
+        sizes: list[int] = []
+        raw, execs = b"", b""
         try:
             if prefix is not None and entry_type is not None:
                 entries, json, errnos = _speedups.hash_entries(
-                    directory, listed, prefix, entry_type
+                    directory, listed, prefix, entry_type, _LARGE
                 )
-                sizes: list[int] = []
-                hexes, execs = "", b""
             else:
-                sizes, raw, execs, errnos = _speedups.hash_names(directory, listed)
-                hexes, entries, json = raw.hex(), None, None
+                sizes, raw, execs, errnos = _speedups.hash_names(directory, listed, _LARGE)
+            deferred = [i for i, err in errnos.items() if err == _DEFERRED]
+            done = _hash_deferred(directory, prefix, listed, deferred) if deferred else {}
         except OSError as exc:
             out.append(_dir_failed(shown, names, exc))
             continue
-        errors = {i: _file_error(shown, listed[i], err) for i, err in errnos.items()}
-        out.append((sizes, hexes, execs, errors, entries, json))
+        errors = {i: _file_error(shown, listed[i], e) for i, e in errnos.items() if e != _DEFERRED}
+        errors.update((i, err) for i, (_, _, _, err) in done.items() if err is not None)
+        if done and entries is not None and entry_type is not None:
+            # Rebuilt with the digests; the caller makes this piece's JSON.
+            rows = list(entries)
+            for i, (size, hexdigest, executable, _) in done.items():
+                rows[i] = entry_type(rows[i][0], size, hexdigest, executable)
+            entries = tuple(rows)
+        elif done:
+            patched, flags = bytearray(raw), bytearray(execs)
+            for i, (size, hexdigest, executable, _) in done.items():
+                sizes[i] = size
+                patched[32 * i : 32 * i + 32] = bytes.fromhex(hexdigest)
+                flags[i] = int(executable)
+            raw, execs = bytes(patched), bytes(flags)
+        if errors:
+            entries = json = None
+        out.append((sizes, raw.hex(), execs, errors, entries, json))
+    return out
+
+
+_DEFERRED = -2  # the C loop's code for "larger than _LARGE: hash it yourself"
+_LARGE = _SEQUENTIAL_MAX  # above this, sha256 through the reader-thread ring
+
+
+def _hash_deferred(
+    directory: str, prefix: str | None, names: list[str], indices: list[int]
+) -> dict[int, tuple[int, str, bool, str | None]]:
+    """Hash the files the C loop deferred: (size, hex digest, executable, error or None) each.
+
+    Opened the way the C loop opens files (beneath the root when *prefix* is
+    given, without following a final symlink), then streamed through
+    :func:`nebsign.digest._sha256_fresh_fd` (a reader thread overlapping the
+    copy with SHA-256).
+    """
+    shown = directory if prefix is None else shown_dir(directory, prefix)
+    dfd = os.open(directory, _DIR_FLAGS) if prefix is None else open_dir_beneath(directory, prefix)
+    out: dict[int, tuple[int, str, bool, str | None]] = {}
+    try:
+        for i in indices:
+            try:
+                fd = os.open(names[i], _OPEN_FLAGS, dir_fd=dfd)
+                try:
+                    st = os.fstat(fd)
+                    if not stat.S_ISREG(st.st_mode):
+                        out[i] = (-1, "00" * 32, False, _file_error(shown, names[i], _NOT_REGULAR))
+                        continue
+                    digest = _sha256_fresh_fd(fd, st.st_size)
+                    out[i] = (digest.size, digest.sha256, bool(st.st_mode & _EXEC_BITS), None)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                out[i] = (-1, "00" * 32, False, _file_error(shown, names[i], exc.errno or 0))
+    finally:
+        os.close(dfd)
     return out
 
 

@@ -432,3 +432,61 @@ def test_listing_never_enters_a_symlinked_directory(
     with pytest.raises(OSError) as raised:
         lister(str(tmp_path), "link/d/")
     assert raised.value.errno in (errno.ELOOP, errno.ENOTDIR)
+
+
+# -- large files: deferred by the C loop to the reader-thread ring --------------------
+
+
+@needs_c
+def test_large_files_are_deferred_to_the_ring_and_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nebsign.digest import _SEQUENTIAL_MAX
+
+    root = tmp_path / "root"
+    (root / "d").mkdir(parents=True)
+    sizes = [_SEQUENTIAL_MAX, _SEQUENTIAL_MAX + 1, 20 * 2**20 + 3, 5]
+    names = [f"f{i}" for i in range(len(sizes))]
+    datas = [os.urandom(n) for n in sizes]
+    for i, (name, data) in enumerate(zip(names, datas, strict=True)):
+        (root / "d" / name).write_bytes(data)
+        (root / "d" / name).chmod(0o755 if i % 2 else 0o644)
+    directory = str(root / "d")
+    # The C loop leaves exactly the files over the limit to the caller.
+    errnos = _speedups_mod().hash_names(directory, names, _SEQUENTIAL_MAX)[3]
+    assert errnos == {1: -2, 2: -2}
+    # Raw mode: identical to the Python loop, digests right.
+    c_raw = hashpool._hash_group_batch_c([(directory, names, None)], entry_type=None)
+    assert c_raw == hashpool._hash_group_batch([(directory, names, None)])
+    assert c_raw[0][1] == "".join(hashlib.sha256(d).hexdigest() for d in datas)
+    assert list(c_raw[0][2]) == [0, 1, 0, 1]
+    # Entries mode: the deferred entries carry their real digests.
+    c_ent = hashpool._hash_group_batch_c([(str(root), names, "d/")], entry_type=FileEntry)
+    entries = c_ent[0][4]
+    assert entries == tuple(
+        FileEntry(f"d/{n}", len(d), hashlib.sha256(d).hexdigest(), i % 2 == 1)
+        for i, (n, d) in enumerate(zip(names, datas, strict=True))
+    )
+    # And whole manifests agree between the loops (JSON made for the deferred piece).
+    c_json = build_manifest(root).to_json()
+    monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
+    assert build_manifest(root).to_json() == c_json
+    monkeypatch.delenv("NEBSIGN_PURE_PYTHON")
+    manifest, diff = load_and_verify_tree(c_json, root)
+    assert diff.ok and manifest.to_json() == c_json
+
+
+@needs_c
+def test_deferred_file_errors_name_the_file(tmp_path: Path) -> None:
+    from nebsign.digest import _SEQUENTIAL_MAX
+
+    (tmp_path / "big").write_bytes(b"\0" * (_SEQUENTIAL_MAX + 1))
+    os.mkfifo(tmp_path / "fifo")
+    batch = [(str(tmp_path), ["big", "fifo"], None)]
+    c_out = hashpool._hash_group_batch_c(batch, entry_type=None)
+    assert c_out == hashpool._hash_group_batch(batch)
+    assert c_out[0][3] == {1: f"cannot hash {tmp_path}/fifo: not a regular file"}
+    assert hashpool._hash_deferred(str(tmp_path), None, ["fifo", "gone"], [0, 1]) == {
+        0: (-1, "00" * 32, False, f"cannot hash {tmp_path}/fifo: not a regular file"),
+        1: (-1, "00" * 32, False, f"cannot read {tmp_path}/gone: No such file or directory"),
+    }
