@@ -27,6 +27,17 @@ from nebsign.tree import build_manifest, load_and_verify_tree, verify_tree
 
 needs_c = pytest.mark.skipif(hashpool._speedups is None, reason="C loop not built here")
 
+
+@pytest.fixture(params=["c", "python"])
+def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the C loop, then with the pure-Python one."""
+    if request.param == "python":
+        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
+    elif hashpool._speedups is None:
+        pytest.skip("C loop not built here")
+    return str(request.param)
+
+
 SIZES = [0, 1, 4096, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 2 * 2**20 + 3]
 
 
@@ -171,20 +182,18 @@ def test_c_loop_refuses_embedded_nul(tmp_path: Path) -> None:
         _speedups.hash_names(str(tmp_path), [b"a"])  # type: ignore[list-item]
 
 
-@pytest.mark.parametrize("pure", [False, True])
 def test_tree_results_do_not_depend_on_the_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loop: str
 ) -> None:
     for d in range(3):
         (tmp_path / f"d{d}").mkdir()
         for i in range(400):
             (tmp_path / f"d{d}" / f"f{i}").write_bytes(os.urandom(i * 7))
     (tmp_path / "d1" / "f3").chmod(0o755)
-    monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
-    expected = build_manifest(tmp_path).to_json()
-    if not pure:
-        monkeypatch.delenv("NEBSIGN_PURE_PYTHON")
-    assert build_manifest(tmp_path).to_json() == expected
+    got = build_manifest(tmp_path).to_json()
+    with monkeypatch.context() as reference:
+        reference.setenv("NEBSIGN_PURE_PYTHON", "1")
+        assert got == build_manifest(tmp_path).to_json()
     files = [str(p) for p in sorted((tmp_path / "d2").iterdir())]
     assert hash_files(files, workers=2) == hash_files(files, workers=1)
     os.remove(tmp_path / "d2" / "f399")
@@ -317,14 +326,9 @@ def test_c_listing_errors_and_non_utf8_names(tmp_path: Path) -> None:
     assert sorted(files) == sorted(["f", "a", os.fsdecode(b"\xff"), "\uffff"])
 
 
-@pytest.mark.parametrize("pure", [False, True])
-def test_walk_reports_special_files_and_links_either_way(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
-) -> None:
+def test_walk_reports_special_files_and_links_either_way(tmp_path: Path, loop: str) -> None:
     from nebsign._internal.walk import walk_tree
 
-    if pure:
-        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
     (tmp_path / "b").write_bytes(b"")
     (tmp_path / "a").symlink_to("b")
     listing = walk_tree(str(tmp_path))
@@ -387,15 +391,12 @@ def test_switch_interval_is_restored_after_overlapping_pools(tmp_path: Path) -> 
 # -- directories are never entered through a symlink ---------------------------
 
 
-@pytest.mark.parametrize("pure", [False, True])
 def test_directory_swapped_for_a_symlink_mid_run_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loop: str
 ) -> None:
     """Walked, then replaced by a link to files outside: hashing must not follow it."""
     import nebsign.tree as tree_mod
 
-    if pure:
-        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
     monkeypatch.setenv("NEBSIGN_JOBS", "1")  # hash after the walk, in this thread
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "sub").mkdir(parents=True)
@@ -415,18 +416,13 @@ def test_directory_swapped_for_a_symlink_mid_run_is_refused(
         build_manifest(root)
 
 
-@pytest.mark.parametrize("pure", [False, True])
-def test_listing_never_enters_a_symlinked_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
-) -> None:
+def test_listing_never_enters_a_symlinked_directory(tmp_path: Path, loop: str) -> None:
     from nebsign._internal import walk
 
-    if pure:
-        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
     (tmp_path / "real" / "d").mkdir(parents=True)
     (tmp_path / "real" / "d" / "f").write_bytes(b"")
     (tmp_path / "link").symlink_to("real")
-    lister = walk._scan_dir if pure else _speedups_mod().list_dir
+    lister = walk._scan_dir if loop == "python" else _speedups_mod().list_dir
     assert lister(str(tmp_path), "real/d/")[0] == ["f"]
     assert lister(str(tmp_path / "link"), "d/")[0] == ["f"]  # the root itself may be a link
     with pytest.raises(OSError) as raised:
