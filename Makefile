@@ -4,19 +4,29 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.nebsign-installed
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test lint typecheck check bench clean deps fuzz
 
-$(STAMP): pyproject.toml hatch_build.py nebsign/_speedups.c
+$(STAMP): pyproject.toml hatch_build.py nebsign/_speedups.c $(wildcard scripts/ensure-*.sh)
+	$(MAKE) --no-print-directory deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# System tools the build and tests need (compiler + headers for the C loop, openssl,
+# strace, a browser, solc-js, ...): each scripts/ensure-*.sh installs one family if missing.
+deps:
+	@for s in scripts/ensure-*.sh; do bash "$$s" || exit $$?; done
 
 demo: $(STAMP)
 	$(BIN)/nebsign demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# A longer random property-test run than the derandomized CI profile.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check nebsign tests bench hatch_build.py

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import assert_one_line_error, run_cli
+from helpers import NEBSIGN, Result, assert_one_line_error, run_cli
 
 from nebsign.errors import InputError
 from nebsign.manifest import Manifest
@@ -176,11 +176,35 @@ def test_special_file_is_refused(tmp_path: Path) -> None:
     assert "FIFO" in result.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files")
-def test_unreadable_file_exits_2(tmp_path: Path) -> None:  # pragma: no cover - CI runs as root
+def test_unreadable_file_exits_2(tmp_path: Path) -> None:
+    """An unreadable file is bad input. Root reads everything, so as root (CI) the
+    command runs with the capabilities that let root ignore file modes dropped
+    (``setpriv``, util-linux), and the mode-000 file is really unreadable to it."""
+    (tmp_path / "ok").write_bytes(b"ok")
     (tmp_path / "x").write_bytes(b"x")
     os.chmod(tmp_path / "x", 0)
-    assert_one_line_error(run_cli("manifest", "create", str(tmp_path)), 2)
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to drop root's file-mode override"
+        proc = subprocess.run(
+            [
+                setpriv,
+                "--bounding-set",
+                "-dac_override,-dac_read_search",
+                *NEBSIGN,
+                "manifest",
+                "create",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode(), proc.stdout)
+    else:
+        result = run_cli("manifest", "create", str(tmp_path))
+    assert_one_line_error(result, 2)
+    assert "x" in result.stderr
 
 
 @pytest.mark.parametrize(
