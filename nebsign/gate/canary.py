@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from nebsign.gate.model import (
     GateKind,
@@ -53,7 +53,8 @@ def upper_bound(errors: int, volume: int, confidence: Decimal) -> Decimal:
         return Decimal(1)
     from scipy.stats import beta
 
-    return Decimal(repr(float(beta.ppf(float(confidence), errors + 1, volume - errors))))
+    bound = Decimal(repr(float(beta.ppf(float(confidence), errors + 1, volume - errors))))
+    return bound.quantize(Decimal("1e-12"), rounding=ROUND_CEILING)  # rounded up: conservative
 
 
 def volume_needed(rate: Decimal, limit: Decimal, confidence: Decimal) -> int | None:
@@ -101,6 +102,10 @@ def _coverage(
                     f"{ser.shown()} has no sample for {_dur(b - a)} (more than {_dur(gap)})"
                 )
     return None
+
+
+def _hours(seconds: Decimal) -> Decimal:
+    return (seconds / 3600).quantize(Decimal("0.001"), rounding=ROUND_FLOOR)
 
 
 def _dur(seconds: Decimal) -> str:
@@ -238,7 +243,7 @@ def judge_canary(
                 Reason.SHORT_WINDOW,
                 f"{have} < {_dur(need_s)}",
                 f">= {_dur(need_s)}",
-                statistic=(window.seconds / 3600 if window else Decimal(0)),
+                statistic=(_hours(window.seconds) if window else Decimal(0)),
             )
         )
     else:
@@ -249,7 +254,7 @@ def judge_canary(
                 Reason.WITHIN,
                 f"{_dur(window.seconds)} >= {_dur(need_s)}",
                 f">= {_dur(need_s)}",
-                statistic=window.seconds / 3600,
+                statistic=_hours(window.seconds),
             )
         )
     if window is None:

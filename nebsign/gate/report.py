@@ -28,7 +28,10 @@ def rfc3339(epoch: Decimal | int) -> str:
 
 
 def _num(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral_value() else f"{value:f}"
+    """At most 9 decimals (decisions were made on the exact values)."""
+    if value == value.to_integral_value():
+        return format(value.to_integral_value(), "f")
+    return format(value.quantize(Decimal("1e-9")).normalize(), "f")
 
 
 def metrics_digest(inputs: Sequence[tuple[str, bytes]]) -> tuple[str, list[dict[str, str]]]:

@@ -95,17 +95,19 @@ class MetricSet:
         return sorted({s.name for s in self.series})
 
 
-def _check_series(key: str, samples: list[Sample]) -> tuple[Sample, ...]:
+def _check_series(key: str, samples: list[Sample], runs: bool) -> tuple[Sample, ...]:
     stamped = [s for s in samples if s.timestamp is not None]
     if stamped and len(stamped) != len(samples):
         raise InvalidMetrics(
             f"series {key}: some samples have timestamps and some do not", kind="duplicate-series"
         )
-    if not stamped and len(samples) > 1:
+    if not stamped and len(samples) > 1 and not runs:
         raise InvalidMetrics(
             f"duplicate series {key}: {len(samples)} samples without timestamps",
             kind="duplicate-series",
         )
+    if not stamped:
+        return tuple(samples)  # runs, in the order given
     ordered = sorted(samples, key=lambda s: s.timestamp or 0)
     for a, b in itertools.pairwise(ordered):
         if a.timestamp == b.timestamp:
@@ -138,9 +140,16 @@ def _check_units(all_stamps: Iterable[Decimal], what: str) -> None:
 
 
 def build(
-    raw: Mapping[tuple[str, tuple[tuple[str, str], ...]], tuple[str, list[Sample]]], what: str
+    raw: Mapping[tuple[str, tuple[tuple[str, str], ...]], tuple[str, list[Sample]]],
+    what: str,
+    *,
+    runs: bool = False,
 ) -> MetricSet:
-    """Validate collected samples per series key: duplicates, units, limits."""
+    """Validate collected samples per series key: duplicates, units, limits.
+
+    *runs*: several untimed samples of one series are runs (nebsign JSON's
+    list of values), not a series given twice.
+    """
     if len(raw) > MAX_SERIES:
         raise InvalidMetrics(f"{what}: more than {MAX_SERIES} series", kind="too-large")
     total = sum(len(samples) for _, samples in raw.values())
@@ -153,7 +162,7 @@ def build(
     out = []
     for (name, labels), (kind, samples) in sorted(raw.items()):
         series = Series(name, labels, kind, ())
-        out.append(Series(name, labels, kind, _check_series(f"{what}: {series.shown()}", samples)))
+        out.append(Series(name, labels, kind, _check_series(f"{what}: {series.shown()}", samples, runs)))
     return MetricSet(tuple(out))
 
 

@@ -76,4 +76,4 @@ class JsonReader(MetricReader):
                     f"{what}: duplicate series {name} {dict(labels)}", kind="duplicate-series"
                 )
             collected[(name, labels)] = (kind, [_sample(s, where) for s in samples])
-        return build(collected, what)
+        return build(collected, what, runs=True)
