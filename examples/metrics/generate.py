@@ -47,6 +47,9 @@ def canary(
     seed: int = 7,
     start: int = START,
     skip: tuple[str, ...] = (),
+    errors_at: dict[int, int] | None = None,
+    reset_at: int | None = None,
+    drop: tuple[str, int, int] | None = None,
 ) -> str:
     """OpenMetrics text: counters and a gauge, one sample a minute."""
     rng = random.Random(seed)
@@ -61,6 +64,9 @@ def canary(
                 bad = 1
             if burst and burst[0] <= minute < burst[1]:
                 bad += burst[2]
+            bad += (errors_at or {}).get(minute, 0)
+            if minute == reset_at:  # the process restarted: counters from zero
+                ok = err = sessions = crashes = failed = 0
             ok += requests - bad
             err += bad
             sessions += 30
@@ -77,7 +83,8 @@ def canary(
             ("trade_executions_failed", f"trade_executions_failed_total {failed} {ts}"),
             ("db_pool_saturation_ratio", f"db_pool_saturation_ratio {sat} {ts}"),
         ):
-            if key not in skip:
+            dropped = drop is not None and drop[0] == key and drop[1] <= minute < drop[2]
+            if key not in skip and not dropped:
                 rows.setdefault(key, []).append(line)
     out = []
     for key, lines in rows.items():

@@ -162,7 +162,9 @@ def build(
     out = []
     for (name, labels), (kind, samples) in sorted(raw.items()):
         series = Series(name, labels, kind, ())
-        out.append(Series(name, labels, kind, _check_series(f"{what}: {series.shown()}", samples, runs)))
+        out.append(
+            Series(name, labels, kind, _check_series(f"{what}: {series.shown()}", samples, runs))
+        )
     return MetricSet(tuple(out))
 
 

@@ -63,6 +63,28 @@ def _collect(families: Iterable[Any], what: str, stamp: Any) -> MetricSet:
     return build(collected, what)
 
 
+def _no_duplicate_lines(text: str, what: str) -> None:
+    """Refuse a series sample given twice: the OpenMetrics parser silently drops one."""
+    seen: set[tuple[str, str | None]] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split(" # ", 1)[0].strip()  # exemplars
+        if not line or line.startswith("#"):
+            continue
+        if "}" in line:
+            cut = line.rindex("}") + 1
+            series, rest = line[:cut], line[cut:].split()
+        else:
+            series, *rest = line.split()
+        key = (series, rest[1] if len(rest) > 1 else None)
+        if key in seen:
+            raise InvalidMetrics(
+                f"{what}: duplicate series {series[:200]} at line {number}"
+                + (f" (timestamp {key[1]})" if key[1] else ""),
+                kind="duplicate-series",
+            )
+        seen.add(key)
+
+
 def _ms(ts: float) -> Decimal:
     # prometheus_client divides the integer milliseconds by 1000; undo it exactly
     return Decimal(round(ts * 1000)) / 1000
@@ -78,7 +100,9 @@ class PrometheusReader(MetricReader):
     def read(self, raw: bytes, what: str) -> MetricSet:
         from prometheus_client.parser import text_string_to_metric_families
 
-        return _collect(text_string_to_metric_families(_text(raw, what)), what, _ms)
+        text = _text(raw, what)
+        _no_duplicate_lines(text, what)
+        return _collect(text_string_to_metric_families(text), what, _ms)
 
 
 class OpenMetricsReader(MetricReader):
@@ -87,5 +111,7 @@ class OpenMetricsReader(MetricReader):
     def read(self, raw: bytes, what: str) -> MetricSet:
         from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-        families = text_string_to_metric_families(_text(raw, what))  # type: ignore[no-untyped-call]
+        text = _text(raw, what)
+        _no_duplicate_lines(text, what)
+        families = text_string_to_metric_families(text)  # type: ignore[no-untyped-call]
         return _collect(families, what, _om)
