@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from nebsign.errors import InputError
 from nebsign.gate.model import (
     GateKind,
     GateResult,
@@ -161,6 +162,8 @@ def _judge_one(
             f"window maximum {percent(top)} {'<' if ok else '>='} {percent(metric.limit)}",
             statistic=top,
         )
+    if any(p.value < 0 for ser in picked for one in ser for p in one.samples):
+        return result(Verdict.FAIL, Reason.INVALID_VALUES, "a counter has a negative value")
     increases = [sum((counter_increase(s) for s in ser), Decimal(0)) for ser in picked]
     for ser, inc in zip(picked, increases, strict=True):
         if any(s.kind == "gauge" for s in ser) or inc != inc.to_integral_value():
@@ -224,6 +227,10 @@ def judge_canary(
     data: MetricSet, policy: CanaryPolicy, gate: GateKind = GateKind.CANARY
 ) -> GateResult:
     """The canary (or regional) verdict on the samples in *data*."""
+    if not policy.metrics:
+        raise InputError(
+            f"policy: no [gates.{gate.value}.metrics]; a gate of nothing never passes"
+        )
     selected = [
         s
         for m in policy.metrics

@@ -249,8 +249,6 @@ def _canary(obj: Any, what: str, default_hours: str, fallback: CanaryPolicy | No
         metrics = fallback.metrics
     else:
         metrics = ()
-    if not metrics:
-        raise InputError(f"{what}: no metrics; a gate of nothing never passes")
     return CanaryPolicy(hours, gap, min_samples, confidence, metrics)
 
 
