@@ -228,9 +228,7 @@ def judge_canary(
 ) -> GateResult:
     """The canary (or regional) verdict on the samples in *data*."""
     if not policy.metrics:
-        raise InputError(
-            f"policy: no [gates.{gate.value}.metrics]; a gate of nothing never passes"
-        )
+        raise InputError(f"policy: no [gates.{gate.value}.metrics]; a gate of nothing never passes")
     selected = [
         s
         for m in policy.metrics
