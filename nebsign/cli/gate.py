@@ -82,8 +82,11 @@ def _common(func: F) -> F:
 
 def _read(paths: tuple[Path, ...], role: str) -> list[tuple[str, bytes]]:
     from nebsign.gate.readers import MAX_METRICS_BYTES
+    from nebsign.gate.series import printable
 
-    return [(str(p), read_bounded(p, MAX_METRICS_BYTES, f"{role} metrics")) for p in paths]
+    return [
+        (printable(str(p)), read_bounded(p, MAX_METRICS_BYTES, f"{role} metrics")) for p in paths
+    ]
 
 
 def _policy(path: Path | None) -> Any:

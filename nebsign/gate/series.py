@@ -20,12 +20,26 @@ __all__ = [
     "Series",
     "exact",
     "merge",
+    "printable",
 ]
 
 MAX_SERIES = 100_000
 MAX_SAMPLES = 2_000_000
 #: plausible epoch seconds after unit conversion: 2001-09-09 .. 2286-11-20
 _TS_LO, _TS_HI = Decimal(10**9), Decimal(10**10)
+
+
+def printable(text: str) -> str:
+    """*text* with quotes, backslashes and non-printable characters escaped (safe to print)."""
+    out = []
+    for c in text:
+        if c in '"\\':
+            out.append("\\" + c)
+        elif c.isprintable():
+            out.append(c)
+        else:
+            out.append(f"\\u{ord(c):04x}")
+    return "".join(out)
 
 
 def exact(value: object, what: str) -> Decimal:
@@ -62,8 +76,9 @@ class Series:
         return (self.name, self.labels)
 
     def shown(self) -> str:
-        inner = ",".join(f'{k}="{v}"' for k, v in self.labels)
-        return f"{self.name}{{{inner}}}" if inner else self.name
+        inner = ",".join(f'{printable(k)}="{printable(v)}"' for k, v in self.labels)
+        name = printable(self.name)
+        return f"{name}{{{inner}}}" if inner else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +95,9 @@ class Selector:
         return all(k in have and fnmatch.fnmatchcase(have[k], g) for k, g in self.labels)
 
     def shown(self) -> str:
-        inner = ",".join(f'{k}=~"{g}"' for k, g in self.labels)
-        return f"{self.name}{{{inner}}}" if inner else self.name
+        inner = ",".join(f'{printable(k)}=~"{printable(g)}"' for k, g in self.labels)
+        name = printable(self.name)
+        return f"{name}{{{inner}}}" if inner else name
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,3 +178,30 @@ def test_rollout_limit_from_signed_gate_times(tmp_path: Path, keys: tuple[Path, 
     assert "more than the limit" in late.stderr
     no_regional = run_cli(*args[:-2], env={"SOURCE_DATE_EPOCH": str(t0 + 3600)})
     assert_one_line_error(no_regional, 1)
+
+
+def test_untrusted_names_are_escaped(tmp_path: Path) -> None:
+    series = {"name": "lat", "labels": {"route": "\x1b[31m\nEVIL"}, "samples": [1, 1, 1, 1, 1]}
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps({"schema": "https://nebsign.dev/metrics/v1", "series": [series]}))
+    policy = tmp_path / "p.toml"
+    policy.write_text("[gates.staging]\n")
+    res = run_cli(
+        "gate",
+        "staging",
+        "--baseline",
+        str(f),
+        "--current",
+        str(f),
+        "--policy",
+        str(policy),
+        "--explain",
+    )
+    assert res.exit_code == 0, res.stderr
+    assert "\x1b" not in res.stdout and "\nEVIL" not in res.stdout
+    assert 'lat{route="\\u001b[31m\\u000aEVIL"}' in res.stdout
+    bad = dict(series, name="x\x1by")
+    f.write_text(json.dumps({"schema": "https://nebsign.dev/metrics/v1", "series": [bad]}))
+    res = run_cli("gate", "staging", "--baseline", str(f), "--current", str(f))
+    assert_one_line_error(res, 2)
+    assert "\x1b" not in res.stderr

@@ -30,7 +30,7 @@ class BenchmarkReader(MetricReader):
                 raise InvalidMetrics(f"{where}: not an object")
             name = bench.get("fullname", bench.get("name"))
             stats = bench.get("stats")
-            if not isinstance(name, str) or not name or len(name) > 1000:
+            if not isinstance(name, str) or not name or len(name) > 1000 or not name.isprintable():
                 raise InvalidMetrics(f"{where}: needs a 'fullname' or 'name' string")
             if not isinstance(stats, dict) or "median" not in stats:
                 raise InvalidMetrics(f"{where}: needs 'stats' with a 'median'")

@@ -18,7 +18,7 @@ from typing import Any
 from nebsign._internal.canonical import parse_json_object
 from nebsign.gate.model import InvalidMetrics
 from nebsign.gate.readers import MAX_METRICS_BYTES, MetricReader
-from nebsign.gate.series import MetricSet, Sample, build, exact
+from nebsign.gate.series import MetricSet, Sample, Series, build, exact
 
 __all__ = ["SCHEMA", "JsonReader"]
 
@@ -65,6 +65,8 @@ class JsonReader(MetricReader):
             name, kind = item.get("name"), item.get("type", "unknown")
             if not isinstance(name, str) or not name or len(name) > _MAX_NAME:
                 raise InvalidMetrics(f"{where}: 'name' must be a non-empty string")
+            if not name.isprintable():
+                raise InvalidMetrics(f"{where}: 'name' has non-printable characters")
             if kind not in KINDS:
                 raise InvalidMetrics(f"{where}: 'type' must be one of {', '.join(KINDS)}")
             labels = _labels(item.get("labels", {}), where)
@@ -72,8 +74,7 @@ class JsonReader(MetricReader):
             if not isinstance(samples, list) or not samples:
                 raise InvalidMetrics(f"{where}: 'samples' must be a non-empty list")
             if (name, labels) in collected:
-                raise InvalidMetrics(
-                    f"{what}: duplicate series {name} {dict(labels)}", kind="duplicate-series"
-                )
+                shown = Series(name, labels, kind, ()).shown()
+                raise InvalidMetrics(f"{what}: duplicate series {shown}", kind="duplicate-series")
             collected[(name, labels)] = (kind, [_sample(s, where) for s in samples])
         return build(collected, what, runs=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from nebsign.gate.model import InvalidMetrics
 from nebsign.gate.readers import MetricReader
-from nebsign.gate.series import MetricSet, Sample, build, exact
+from nebsign.gate.series import MetricSet, Sample, build, exact, printable
 
 __all__ = ["OpenMetricsReader", "PrometheusReader"]
 
@@ -49,7 +49,7 @@ def _collect(families: Iterable[Any], what: str, stamp: Any) -> MetricSet:
                 if s.name.endswith("_created"):
                     continue  # OpenMetrics creation times are not values
                 labels = tuple(sorted(s.labels.items()))
-                where = f"{what}: {s.name}"
+                where = f"{what}: {printable(s.name)}"
                 ts = None if s.timestamp is None else stamp(s.timestamp)
                 sample = Sample(ts, exact(s.value, where))
                 _kind_seen, samples = collected.setdefault(
@@ -59,7 +59,7 @@ def _collect(families: Iterable[Any], what: str, stamp: Any) -> MetricSet:
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         if isinstance(exc, InvalidMetrics):
             raise
-        raise InvalidMetrics(f"{what}: {' '.join(str(exc).split())[:200]}") from exc
+        raise InvalidMetrics(f"{what}: {printable(' '.join(str(exc).split())[:200])}") from exc
     return build(collected, what)
 
 
@@ -78,7 +78,7 @@ def _no_duplicate_lines(text: str, what: str) -> None:
         key = (series, rest[1] if len(rest) > 1 else None)
         if key in seen:
             raise InvalidMetrics(
-                f"{what}: duplicate series {series[:200]} at line {number}"
+                f"{what}: duplicate series {printable(series[:200])} at line {number}"
                 + (f" (timestamp {key[1]})" if key[1] else ""),
                 kind="duplicate-series",
             )
