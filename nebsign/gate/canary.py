@@ -17,6 +17,7 @@ the bound is below the limit, FAIL if the point rate is not, INCONCLUSIVE
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -64,7 +65,7 @@ def volume_needed(rate: Decimal, limit: Decimal, confidence: Decimal) -> int | N
         return None
 
     def proves(n: int) -> bool:
-        return upper_bound(int(rate * n), n, confidence) < limit
+        return upper_bound(math.ceil(rate * n), n, confidence) < limit
 
     lo, hi = 1, 2
     while not proves(hi):
@@ -83,14 +84,12 @@ def _window(series: Sequence[Series]) -> Window | None:
 
 
 def _coverage(
-    metric: CanaryMetric, series: Sequence[Series], window: Window, policy: CanaryPolicy
+    series: Sequence[Series], window: Window, policy: CanaryPolicy
 ) -> tuple[Reason, str] | None:
     """Why the selected series cannot be trusted over the window, or None."""
     gap = policy.max_gap_seconds
     for ser in series:
         stamps = [s.timestamp for s in ser.samples]
-        if any(t is None for t in stamps):
-            raise InvalidMetrics(f"{ser.shown()}: canary samples need timestamps")
         if len(stamps) < policy.min_samples:
             return Reason.TOO_FEW_SAMPLES, (
                 f"{ser.shown()} has {len(stamps)} sample(s), at least {policy.min_samples} needed"
@@ -150,7 +149,7 @@ def _judge_one(
     for sel, ser in zip(selectors, picked, strict=True):
         if not ser:
             return result(Verdict.FAIL, Reason.MISSING_SERIES, f"no series {sel.shown()}")
-        bad = _coverage(metric, ser, window, policy)
+        bad = _coverage(ser, window, policy)
         if bad is not None:
             return result(Verdict.FAIL, bad[0], bad[1])
     if metric.kind is MetricKind.GAUGE_MAX:
@@ -236,33 +235,34 @@ def judge_canary(
         if sel
         for s in data.select(sel)
     ]
+    for ser in selected:
+        if any(p.timestamp is None for p in ser.samples):
+            raise InvalidMetrics(f"{ser.shown()}: canary samples need timestamps")
     window = _window(selected)
-    rows: list[MetricResult] = []
-    need_s = policy.window_hours * 3600
-    if window is None or window.seconds < need_s:
+    rows = [_window_row(window, policy.window_hours * 3600)]
+    judged = window if window is not None else Window(Decimal(0), Decimal(0))
+    rows.extend(_judge_one(m, data, judged, policy) for m in policy.metrics)
+    return combine(gate, rows, window)
+
+
+def _window_row(window: Window | None, need: Decimal) -> MetricResult:
+    """The observation window as the first row of the decision table."""
+    threshold = f">= {_dur(need)}"
+    if window is None or window.seconds < need:
         have = _dur(window.seconds) if window else "no samples"
-        rows.append(
-            MetricResult(
-                "observation-window",
-                Verdict.FAIL,
-                Reason.SHORT_WINDOW,
-                f"{have} < {_dur(need_s)}",
-                f">= {_dur(need_s)}",
-                statistic=(_hours(window.seconds) if window else Decimal(0)),
-            )
+        return MetricResult(
+            "observation-window",
+            Verdict.FAIL,
+            Reason.SHORT_WINDOW,
+            f"{have} < {_dur(need)}",
+            threshold,
+            statistic=_hours(window.seconds) if window else Decimal(0),
         )
-    else:
-        rows.append(
-            MetricResult(
-                "observation-window",
-                Verdict.PASS,
-                Reason.WITHIN,
-                f"{_dur(window.seconds)} >= {_dur(need_s)}",
-                f">= {_dur(need_s)}",
-                statistic=_hours(window.seconds),
-            )
-        )
-    if window is None:
-        window = Window(Decimal(0), Decimal(0))
-    rows.extend(_judge_one(m, data, window, policy) for m in policy.metrics)
-    return combine(gate, rows, window if window.seconds or selected else None)
+    return MetricResult(
+        "observation-window",
+        Verdict.PASS,
+        Reason.WITHIN,
+        f"{_dur(window.seconds)} >= {_dur(need)}",
+        threshold,
+        statistic=_hours(window.seconds),
+    )

@@ -167,3 +167,31 @@ def test_duplicate_series_across_files_is_malformed() -> None:
     with pytest.raises(InvalidMetrics) as info:
         run_canary([("a.om", text), ("b.om", text)], default_policy())
     assert info.value.kind == "duplicate-series"
+
+
+def test_no_traffic_is_inconclusive_with_volume_needed() -> None:
+    m = row(judge(rps=0), "http_5xx")
+    assert m.verdict is Verdict.INCONCLUSIVE and m.reason is Reason.NEEDS_VOLUME
+    assert m.needed is not None and 2990 <= m.needed <= 3000
+
+
+def test_untimed_samples_are_refused_for_canary() -> None:
+    from nebsign.gate.readers import read_metrics
+
+    raw = b"http_requests_total 5\n"
+    assert read_metrics(raw, "m").series[0].samples[0].timestamp is None
+    with pytest.raises(InvalidMetrics):
+        run_canary([("m.prom", raw)], default_policy())
+
+
+def test_gauge_given_as_counter_is_invalid() -> None:
+    from nebsign.gate.canary import judge_canary
+    from nebsign.gate.readers import read_metrics
+    from nebsign.gate.series import MetricSet
+
+    data = read_metrics(GEN.canary().encode(), "m.om")
+    series = tuple(
+        replace(s, kind="gauge") if s.name == "sessions_started_total" else s for s in data.series
+    )
+    result = judge_canary(MetricSet(series), default_policy().canary)
+    assert row(result, "session_crashes").reason is Reason.INVALID_VALUES

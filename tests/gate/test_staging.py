@@ -164,3 +164,34 @@ def test_seven_percent_regression_under_heavy_noise_is_never_a_pass() -> None:
     """With 4% per-run noise, 20 runs cannot prove 7% > 5%: INCONCLUSIVE, not PASS."""
     counts = _simulate(2028, 0.07, 0.04)
     assert counts["pass"] <= TRIALS // 100, counts
+
+
+def test_prometheus_files_one_run_each() -> None:
+    rng = random.Random(3)
+
+    def scrape(factor: float) -> tuple[str, bytes]:
+        value = round(310 * factor * (1 + rng.gauss(0, 0.01)), 3)
+        return "run.prom", f"order_match_latency_p99_us {value}\n".encode()
+
+    policy = _without_listed(default_policy())
+    base = [scrape(1.0) for _ in range(8)]
+    assert run_staging(base, [scrape(1.0) for _ in range(8)], policy).verdict is Verdict.PASS
+    slow = run_staging(base, [scrape(1.2) for _ in range(8)], policy)
+    assert slow.verdict is Verdict.FAIL
+    assert dict(slow.metrics[0].samples) == {"baseline": 8, "current": 8}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.lists(_values, min_size=5, max_size=12),
+    factor=st.decimals(min_value=D("0.2"), max_value=D(1), places=4),
+    scale=st.decimals(min_value=D("0.001"), max_value=D(1000), places=3),
+)
+def test_improvements_never_fail_and_units_do_not_matter(
+    base: list[Decimal], factor: Decimal, scale: Decimal
+) -> None:
+    cur = [b * factor for b in base]
+    result = judge_metric(LOWER, base, cur, POLICY)
+    assert result.verdict is not Verdict.FAIL
+    scaled = judge_metric(LOWER, [b * scale for b in base], [c * scale for c in cur], POLICY)
+    assert scaled.verdict is result.verdict
