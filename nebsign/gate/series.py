@@ -31,6 +31,8 @@ _TS_LO, _TS_HI = Decimal(10**9), Decimal(10**10)
 
 def printable(text: str) -> str:
     """*text* with quotes, backslashes and non-printable characters escaped (safe to print)."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return text
     out = []
     for c in text:
         if c in '"\\':

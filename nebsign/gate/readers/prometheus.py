@@ -43,13 +43,16 @@ def _text(raw: bytes, what: str) -> str:
 
 def _collect(families: Iterable[Any], what: str, stamp: Any) -> MetricSet:
     collected: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, list[Sample]]] = {}
+    names: dict[str, str] = {}
     try:
         for family in families:
             for s in family.samples:
                 if s.name.endswith("_created"):
                     continue  # OpenMetrics creation times are not values
                 labels = tuple(sorted(s.labels.items()))
-                where = f"{what}: {printable(s.name)}"
+                where = names.get(s.name) or names.setdefault(
+                    s.name, f"{what}: {printable(s.name)}"
+                )
                 ts = None if s.timestamp is None else stamp(s.timestamp)
                 sample = Sample(ts, exact(s.value, where))
                 _kind_seen, samples = collected.setdefault(
