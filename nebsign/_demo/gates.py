@@ -29,7 +29,9 @@ TITLE = "Rollout gates: staging KPIs vs baseline, canary thresholds, signed verd
 
 
 def _line(result: GateResult) -> str:
-    return f"{result.verdict.value.upper()}: {result.reason}"
+    if result.verdict is Verdict.PASS:
+        return f"PASS: {result.reason}"
+    return f"{result.verdict.value.upper()}, refused (exit 1): {result.reason}"
 
 
 def run(ctx: DemoContext) -> Iterator[str]:

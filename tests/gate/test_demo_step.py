@@ -15,8 +15,9 @@ def test_demo_step(tmp_path: Path) -> None:
     lines = list(step.run(ctx))
     text = "\n".join(lines)
     assert "staging-current-pass.json (20 runs vs 20, tolerance 5%): PASS" in text
-    assert "staging-current-fail.json" in text and "FAIL: order_match_latency_p99_us" in text
+    assert "staging-current-fail.json" in text
+    assert "FAIL, refused (exit 1): order_match_latency_p99_us" in text
     assert "canary-pass.om (4.17 h of samples): PASS" in text
-    assert "canary-fail.om (4.17 h of samples): FAIL: http_5xx" in text
+    assert "canary-fail.om (4.17 h of samples): FAIL, refused (exit 1): http_5xx" in text
     assert "signed canary gate (pass" in text and ": verified" in text
     assert ctx.values["gate_attestation_path"].is_file()
