@@ -289,7 +289,7 @@ def rollout(
 
     from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
     from nebsign.digest import sha256_bytes
-    from nebsign.gate.rollout import check_rollout
+    from nebsign.gate.rollout import RolloutTooSlow, check_rollout
     from nebsign.manifest import MAX_MANIFEST_BYTES
     from nebsign.policy import MAX_POLICY_BYTES
     from nebsign.policy.trust import TrustPolicy
@@ -307,7 +307,12 @@ def rollout(
     ]
     limit = timedelta(hours=float(_policy(policy_path).rollout_hours))
     now = _decided_at()
-    elapsed = check_rollout(statements, sha, now=now, limit=limit)
+    try:
+        elapsed = check_rollout(statements, sha, now=now, limit=limit)
+    except RolloutTooSlow as exc:
+        if output_format == "json":
+            emit_json({"verdict": "fail", "reason": exc.message})
+        raise
     if output_format == "json":
         emit_json(
             {

@@ -17,14 +17,16 @@ __all__ = ["run_canary", "run_staging", "runs_by_metric", "tool_versions"]
 
 def require_extra() -> None:
     """scipy and prometheus_client come with ``pip install 'nebsign[gates]'``."""
-    import importlib.util
+    import importlib
 
-    for module in ("scipy", "prometheus_client"):
-        if importlib.util.find_spec(module) is None:
+    for module in ("scipy.stats", "prometheus_client.parser"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
             raise EnvironmentFault(
-                f"the gates need the Python package {module}",
+                f"the gates need the Python package {module.split('.')[0]} ({exc})",
                 hint="pip install 'nebsign[gates]'",
-            )
+            ) from exc
 
 
 def runs_by_metric(sets: Sequence[MetricSet]) -> dict[str, list[Decimal]]:

@@ -205,3 +205,34 @@ def test_untrusted_names_are_escaped(tmp_path: Path) -> None:
     res = run_cli("gate", "staging", "--baseline", str(f), "--current", str(f))
     assert_one_line_error(res, 2)
     assert "\x1b" not in res.stderr
+
+
+def test_missing_gates_extra_exits_3(tmp_path: Path) -> None:
+    """Without scipy (shadowed here by a module that cannot import) the gate is an
+    environment fault with the install line, not a traceback."""
+    (tmp_path / "scipy").mkdir()
+    (tmp_path / "scipy" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    res = run_cli("gate", "canary", "--metrics", CANARY_OK, env={"PYTHONPATH": str(tmp_path)})
+    assert_one_line_error(res, 3)
+    assert "nebsign[gates]" in res.stderr
+
+
+def test_rollout_json_on_failure(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+    manifest = tmp_path / "release.json"
+    manifest.write_bytes(b"{}")
+    canary = _attest(tmp_path, keys, "canary", CANARY_OK, manifest, 1_767_300_000)
+    res = run_cli(
+        "gate",
+        "rollout",
+        str(manifest),
+        "--trust-policy",
+        str(keys[1]),
+        "--attestation",
+        str(canary),
+        "--format",
+        "json",
+        env={"SOURCE_DATE_EPOCH": "1767300100"},
+    )
+    assert_one_line_error(res, 1)
+    out = json.loads(res.stdout)
+    assert out["verdict"] == "fail" and "regional" in out["reason"]
