@@ -167,7 +167,7 @@ def _judge_one(
     for ser, inc in zip(picked, increases, strict=True):
         if any(s.kind == "gauge" for s in ser) or inc != inc.to_integral_value():
             return result(
-                Verdict.FAIL, Reason.INVALID_VALUES, f"{ser[0].name} is not a counter of events"
+                Verdict.FAIL, Reason.INVALID_VALUES, f"{ser[0].shown()} is not a counter of events"
             )
     errors = int(increases[0])
     if metric.kind is MetricKind.COUNT:

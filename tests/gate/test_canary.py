@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from gatekit import D, default_policy, generator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nebsign.gate.canary import counter_increase, volume_needed
 from nebsign.gate.model import GateKind, GateResult, InvalidMetrics, Reason, Verdict
@@ -195,3 +197,23 @@ def test_gauge_given_as_counter_is_invalid() -> None:
     )
     result = judge_canary(MetricSet(series), default_policy().canary)
     assert row(result, "session_crashes").reason is Reason.INVALID_VALUES
+
+
+_KEYS = [
+    "http_requests",
+    "sessions_started",
+    "session_crashes",
+    "trade_executions_failed",
+    "db_pool_saturation_ratio",
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(key=st.sampled_from(_KEYS), start=st.integers(0, 245), length=st.integers(6, 260))
+def test_any_missing_stretch_of_data_never_passes(key: str, start: int, length: int) -> None:
+    """Unlike Kayenta, Argo Rollouts and Flagger: missing data never passes a release.
+
+    Six or more samples missing (one a minute) is a gap over max_gap_seconds (300).
+    """
+    result = judge(drop=(key, start, start + length))
+    assert result.verdict is not Verdict.PASS, result.reason
