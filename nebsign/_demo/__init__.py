@@ -22,6 +22,7 @@ STEPS: list[str] = [
     "nebsign._demo.foundation",
     "nebsign._demo.sast",
     "nebsign._demo.signing",
+    "nebsign._demo.gates",
     "nebsign._demo.agent",
 ]
 
