@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.nebsign-installed
 
-.PHONY: demo test lint typecheck check bench clean deps fuzz
+.PHONY: demo test lint typecheck check bench clean deps fuzz mutants
 
 $(STAMP): pyproject.toml hatch_build.py nebsign/_speedups.c $(wildcard scripts/ensure-*.sh)
 	$(MAKE) --no-print-directory deps
@@ -28,9 +28,17 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
 
+# Mutation testing of the modules that decide trust (docs/mutants.md); hours for all of
+# them on 2 cores: narrow it with a mutant-name pattern, e.g.
+#   make mutants MUTATE='nebsign._internal.safepath.*'
+mutants: $(STAMP)
+	$(BIN)/python -m pip install --quiet mutmut==3.8.1
+	$(BIN)/mutmut run --max-children $$(nproc) $(MUTATE)
+	$(BIN)/python scripts/mutants_report.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check nebsign tests bench hatch_build.py
-	$(BIN)/ruff format --check nebsign tests bench hatch_build.py
+	$(BIN)/ruff check nebsign tests bench scripts hatch_build.py
+	$(BIN)/ruff format --check nebsign tests bench scripts hatch_build.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
