@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     # capabilities: siblings, each built on the core only
     "nebsign.sast": 2,
     "nebsign.agent": 2,
+    "nebsign.gate": 2,
     # orchestration of several capabilities
     "nebsign._demo": 3,
     # the command line: the only printer
