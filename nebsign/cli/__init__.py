@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "agent": "nebsign.cli.agent:agent",
     "scan": "nebsign.cli.scan:scan",
     "gate": "nebsign.cli.gate:gate",
+    "release": "nebsign.cli.release:release",
 }
 
 _state = {"verbose": False}

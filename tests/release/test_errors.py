@@ -1,0 +1,97 @@
+"""Bad input to ``nebsign release`` exits 2 with one line (and JSON with --format json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import assert_one_line_error
+from releasekit import METRICS, release
+
+
+def test_non_empty_out_is_refused_without_force(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine\n")
+    result = release(example, example, out, keys[0])
+    assert_one_line_error(result, 2)
+    assert "not empty" in result.stderr
+    assert (out / "keep.txt").read_text() == "mine\n"
+
+
+def test_out_inside_the_build_dir_is_refused(example: Path, keys: tuple[Path, Path]) -> None:
+    result = release(example, example, example / "out", keys[0])
+    assert_one_line_error(result, 2)
+    assert "overlaps" in result.stderr
+
+
+def test_wrong_passphrase_is_bad_input_with_json(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path]
+) -> None:
+    result = release(
+        example,
+        example,
+        tmp_path / "out",
+        keys[0],
+        "--format",
+        "json",
+        env={"NEBSIGN_PASSPHRASE": "Zq9-not-the-passphrase"},
+    )
+    assert_one_line_error(result, 2)
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["exit_code"] == 2
+    assert "Zq9" not in result.stdout + result.stderr  # no secret in any output
+
+
+def test_malformed_metrics_exit_2(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"metrics": [1, 2')
+    result = release(
+        example,
+        example,
+        tmp_path / "out",
+        keys[0],
+        "--canary-metrics",
+        str(bad),
+        "-q",
+        cache=sast_cache,
+    )
+    assert_one_line_error(result, 2)
+    assert not (tmp_path / "out").exists()
+
+
+def test_staging_current_without_baseline_is_usage(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path]
+) -> None:
+    result = release(
+        example,
+        example,
+        tmp_path / "out",
+        keys[0],
+        "--staging-current",
+        str(METRICS / "staging-current-pass.json"),
+    )
+    assert_one_line_error(result, 2)
+    assert "--staging-baseline" in result.stderr
+
+
+@pytest.mark.parametrize("epoch", ["yesterday", "-5", "1e9"])
+def test_bad_source_date_epoch(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path], epoch: str
+) -> None:
+    result = release(example, example, tmp_path / "out", keys[0], env={"SOURCE_DATE_EPOCH": epoch})
+    assert_one_line_error(result, 2)
+    assert "SOURCE_DATE_EPOCH" in result.stderr
+
+
+def test_help_has_an_example() -> None:
+    from helpers import run_cli
+
+    result = run_cli("release", "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout and "nebsign release src/ build/" in result.stdout
