@@ -26,6 +26,7 @@ from nebsign.errors import InputError
 
 __all__ = [
     "BUNDLE_MEDIA_TYPE",
+    "DIGEST_MESSAGE_BYTES",
     "IN_TOTO_PAYLOAD_TYPE",
     "MAX_BUNDLE_BYTES",
     "Bundle",
@@ -53,6 +54,10 @@ _INT_RE = re.compile(r"-?[0-9]{1,19}")
 
 class InvalidBundle(InputError):
     """The bytes are not a well-formed Sigstore bundle."""
+
+
+#: an artifact signature signs the raw 32-byte SHA-256 digest; a PAE is always longer (ADR 0006)
+DIGEST_MESSAGE_BYTES = 32
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
