@@ -171,15 +171,15 @@ def format_text(verdict: AuditVerdict) -> str:
         )
     lines.extend(f"note: {clean(n)}" for n in verdict.notes)
     lines.append("")
-    lines.append(f"{'severity':<9} {'total':>5}  " + "  ".join(s.value for s in Status))
+    heads = [s.value for s in Status]
+    lines.append(f"{'severity':<9} {'total':>5}  " + "  ".join(heads))
     for sev in Severity:
         group = [f for f in verdict.findings if f.severity is sev]
         if not group:
             continue
         c = Counter(f.status for f in group)
-        lines.append(
-            f"{sev.value:<9} {len(group):>5}  " + "  ".join(f"{c.get(s, 0)}" for s in Status)
-        )
+        cells = "  ".join(f"{c.get(s, 0):>{len(s.value)}}" for s in Status)
+        lines.append(f"{sev.value:<9} {len(group):>5}  {cells}")
     unfixed = [f for f in verdict.findings if f.status is not Status.FIXED]
     if unfixed:
         lines.append("")
