@@ -30,7 +30,9 @@ _HEADING = re.compile(
     re.MULTILINE,
 )
 _H1 = re.compile(r"^#[ \t]+(?P<title>[^\n]+)$", re.MULTILINE)
-_STATUS = re.compile(r"^\*{0,2}Status:?\*{0,2}:?[ \t]*(?P<label>[^\n]{1,60}?)[ \t]*$", re.M | re.I)
+_STATUS = re.compile(
+    r"^\*{0,2}Status:?\*{0,2}:?[ \t]*(?P<label>[A-Za-z'\u2019 \t-]{1,60})", re.M | re.I
+)
 _SPONSOR = re.compile(r"\*\*\[[^\]\n]*?\b(?P<word>confirmed|acknowledged|disputed)\b[^\]\n]*\]")
 _MITIGATED = re.compile(r"mitigation confirmed", re.IGNORECASE)
 _LINK = re.compile(
@@ -108,6 +110,17 @@ class ContestImporter(Importer):
         )
 
 
+def _status(label: str, where: str) -> Status:
+    """The longest leading run of words that is a known status ("Fixed in PR 4" -> Fixed)."""
+    words = label.split()
+    for n in range(len(words), 0, -1):
+        try:
+            return map_status(" ".join(words[:n]), where)
+        except InvalidAuditInput:
+            continue
+    raise InvalidAuditInput(f"{where}: unknown status label {label[:60]!r}")
+
+
 def _finding(head: re.Match[str], body: str, auditor: str, where: str) -> Finding:
     firm_id = head.group("id")
     prefix = firm_id.split("-")[0]
@@ -126,7 +139,7 @@ def _finding(head: re.Match[str], body: str, auditor: str, where: str) -> Findin
         label = f"sponsor {sponsor[-1]}"
     else:
         label = "open"
-    status = map_status(label, f"{where}.status")
+    status = _status(label, f"{where}.status")
     location = None
     for link in _LINK.finditer(body):
         try:
