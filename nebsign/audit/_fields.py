@@ -15,6 +15,7 @@ __all__ = [
     "obj",
     "opt_int",
     "opt_str",
+    "relpath",
     "req_str",
 ]
 
@@ -80,3 +81,14 @@ def no_unknown(o: Mapping[str, Any], known: frozenset[str], where: str) -> None:
     unknown = set(o) - known
     if unknown:
         raise InvalidAuditInput(f"{where}.{sorted(unknown)[0]}: unknown field")
+
+
+def relpath(value: str, where: str) -> str:
+    """A safe relative POSIX path (:func:`check_relpath`), else an error naming *where*."""
+    from nebsign._internal.safepath import check_relpath
+    from nebsign.errors import InputError
+
+    try:
+        return check_relpath(value, where)
+    except InputError as exc:
+        raise InvalidAuditInput(exc.message) from exc

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 from nebsign._internal.canonical import parse_json_object
-from nebsign._internal.safepath import check_relpath
 from nebsign.audit._fields import (
     InvalidAuditInput,
     arr,
@@ -21,6 +20,7 @@ from nebsign.audit._fields import (
     obj,
     opt_int,
     opt_str,
+    relpath,
     req_str,
 )
 from nebsign.audit.interface import MAX_AUDIT_BYTES, Importer
@@ -123,7 +123,7 @@ def parse_audit_document(doc: dict[str, Any], what: str) -> Audit:
         sw = f"{where}.scope[{i}]"
         item = obj(item, sw)
         no_unknown(item, frozenset({"path", "sha256", "sha1"}), sw)
-        path = check_relpath(req_str(item, "path", sw, limit=4096), f"{sw}.path")
+        path = relpath(req_str(item, "path", sw, limit=4096), f"{sw}.path")
         if path in seen_paths:
             raise InvalidAuditInput(f"{sw}.path: {path!r} listed twice")
         seen_paths.add(path)
@@ -207,7 +207,7 @@ def _finding(item: dict[str, Any], auditor: str, where: str) -> Finding:
         if value:
             props[key] = value
     if path:
-        check_relpath(path, f"{where}.location.path")
+        relpath(path, f"{where}.location.path")
         line = opt_int(loc_raw, "line", f"{where}.location")
         end_line = opt_int(loc_raw, "end_line", f"{where}.location")
         location = Location(path=path, line=line, end_line=end_line)
