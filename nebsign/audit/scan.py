@@ -133,10 +133,18 @@ def scan_contracts(target: Path, *, root: Path, timeout: float = 600.0) -> Audit
         if proc is None:
             raise ScannerFailed(f"slither did not finish within {timeout:.0f} s")
         if not out_json.is_file():
-            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+            stderr = proc.stderr.decode("utf-8", "replace")
+            known = {str(root) + "/": "", str(root): "."}
+            compile_error = _compile_error(stderr)
+            if compile_error is not None:
+                raise InputError(
+                    "slither could not analyse the contracts: "
+                    + scrub_local_paths(compile_error, known)[:400]
+                )
+            tail = stderr.strip().splitlines()[-1:] or [""]
             raise ScannerFailed(
                 f"slither exited {proc.returncode} without a result: "
-                f"{scrub_local_paths(tail[0], {str(root): '.'})[:300]}"
+                f"{scrub_local_paths(tail[0], known)[:300]}"
             )
         raw = read_bounded(out_json, MAX_AUDIT_BYTES, "slither result")
     doc = parse_json_object(raw, "slither result", limit=MAX_AUDIT_BYTES, error=InvalidAuditInput)
@@ -155,3 +163,14 @@ def scan_contracts(target: Path, *, root: Path, timeout: float = 600.0) -> Audit
         scope=tuple(scope),
         tools={"slither": tools.slither_version, "solc-js": tools.solcjs_version},
     )
+
+
+def _compile_error(stderr: str) -> str | None:
+    """The compiler's message when crytic-compile gave up on the sources, else None."""
+    marker = "InvalidCompilation:"
+    at = stderr.find(marker)
+    if at < 0:
+        return None
+    text = stderr[at + len(marker) :].strip().splitlines()
+    where = next((line.strip() for line in text if line.strip().startswith("-->")), "")
+    return " ".join(filter(None, [text[0].strip() if text else "", where]))
