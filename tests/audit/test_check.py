@@ -185,3 +185,19 @@ def test_no_sha256_scope_needs_the_manifest_as_subject() -> None:
 def test_bad_audit_policy_names_the_key(table: str, field: str) -> None:
     with pytest.raises(InputError, match=rf"\[audit\]\.{field}"):
         AuditPolicy.from_toml(f"[audit]\n{table}\n".encode())
+
+
+def test_findings_digest_is_rfc8785_whatever_the_properties() -> None:
+    from dataclasses import replace
+
+    from nebsign.audit.report import _canonical
+
+    audit = load_audit(Path(__file__).parent / "data" / "slither-bank.json")
+    dicts = [f.to_dict() for f in audit.findings]
+    assert _canonical(dicts) == canonical_json(dicts)
+    odd = [
+        replace(f, properties={**f.properties, "score": 0.1, "big": 2**52, "ключ": "é"})
+        for f in audit.findings[:2]
+    ]
+    odd_dicts = [f.to_dict() for f in odd]
+    assert _canonical(odd_dicts) == canonical_json(odd_dicts)

@@ -267,3 +267,28 @@ def test_acknowledged_declined_wont_fix_are_never_fixed() -> None:
         if any(w in label for w in ("acknowledged", "declined", "won't", "wont", "will not")):
             assert status is not Status.FIXED, label
     assert all(isinstance(v, Severity) for v in SEVERITY_LABELS.values())
+
+
+def test_slither_fingerprints_agree_with_the_shared_numbering() -> None:
+    from dataclasses import replace
+
+    from nebsign.findings import assign_fingerprints
+
+    doc = json.loads(BANK.read_text())
+    doc["results"]["detectors"] += doc["results"]["detectors"][:3]  # twins
+    audit = SlitherImporter().parse(json.dumps(doc).encode(), "twins")
+    cleared = [replace(f, fingerprint="") for f in audit.findings]
+    assert {f.fingerprint for f in assign_fingerprints(cleared)} == {
+        f.fingerprint for f in audit.findings
+    }
+    assert len({f.fingerprint for f in audit.findings}) == len(audit.findings) == 13
+
+
+def test_slither_lone_surrogate_is_bad_input() -> None:
+    raw = SLITHER_VAULT.read_bytes().replace(b'"name": "withdraw"', b'"name": "w\\ud800"', 1)
+    with pytest.raises(InvalidAuditInput, match="surrogate"):
+        SlitherImporter().parse(raw, "s.json")
+    paired = SLITHER_VAULT.read_bytes().replace(
+        b'"name": "withdraw"', b'"name": "w\\ud83d\\ude00"', 1
+    )
+    assert SlitherImporter().parse(paired, "s.json").findings

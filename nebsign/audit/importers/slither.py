@@ -10,6 +10,8 @@ deals with exit codes).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,11 +23,12 @@ from nebsign.audit.mapping import map_confidence
 from nebsign.audit.model import Audit, scrub_local_paths
 from nebsign.errors import InputError
 from nebsign.findings import (
+    Confidence,
     Finding,
     Location,
     Severity,
     Source,
-    assign_fingerprints,
+    fingerprint,
     normalize_snippet,
 )
 
@@ -40,6 +43,7 @@ IMPACT: dict[str, Severity] = {
     "Optimization": Severity.INFO,
 }
 MAX_DETECTORS = 1_000_000
+_CONFIDENCE = {"High": Confidence.HIGH, "Medium": Confidence.MEDIUM, "Low": Confidence.LOW}
 MAX_ELEMENTS = 10_000
 
 
@@ -54,6 +58,8 @@ class SlitherImporter(Importer):
         doc = parse_json_object(
             raw, what, limit=MAX_AUDIT_BYTES, check_duplicates=False, error=InvalidAuditInput
         )
+        if _SURROGATE_ESCAPE.search(raw):
+            _no_lone_surrogates(doc, what)
         return Audit(kind="slither", auditor="Slither", findings=findings_from_slither(doc, what))
 
 
@@ -68,7 +74,45 @@ def findings_from_slither(doc: Mapping[str, Any], what: str) -> tuple[Finding, .
         _finding(obj(det, f"{what}.results.detectors[{i}]"), f"{what}.results.detectors[{i}]")
         for i, det in enumerate(detectors)
     ]
-    return tuple(assign_fingerprints(found))
+    return tuple(_fingerprinted(found))
+
+
+def _fingerprinted(found: list[dict[str, Any]]) -> list[Finding]:
+    """Findings numbered like :func:`~nebsign.findings.assign_fingerprints` (twins in
+    line order), each built once: the snippet is already normalized."""
+
+    def order(kw: dict[str, Any]) -> tuple[Any, ...]:
+        loc: Location = kw["location"]
+        path = loc.path or loc.url or ""
+        return (loc.path or "", path, loc.line or 0, loc.column or 0, kw["rule_id"])
+
+    seen: dict[tuple[str, str, str], int] = {}
+    out: list[Finding] = []
+    for kw in sorted(found, key=order):
+        loc = kw["location"]
+        key = (kw["rule_id"], loc.path or loc.url or "", kw["snippet"])
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        out.append(Finding(**kw, fingerprint=fingerprint(key[0], key[1], key[2], index)))
+    return out
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
+
+
+def _no_lone_surrogates(doc: Mapping[str, Any], what: str) -> None:
+    """Escaped surrogates must pair up (one C-speed pass, only when the bytes hold any)."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidAuditInput(f"{what}: a string holds an unpaired UTF-16 surrogate") from exc
+
+
+def _s(value: object, where: str, limit: int = 4096) -> str:
+    """A string field of at most *limit* characters (Unicode checked per document)."""
+    if type(value) is not str or len(value) > limit:
+        raise InvalidAuditInput(f"{where}: must be a string of at most {limit} characters")
+    return value
 
 
 def _relpath(mapping: dict[str, Any], where: str) -> tuple[str, dict[str, str]]:
@@ -93,7 +137,7 @@ def _relpath(mapping: dict[str, Any], where: str) -> tuple[str, dict[str, str]]:
     return rel, known
 
 
-def _finding(det: dict[str, Any], where: str) -> Finding:
+def _finding(det: dict[str, Any], where: str) -> dict[str, Any]:
     check = req_str(det, "check", where, limit=200)
     impact = req_str(det, "impact", where, limit=50)
     severity = IMPACT.get(impact)
@@ -107,21 +151,26 @@ def _finding(det: dict[str, Any], where: str) -> Finding:
     parts: list[str] = []
     known: dict[str, str] = {}
     for j, el in enumerate(elements):
-        ew = f"{where}.elements[{j}]"
-        el = obj(el, ew)
-        kind = opt_str(el, "type", ew, limit=50) or ""
-        name = opt_str(el, "name", ew, limit=4096) or ""
+        if type(el) is not dict:
+            raise InvalidAuditInput(f"{where}.elements[{j}]: must be an object")
+        kind = _s(el.get("type", ""), f"{where}.elements[{j}].type", 50)
+        name = _s(el.get("name", ""), f"{where}.elements[{j}].name")
         parts.append(f"{kind}:{name}")
         sm = el.get("source_mapping")
-        if isinstance(sm, dict) and ("filename_relative" in sm or "filename_short" in sm):
+        if path is None and type(sm) is dict:
+            ew = f"{where}.elements[{j}]"
             rel, more = _relpath(sm, f"{ew}.source_mapping")
             known.update(more)
-            if path is None:
-                path = rel
-                lines = [n for n in arr(sm.get("lines", []), f"{ew}.source_mapping.lines")]
-                if not all(type(n) is int and n > 0 for n in lines):
-                    raise InvalidAuditInput(f"{ew}.source_mapping.lines: positive integers")
-        parent = _parent(el, ew)
+            path = rel
+            lines = arr(sm.get("lines", []), f"{ew}.source_mapping.lines")
+            if not all(type(n) is int and 0 < n < 10_000_000 for n in lines):
+                raise InvalidAuditInput(f"{ew}.source_mapping.lines: positive integers")
+        elif type(sm) is dict:
+            absolute = sm.get("filename_absolute")
+            rel_name = sm.get("filename_relative")
+            if type(absolute) is str and type(rel_name) is str and absolute not in known:
+                known[absolute] = rel_name
+        parent = _parent(el, f"{where}.elements[{j}]")
         if kind == "contract" and not contract:
             contract = name
         elif kind == "function" and not function:
@@ -150,16 +199,16 @@ def _finding(det: dict[str, Any], where: str) -> Finding:
     slither_id = opt_str(det, "id", where, limit=128)
     if slither_id:
         props["slither_id"] = slither_id
-    return Finding(
+    return dict(
         source=Source.AUDIT,
         tool="slither",
         rule_id=check,
         severity=severity,
-        confidence=map_confidence(confidence),
         title=first.rstrip(":")[:500],
         message=description,
         location=location,
         snippet=normalize_snippet([contract, function, *sorted(parts)]),
+        confidence=_CONFIDENCE.get(confidence) or map_confidence(confidence),
         properties=props,
     )
 
@@ -171,4 +220,4 @@ def _parent(el: dict[str, Any], where: str) -> str:
     parent = fields.get("parent")
     if not isinstance(parent, dict):
         return ""
-    return opt_str(parent, "name", f"{where}.type_specific_fields.parent", limit=4096) or ""
+    return _s(parent.get("name", ""), f"{where}.type_specific_fields.parent.name")
