@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from nebsign._internal.canonical import parse_json_object
+from nebsign._internal.safepath import check_relpaths
 from nebsign.audit._fields import (
     InvalidAuditInput,
     arr,
@@ -117,25 +118,7 @@ def parse_audit_document(doc: dict[str, Any], what: str) -> Audit:
     commit = opt_str(doc, "commit", where, limit=64) or ""
     if commit and not _COMMIT.fullmatch(commit):
         raise InvalidAuditInput(f"{where}.commit: must be a lowercase hex commit id")
-    scope: list[ScopeEntry] = []
-    seen_paths: set[str] = set()
-    for i, item in enumerate(arr(doc.get("scope"), f"{where}.scope", limit=MAX_SCOPE)):
-        sw = f"{where}.scope[{i}]"
-        item = obj(item, sw)
-        no_unknown(item, frozenset({"path", "sha256", "sha1"}), sw)
-        path = relpath(req_str(item, "path", sw, limit=4096), f"{sw}.path")
-        if path in seen_paths:
-            raise InvalidAuditInput(f"{sw}.path: {path!r} listed twice")
-        seen_paths.add(path)
-        algorithms = [a for a in ("sha256", "sha1") if a in item]
-        if len(algorithms) != 1:
-            raise InvalidAuditInput(f"{sw}: needs exactly one of sha256, sha1")
-        alg = algorithms[0]
-        digest = req_str(item, alg, sw, limit=64).lower()
-        try:
-            scope.append(ScopeEntry(path, alg, digest))
-        except InvalidAuditInput as exc:
-            raise InvalidAuditInput(f"{sw}.{alg}: {exc.message}") from exc
+    scope = _scope(arr(doc.get("scope"), f"{where}.scope", limit=MAX_SCOPE), where)
     if not scope:
         raise InvalidAuditInput(f"{where}.scope: an audit covers at least one file")
     findings: list[Finding] = []
@@ -159,6 +142,40 @@ def parse_audit_document(doc: dict[str, Any], what: str) -> Audit:
         repository=_https(doc, "repository", where, required=False),
         commit=commit,
     )
+
+
+_SCOPE_KEYS = frozenset({"path", "sha256", "sha1"})
+
+
+def _scope(items: list[Any], where: str) -> list[ScopeEntry]:
+    """Scope entries; paths checked in bulk (C speed), each one again on error."""
+    scope: list[ScopeEntry] = []
+    for i, item in enumerate(items):
+        sw = f"{where}.scope[{i}]"
+        item = obj(item, sw)
+        if len(item) != 2 or not item.keys() <= _SCOPE_KEYS:
+            no_unknown(item, _SCOPE_KEYS, sw)
+            raise InvalidAuditInput(f"{sw}: needs a path and exactly one of sha256, sha1")
+        alg = "sha256" if "sha256" in item else "sha1"
+        path = req_str(item, "path", sw, limit=4096)
+        digest = req_str(item, alg, sw, limit=64).lower()
+        try:
+            scope.append(ScopeEntry(path, alg, digest))
+        except InvalidAuditInput as exc:
+            raise InvalidAuditInput(f"{sw}.{alg}: {exc.message}") from exc
+    paths = [e.path for e in scope]
+    try:
+        check_relpaths(paths)
+    except InputError:
+        for i, path in enumerate(paths):
+            relpath(path, f"{where}.scope[{i}].path")
+    if len(set(paths)) != len(paths):
+        seen: set[str] = set()
+        for i, path in enumerate(paths):
+            if path in seen:
+                raise InvalidAuditInput(f"{where}.scope[{i}].path: {path!r} listed twice")
+            seen.add(path)
+    return scope
 
 
 def _ids(value: object, pattern: re.Pattern[str], where: str) -> tuple[str, ...]:
