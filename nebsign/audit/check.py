@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nebsign.audit.model import Audit, ScopeEntry
 from nebsign.audit.policy import AuditPolicy
 from nebsign.findings import Finding
-from nebsign.manifest import Manifest
 from nebsign.policy.levels import Level, matches
+
+if TYPE_CHECKING:
+    from nebsign.manifest import Manifest
 
 __all__ = ["AuditVerdict", "Coverage", "Drift", "Weak", "check_release", "judge", "merge"]
 

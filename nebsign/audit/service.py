@@ -19,7 +19,6 @@ from nebsign.audit.interface import load_audit
 from nebsign.audit.model import Audit
 from nebsign.audit.policy import AuditPolicy
 from nebsign.errors import InputError
-from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest
 from nebsign.policy import MAX_POLICY_BYTES
 
 __all__ = ["CheckResult", "check_audits", "import_audits", "load_policy", "scan_audit"]
@@ -74,6 +73,8 @@ def check_audits(
     fmt: str | None = None,
 ) -> CheckResult:
     """Coverage, drift and open findings of a release manifest against the audits."""
+    from nebsign.manifest import MAX_MANIFEST_BYTES, Manifest
+
     raw = read_bounded(manifest_path, MAX_MANIFEST_BYTES, "manifest")
     manifest = Manifest.from_json(raw, str(manifest_path))
     audits, notes = _load(paths, fmt)

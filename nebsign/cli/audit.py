@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import click
 
 from nebsign._internal.atomic import atomic_write
-from nebsign.cli._keyopts import passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError
 
@@ -46,7 +45,13 @@ def _common(func: F) -> F:
                 type=click.Path(dir_okay=False, exists=True, path_type=Path),
                 help="Private key for --attest (passphrase from NEBSIGN_PASSPHRASE or a prompt).",
             ),
-            passphrase_fd_option,
+            click.option(
+                "--passphrase-fd",
+                type=click.IntRange(min=0),
+                metavar="N",
+                help="Read the --key passphrase from file descriptor N (else $NEBSIGN_PASSPHRASE, "
+                "else a prompt). Never on the command line.",
+            ),
             format_option,
         ]
     ):
