@@ -3,8 +3,8 @@
 The predicate follows the shared convention (verdict, reason, policy_digest,
 tools, counts, findings, findings_digest) plus the audit's own keys: auditor,
 report, dates, repository, commit, scope, coverage. Its subjects are the
-scope files by path and SHA-256 (SHA-1 entries cannot be subjects), or the
-release manifest when no scope has a SHA-256. Deterministic.
+scope files by path and SHA-256 (SHA-1 entries cannot be subjects) and,
+after ``audit check``, the release manifest. Deterministic.
 """
 
 from __future__ import annotations
@@ -130,15 +130,17 @@ def predicate(verdict: AuditVerdict) -> dict[str, Any]:
 
 
 def subjects(verdict: AuditVerdict, manifest: tuple[str, str] | None = None) -> tuple[Subject, ...]:
-    """Scope files (path, SHA-256); else the release manifest (name, digest)."""
+    """Scope files (path, SHA-256), plus the release manifest (name, digest) that
+    ``audit check`` judged, so a host's ``[[require]]`` can find the statement."""
     strong = sorted({(e.path, e.digest) for a in verdict.audits for e in a.scope if not e.weak})
-    if strong:
-        return tuple(Subject(p, d) for p, d in strong)
+    out = [Subject(p, d) for p, d in strong]
     if manifest is not None:
-        return (Subject(*manifest),)
-    raise InputError(
-        "nothing to attest about: no audit scope has a SHA-256 and no --manifest was given"
-    )
+        out.append(Subject(*manifest))
+    if not out:
+        raise InputError(
+            "nothing to attest about: no audit scope has a SHA-256 and no --manifest was given"
+        )
+    return tuple(out)
 
 
 def statement(verdict: AuditVerdict, manifest: tuple[str, str] | None = None) -> Statement:

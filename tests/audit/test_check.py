@@ -201,3 +201,12 @@ def test_findings_digest_is_rfc8785_whatever_the_properties() -> None:
     ]
     odd_dicts = [f.to_dict() for f in odd]
     assert _canonical(odd_dicts) == canonical_json(odd_dicts)
+
+
+def test_check_attestation_also_names_the_release_manifest(tmp_path: Path) -> None:
+    release = copy_release(tmp_path / "r")
+    manifest_path = _manifest(release, tmp_path)
+    result = check_audits(manifest_path, [SAMPLE_AUDIT], load_policy(None))
+    stmt = statement(result.verdict, (result.manifest_name, result.manifest_digest))
+    digest = Manifest.from_json(manifest_path.read_bytes()).digest()
+    assert stmt.covers(digest) and stmt.covers(VAULT_SHA256)
