@@ -158,3 +158,27 @@ def test_help_has_examples() -> None:
     for sub in ("import", "check", "scan"):
         result = run_cli("audit", sub, "--help")
         assert result.exit_code == 0 and "Examples:" in result.stdout
+
+
+def test_audit_sarif_validates_against_the_official_schema(tmp_path: Path) -> None:
+    import jsonschema
+    from helpers import SHARED
+
+    schema_path = SHARED / "testdata" / "sarif" / "sarif-schema-2.1.0.json"
+    if not schema_path.is_file():
+        pytest.skip(f"the SARIF schema is not beside the repository ({schema_path})")
+    sarif = tmp_path / "a.sarif"
+    result = run_cli(
+        "audit",
+        "import",
+        str(SAMPLE_AUDIT),
+        str(BANK),
+        str(DATA / "c4-report.md"),
+        "--sarif",
+        str(sarif),
+    )
+    assert result.exit_code == 1, result.stderr
+    log = json.loads(sarif.read_text())
+    jsonschema.validate(log, json.loads(schema_path.read_text()))
+    suppressed = [r for r in log["runs"][0]["results"] if r.get("suppressions")]
+    assert suppressed  # acknowledged / won't-fix carry a SARIF suppression, fixed ones do not
