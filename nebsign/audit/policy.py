@@ -70,7 +70,11 @@ class AuditPolicy:
         if unknown:
             raise InputError(f"{w}.{sorted(unknown)[0]}: unknown key")
         fail_on = table.get("fail_on", ["uncovered", "drifted", "open"])
-        if not isinstance(fail_on, list) or not set(fail_on) <= set(FAIL_ON):
+        if (
+            not isinstance(fail_on, list)
+            or not all(isinstance(x, str) for x in fail_on)
+            or not set(fail_on) <= set(FAIL_ON)
+        ):
             raise InputError(f"{w}.fail_on: a list drawn from {list(FAIL_ON)}")
         flags = {}
         for key in ("accept_sha1", "accept_acknowledged"):

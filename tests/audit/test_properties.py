@@ -170,3 +170,66 @@ def test_each_required_file_is_covered_uncovered_or_drifted(
             assert path in cov.covered
         else:
             assert path in drifted
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["required", "fail_on", "accept_sha1", "accept_acknowledged", "severity", "rules", "x"]
+        ),
+        JSON,
+        max_size=5,
+    )
+)
+def test_any_audit_table_is_parsed_or_refused(table: dict[str, Any]) -> None:
+    lines = ["[audit]"]
+    for key, value in table.items():
+        lines.append(f"{key} = {_toml(value)}")
+    try:
+        AuditPolicy.from_toml("\n".join(lines).encode())
+    except InputError as exc:
+        assert exc.exit_code == 2 and "\n" not in exc.diagnostics()
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) or value is None:
+        return json.dumps(value or "")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Critical", "Major", "Medium", "Minor", "Informational", "Gas", "QA"]),
+            st.sampled_from(
+                ["Resolved", "Acknowledged", "Declined", "Won't Fix", "Mitigated", "Unresolved"]
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_only_resolved_findings_count_as_fixed(labels: list[tuple[str, str]]) -> None:
+    from nebsign.audit.check import judge
+    from nebsign.audit.report import predicate
+
+    findings = [
+        {"id": f"F-{i}", "title": "t", "severity": sev, "status": status}
+        for i, (sev, status) in enumerate(labels)
+    ]
+    audit = AuditFileImporter().parse(json.dumps(audit_doc(findings=findings)).encode(), "a")
+    pred = predicate(judge([audit], AuditPolicy.from_toml(b"[audit]\n")))
+    assert pred["counts"]["fixed"] == sum(1 for _, status in labels if status == "Resolved")
+    refused = {"Acknowledged", "Declined", "Won't Fix"}
+    for f, (_, status) in zip(
+        sorted(pred["findings"], key=lambda f: int(f["rule_id"][2:])), labels, strict=True
+    ):
+        if status in refused:
+            assert f["status"] != "fixed"
