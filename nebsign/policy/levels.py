@@ -27,6 +27,7 @@ class Level(enum.Enum):
 
 
 def parse_level(value: object, what: str) -> Level:
+    """A level from its name (any case); :class:`InputError` naming *what* otherwise."""
     if not isinstance(value, str):
         raise InputError(f"{what}: level must be IGNORE, INFO, WARN or FAIL, not {value!r}")
     try:
@@ -38,6 +39,7 @@ def parse_level(value: object, what: str) -> Level:
 
 
 def severity_table(value: object, what: str) -> dict[Severity, Level]:
+    """``{severity: level}`` from a TOML table such as ``[sast.severity]``."""
     if not isinstance(value, dict):
         raise InputError(f"{what}: must be a table")
     out = {}
@@ -50,12 +52,14 @@ def severity_table(value: object, what: str) -> dict[Severity, Level]:
 
 
 def rule_table(value: object, what: str) -> dict[str, Level]:
+    """``{rule id: level}`` from a TOML table such as ``[sast.rules]``."""
     if not isinstance(value, dict):
         raise InputError(f"{what}: must be a table")
     return {str(k): parse_level(v, f"{what}.{k}") for k, v in value.items()}
 
 
 def globs(value: object, what: str) -> tuple[str, ...]:
+    """A non-empty list of non-empty glob strings."""
     if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
         raise InputError(f"{what}: must be a list of glob strings")
     return tuple(value)

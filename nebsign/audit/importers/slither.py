@@ -52,7 +52,12 @@ class SlitherImporter(Importer):
 
     def sniff(self, raw: bytes, filename: str) -> bool:
         head = raw[:4096]
-        return head.lstrip()[:1] == b"{" and b'"results"' in raw and b'"detectors"' in raw
+        return (
+            head.lstrip()[:1] == b"{"
+            and b'"detectors"' in raw
+            and b'"success"' in raw
+            and b'"runs"' not in head
+        )
 
     def parse(self, raw: bytes, what: str) -> Audit:
         doc = parse_json_object(
