@@ -172,6 +172,12 @@ def sarif_log(verdict: AuditVerdict) -> dict[str, Any]:
     )
 
 
+_KINDS = {
+    "nebsign": "audit file",
+    "slither": "Slither JSON",
+    "sarif": "SARIF",
+    "contest": "contest report",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -195,8 +201,9 @@ def format_text(verdict: AuditVerdict) -> str:
     for audit in verdict.audits:
         when = f", {audit.audit_date.isoformat()}" if audit.audit_date else ""
         title = f": {clean(audit.report_title, 80)}" if audit.report_title else ""
+        kind = _KINDS.get(audit.kind, audit.kind)
         lines.append(
-            f"{audit.kind} {clean(audit.auditor, 80)}{title}{when} "
+            f"{clean(audit.auditor, 80)} [{kind}]{title}{when} "
             f"({len(audit.findings)} finding(s), {len(audit.scope)} file(s) in scope)"
         )
     lines.extend(f"note: {clean(n)}" for n in verdict.notes)

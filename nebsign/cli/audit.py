@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError
+
+if TYPE_CHECKING:
+    from nebsign.audit.check import AuditVerdict
 
 F = TypeVar("F", bound=Callable[..., Any])
 _FORMATS = ["nebsign", "slither", "sarif", "contest"]
@@ -69,7 +72,7 @@ def _input_format(func: F) -> F:
 
 
 def _finish(
-    verdict: Any,
+    verdict: AuditVerdict,
     *,
     output_format: str,
     sarif_path: Path | None,
@@ -78,12 +81,10 @@ def _finish(
     passphrase_fd: int | None,
     manifest: tuple[str, str] | None = None,
 ) -> None:
-    from nebsign.audit.check import AuditVerdict
     from nebsign.audit.policy import AuditGateFailed
     from nebsign.audit.report import format_text, result_dict, sarif_log, statement
     from nebsign.sarif import sarif_bytes
 
-    assert isinstance(verdict, AuditVerdict)
     if sarif_path is not None:
         atomic_write(sarif_path, sarif_bytes(sarif_log(verdict)))
     if attest_path is not None:
