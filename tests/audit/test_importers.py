@@ -292,3 +292,17 @@ def test_slither_lone_surrogate_is_bad_input() -> None:
         b'"name": "withdraw"', b'"name": "w\\ud83d\\ude00"', 1
     )
     assert SlitherImporter().parse(paired, "s.json").findings
+
+
+def test_sarif_from_another_analyser_maps_levels_and_scrubs_paths() -> None:
+    audit = load_audit(DATA / "aderyn.sarif")
+    assert audit.auditor == "Aderyn"
+    by_rule = {f.rule_id: f for f in audit.findings}
+    central = by_rule["centralization-risk"]
+    assert (
+        central.severity is Severity.MEDIUM and central.properties["original_severity"] == "warning"
+    )
+    assert "/Users/carol" not in central.message and "<local path>" in central.message
+    pragma = by_rule["unspecific-solidity-pragma"]
+    assert pragma.severity is Severity.LOW and pragma.properties["tool_fingerprint"] == "abc"
+    assert pragma.fingerprint != "abc" and len(pragma.fingerprint) == 64
