@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "nebsign.sast": 2,
     "nebsign.agent": 2,
     "nebsign.gate": 2,
+    "nebsign.audit": 2,
     # orchestration of several capabilities
     "nebsign._demo": 3,
     # the command line: the only printer
