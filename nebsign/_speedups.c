@@ -23,7 +23,12 @@
  * component at a time with O_NOFOLLOW (open_beneath), so one swapped for a
  * symlink during a run fails instead of leading out of the tree.
  *
- * It parses nothing: its inputs are names the Python walk produced.
+ * manifest_sizes(raw) scans the bytes of a manifest whose signature already
+ * verified for the path and size of each file entry: a guide that keeps a
+ * tree check from reading files the manifest does not name (issue 17). It
+ * bails out (None) on anything but the canonical shape; the verdict comes
+ * from the full comparison in Python. Otherwise the loop parses nothing: its
+ * inputs are names the Python walk produced.
  * See docs/adr/0005-c-hashing-loop.md.
  */
 #define PY_SSIZE_T_CLEAN
@@ -91,7 +96,8 @@ typedef struct {
 
 static void
 hash_all(int dfd, char **names, Py_ssize_t count, unsigned char *buf,
-         EVP_MD_CTX *ctx, unsigned char *digests, result_t *res, long long defer)
+         EVP_MD_CTX *ctx, unsigned char *digests, result_t *res, long long defer,
+         const int64_t *expected)
 {
     for (Py_ssize_t i = 0; i < count; i++) {
         result_t *r = &res[i];
@@ -111,7 +117,10 @@ hash_all(int dfd, char **names, Py_ssize_t count, unsigned char *buf,
             r->err = errno;
         } else if (!S_ISREG(st.st_mode)) {
             r->err = NOT_REGULAR;
-        } else if (defer > 0 && (long long)st.st_size > defer) {
+        } else if ((defer > 0 && (long long)st.st_size > defer) ||
+                   (expected && (int64_t)st.st_size != expected[i])) {
+            /* too large for this loop, or not the size the caller expects:
+               the caller decides (and does not read a file of the wrong size) */
             r->err = DEFER;
         } else {
             int64_t n = hash_fd(fd, (int64_t)st.st_size, buf, ctx, out);
@@ -300,7 +309,7 @@ entries_json(const names_t *n, const char *prefix, Py_ssize_t prefix_len,
 }
 
 PyDoc_STRVAR(hash_names_doc,
-"hash_names(directory, names, defer=0) -> (sizes, digests, execs, errors)\n\n"
+"hash_names(directory, names, defer=0, expected=None) -> (sizes, digests, execs, errors)\n\n"
 "SHA-256 of each name (relative to directory, symlinks not followed),\n"
 "with the GIL released. sizes: list of int (-1 on error); digests: bytes,\n"
 "32 per name (zeros on error); execs: bytes, 1 where any execute bit is\n"
@@ -349,7 +358,7 @@ open_beneath(const char *root, const char *rel)
    NULL) and hash every name, without the GIL. -1 + OSError on failure. */
 static int
 run_loop(PyObject *dir_bytes, const char *rel, const names_t *n, unsigned char *digests,
-         result_t *res, long long defer)
+         result_t *res, long long defer, const int64_t *expected)
 {
     unsigned char *buf = PyMem_RawMalloc(BUF_SIZE);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -366,7 +375,7 @@ run_loop(PyObject *dir_bytes, const char *rel, const names_t *n, unsigned char *
     dfd = rel ? open_beneath(PyBytes_AS_STRING(dir_bytes), rel)
               : open(PyBytes_AS_STRING(dir_bytes), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
-        hash_all(dfd, n->cnames, n->count, buf, ctx, digests, res, defer);
+        hash_all(dfd, n->cnames, n->count, buf, ctx, digests, res, defer, expected);
         close(dfd);
     } else {
         saved = errno;
@@ -379,6 +388,22 @@ run_loop(PyObject *dir_bytes, const char *rel, const names_t *n, unsigned char *
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, dir_bytes);
         return -1;
     }
+    return 0;
+}
+
+/* The optional expected sizes: None, or bytes of `count` native int64 values
+   (a file whose size differs is deferred, never read here). -1 + error if wrong. */
+static int
+expected_sizes(PyObject *obj, Py_ssize_t count, const int64_t **out)
+{
+    *out = NULL;
+    if (obj == Py_None)
+        return 0;
+    if (!PyBytes_Check(obj) || PyBytes_GET_SIZE(obj) != count * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "expected must be None or bytes of one int64 per name");
+        return -1;
+    }
+    *out = (const int64_t *)PyBytes_AS_STRING(obj);
     return 0;
 }
 
@@ -415,11 +440,15 @@ hash_names(PyObject *Py_UNUSED(self), PyObject *args)
     Py_ssize_t i;
 
     long long defer = 0;
+    PyObject *expected_obj = Py_None;
+    const int64_t *expected = NULL;
 
-    if (!PyArg_ParseTuple(args, "O&O!|L:hash_names", PyUnicode_FSConverter,
-                          &dir_bytes, &PyList_Type, &names_list, &defer))
+    if (!PyArg_ParseTuple(args, "O&O!|LO:hash_names", PyUnicode_FSConverter,
+                          &dir_bytes, &PyList_Type, &names_list, &defer, &expected_obj))
         return NULL;
     if (names_prepare(names_list, 0, &n) < 0)
+        goto done;
+    if (expected_sizes(expected_obj, n.count, &expected) < 0)
         goto done;
     res = PyMem_Calloc(n.count ? n.count : 1, sizeof(result_t));
     digest_obj = PyBytes_FromStringAndSize(NULL, 32 * n.count);
@@ -429,7 +458,7 @@ hash_names(PyObject *Py_UNUSED(self), PyObject *args)
         goto done;
     }
     if (run_loop(dir_bytes, NULL, &n, (unsigned char *)PyBytes_AS_STRING(digest_obj), res,
-                 defer) < 0)
+                 defer, expected) < 0)
         goto done;
     sizes = PyList_New(n.count);
     errors = errors_dict(res, n.count);
@@ -487,7 +516,8 @@ make_entry(PyTypeObject *type, PyObject *prefix, PyObject *name,
 }
 
 PyDoc_STRVAR(hash_entries_doc,
-"hash_entries(root, names, prefix, entry_type, defer=0) -> (entries, json, errors)\n\n"
+"hash_entries(root, names, prefix, entry_type, defer=0, expected=None)\n"
+"    -> (entries, json, errors)\n\n"
 "Like hash_names for the directory prefix ('' or 'a/b/') beneath root, opened\n"
 "without following any symlink below root, and builds the manifest entries:\n"
 "entry_type(prefix + name,\n"
@@ -515,10 +545,12 @@ hash_entries(PyObject *Py_UNUSED(self), PyObject *args)
 
     long long defer = 0;
     int deferred = 0;
+    PyObject *expected_obj = Py_None;
+    const int64_t *expected = NULL;
 
-    if (!PyArg_ParseTuple(args, "O&O!UO!|L:hash_entries", PyUnicode_FSConverter,
+    if (!PyArg_ParseTuple(args, "O&O!UO!|LO:hash_entries", PyUnicode_FSConverter,
                           &dir_bytes, &PyList_Type, &names_list, &prefix,
-                          &PyType_Type, &entry_type, &defer))
+                          &PyType_Type, &entry_type, &defer, &expected_obj))
         return NULL;
     if (!PyType_IsSubtype(entry_type, &PyTuple_Type)) {
         PyErr_SetString(PyExc_TypeError, "entry_type must be a tuple subclass");
@@ -534,13 +566,15 @@ hash_entries(PyObject *Py_UNUSED(self), PyObject *args)
     }
     if (names_prepare(names_list, 1, &n) < 0)
         goto done;
+    if (expected_sizes(expected_obj, n.count, &expected) < 0)
+        goto done;
     res = PyMem_Calloc(n.count ? n.count : 1, sizeof(result_t));
     digests = PyMem_Malloc(32 * (n.count ? n.count : 1));
     if (!res || !digests) {
         PyErr_NoMemory();
         goto done;
     }
-    if (run_loop(dir_bytes, PyBytes_AS_STRING(prefix_fs), &n, digests, res, defer) < 0)
+    if (run_loop(dir_bytes, PyBytes_AS_STRING(prefix_fs), &n, digests, res, defer, expected) < 0)
         goto done;
     for (i = 0; i < n.count; i++) {
         failed |= res[i].err != 0 && res[i].err != DEFER;
@@ -769,10 +803,91 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(manifest_sizes_doc,
+"manifest_sizes(raw) -> dict[str, int] | None\n\n"
+"Path -> size of every file entry of canonical manifest bytes, found by\n"
+"scanning for '\"path\":\"NAME\",\"sha256\":\"<64>\",\"size\":N}'. None when a name\n"
+"holds an escape or is not UTF-8, or an entry has an unexpected shape (the\n"
+"caller then uses its Python scan). A read guide only, never a verdict.");
+
+static PyObject *
+manifest_sizes(PyObject *Py_UNUSED(self), PyObject *arg)
+{
+    static const char path_key[] = "\"path\":\"";
+    static const char sha_key[] = "\",\"sha256\":\"";
+    static const char size_key[] = "\",\"size\":";
+    const size_t pk = sizeof(path_key) - 1, sk = sizeof(sha_key) - 1, zk = sizeof(size_key) - 1;
+    Py_buffer view;
+    PyObject *out = NULL;
+    const char *p, *end;
+
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    out = PyDict_New();
+    if (!out)
+        goto fail;
+    p = view.buf;
+    end = p + view.len;
+    for (;;) {
+        const char *at = memmem(p, (size_t)(end - p), path_key, pk);
+        const char *name, *quote, *s;
+        long long size = 0;
+        int digits = 0;
+        PyObject *key, *value;
+        int rc;
+
+        if (!at)
+            break;
+        name = at + pk;
+        quote = memchr(name, '"', (size_t)(end - name));
+        if (!quote)
+            goto unknown;
+        if (memchr(name, '\\', (size_t)(quote - name)))
+            goto unknown;
+        if ((size_t)(end - quote) < sk + 64 + zk || memcmp(quote, sha_key, sk) != 0) {
+            p = quote;  /* a symlink entry */
+            continue;
+        }
+        s = quote + sk + 64;
+        if (memcmp(s, size_key, zk) != 0)
+            goto unknown;
+        for (s += zk; s < end && *s >= '0' && *s <= '9'; s++, digits++) {
+            if (size > (LLONG_MAX - 9) / 10)
+                goto unknown;
+            size = size * 10 + (*s - '0');
+        }
+        if (!digits || s >= end || *s != '}')
+            goto unknown;
+        key = PyUnicode_DecodeUTF8(name, quote - name, "strict");
+        if (!key) {
+            PyErr_Clear();
+            goto unknown;
+        }
+        value = PyLong_FromLongLong(size);
+        rc = value ? PyDict_SetItem(out, key, value) : -1;
+        Py_DECREF(key);
+        Py_XDECREF(value);
+        if (rc < 0)
+            goto fail;
+        p = s;
+    }
+    PyBuffer_Release(&view);
+    return out;
+unknown:
+    Py_DECREF(out);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"hash_names", hash_names, METH_VARARGS, hash_names_doc},
     {"hash_entries", hash_entries, METH_VARARGS, hash_entries_doc},
     {"list_dir", list_dir, METH_VARARGS, list_dir_doc},
+    {"manifest_sizes", manifest_sizes, METH_O, manifest_sizes_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -63,7 +63,7 @@ NEBSIGN_PREDICATE_TYPES: dict[str, str] = {
     "manifest": MANIFEST_V1,
     "report": REPORT_V1,
 }
-MAX_STATEMENT_BYTES = 64 * 1024 * 1024
+MAX_STATEMENT_BYTES = 3 * 1024 * 1024  # base64 in a bundle of MAX_BUNDLE_BYTES
 MAX_SUBJECTS = 1_000_000
 _HEX_RE = re.compile(r"[0-9a-f]{64}")
 _URI_RE = re.compile(r"https://[\x21-\x7e]{1,2000}")

@@ -26,6 +26,7 @@ from nebsign.errors import InputError
 
 __all__ = [
     "BUNDLE_MEDIA_TYPE",
+    "DIGEST_MESSAGE_BYTES",
     "IN_TOTO_PAYLOAD_TYPE",
     "MAX_BUNDLE_BYTES",
     "Bundle",
@@ -47,12 +48,16 @@ _MEDIA_TYPES = frozenset(
     }
 )
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
-MAX_BUNDLE_BYTES = 32 * 1024 * 1024
+MAX_BUNDLE_BYTES = 4 * 1024 * 1024  # a bundle is kilobytes; an attestation's statement fits
 _INT_RE = re.compile(r"-?[0-9]{1,19}")
 
 
 class InvalidBundle(InputError):
     """The bytes are not a well-formed Sigstore bundle."""
+
+
+#: an artifact signature signs the raw 32-byte SHA-256 digest; a PAE is always longer (ADR 0006)
+DIGEST_MESSAGE_BYTES = 32
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -240,6 +245,14 @@ _FIELDS: dict[str, frozenset[str]] = {
     "messageDigest": frozenset({"algorithm", "digest"}),
     "dsseEnvelope": frozenset({"payload", "payloadType", "signatures"}),
     "signature": frozenset({"sig", "keyid"}),
+    "logId": frozenset({"keyId"}),
+    "kindVersion": frozenset({"kind", "version"}),
+    "inclusionPromise": frozenset({"signedEntryTimestamp"}),
+    "inclusionProof": frozenset({"logIndex", "rootHash", "treeSize", "hashes", "checkpoint"}),
+    "checkpoint": frozenset({"envelope"}),
+    "x509CertificateChain": frozenset({"certificates"}),
+    "timestampVerificationData": frozenset({"rfc3161Timestamps"}),
+    "rfc3161Timestamp": frozenset({"signedTimestamp"}),
     "tlogEntry": frozenset(
         {
             "logIndex",
@@ -275,24 +288,59 @@ def _int(value: object, where: str, what: str) -> int:
     raise InvalidBundle(f"{what}: {where} must be an integer")
 
 
+_MAX_CHAIN = 10
+_MAX_TLOG_ENTRIES = 16
+_MAX_PROOF_HASHES = 64  # a Merkle tree of up to 2**64 leaves
+
+
+def _check_proof(proof: dict[str, Any], what: str) -> None:
+    """An inclusion proof's shape (its cryptography is the log code's)."""
+    hashes = proof.get("hashes", [])
+    if not isinstance(hashes, list) or len(hashes) > _MAX_PROOF_HASHES:
+        raise InvalidBundle(f"{what}: inclusionProof.hashes must be a list of at most 64 hashes")
+    for h in hashes:
+        _unb64(h, "inclusionProof.hashes[]", what)
+    _unb64(proof.get("rootHash"), "inclusionProof.rootHash", what)
+    for key in ("logIndex", "treeSize"):
+        _int(proof.get(key), f"inclusionProof.{key}", what)
+    checkpoint = proof.get("checkpoint")
+    if checkpoint is not None:
+        envelope = _obj(checkpoint, "inclusionProof.checkpoint", what, "checkpoint").get("envelope")
+        if not isinstance(envelope, str) or len(envelope) > 64 * 1024:
+            raise InvalidBundle(f"{what}: inclusionProof.checkpoint.envelope must be a string")
+
+
+def _check_timestamps(value: object, what: str) -> None:
+    data = _obj(value, "timestampVerificationData", what, "timestampVerificationData")
+    stamps = data.get("rfc3161Timestamps", [])
+    if not isinstance(stamps, list) or len(stamps) > _MAX_TLOG_ENTRIES:
+        raise InvalidBundle(f"{what}: rfc3161Timestamps must be a short list")
+    for stamp in stamps:
+        _unb64(
+            _obj(stamp, "rfc3161Timestamps[]", what, "rfc3161Timestamp").get("signedTimestamp"),
+            "rfc3161Timestamps[].signedTimestamp",
+            what,
+        )
+
+
 def _parse_tlog(value: object, what: str) -> TlogEntry:
     entry = _obj(value, "a tlogEntries item", what, "tlogEntry")
-    kv = _obj(entry.get("kindVersion"), "tlogEntries[].kindVersion", what)
+    kv = _obj(entry.get("kindVersion"), "tlogEntries[].kindVersion", what, "kindVersion")
     kind, version = kv.get("kind"), kv.get("version")
     if not isinstance(kind, str) or not isinstance(version, str):
         raise InvalidBundle(f"{what}: tlogEntries[].kindVersion needs kind and version strings")
-    log_id = _obj(entry.get("logId"), "tlogEntries[].logId", what)
+    log_id = _obj(entry.get("logId"), "tlogEntries[].logId", what, "logId")
     promise = entry.get("inclusionPromise")
     set_bytes = None
     if promise is not None:
         set_bytes = _unb64(
-            _obj(promise, "inclusionPromise", what).get("signedEntryTimestamp"),
+            _obj(promise, "inclusionPromise", what, "inclusionPromise").get("signedEntryTimestamp"),
             "inclusionPromise.signedEntryTimestamp",
             what,
         )
     proof = entry.get("inclusionProof")
     if proof is not None:
-        _obj(proof, "tlogEntries[].inclusionProof", what)
+        _check_proof(_obj(proof, "tlogEntries[].inclusionProof", what, "inclusionProof"), what)
     return TlogEntry(
         log_index=_int(entry.get("logIndex"), "tlogEntries[].logIndex", what),
         log_id=_unb64(log_id.get("keyId"), "tlogEntries[].logId.keyId", what),
@@ -326,10 +374,18 @@ def _parse_material(material: dict[str, Any], what: str) -> tuple[str | None, by
     if kind == "certificate":
         cert = _obj(material["certificate"], "certificate", what, "certificate")
         return None, _unb64(cert.get("rawBytes"), "certificate.rawBytes", what)
-    chain = _obj(material[kind], "x509CertificateChain", what).get("certificates")
-    if not isinstance(chain, list) or not chain:
-        raise InvalidBundle(f"{what}: x509CertificateChain.certificates must be a non-empty list")
-    leaf = _obj(chain[0], "x509CertificateChain.certificates[0]", what)
+    chain = _obj(material[kind], "x509CertificateChain", what, kind).get("certificates")
+    if not isinstance(chain, list) or not 0 < len(chain) <= _MAX_CHAIN:
+        raise InvalidBundle(
+            f"{what}: x509CertificateChain.certificates must list 1 to {_MAX_CHAIN} certificates"
+        )
+    for i, cert in enumerate(chain):
+        _unb64(
+            _obj(cert, f"certificates[{i}]", what, "certificate").get("rawBytes"),
+            f"certificates[{i}].rawBytes",
+            what,
+        )
+    leaf = chain[0]
     return None, _unb64(leaf.get("rawBytes"), "certificates[0].rawBytes", what)
 
 
@@ -347,8 +403,10 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
     )
     hint, certificate = _parse_material(material, what)
     entries = material.get("tlogEntries", [])
-    if not isinstance(entries, list):
-        raise InvalidBundle(f"{what}: tlogEntries must be a list")
+    if not isinstance(entries, list) or len(entries) > _MAX_TLOG_ENTRIES:
+        raise InvalidBundle(f"{what}: tlogEntries must be a list of at most {_MAX_TLOG_ENTRIES}")
+    if "timestampVerificationData" in material:
+        _check_timestamps(material["timestampVerificationData"], what)
     tlog = tuple(_parse_tlog(e, what) for e in entries)
     has_msg, has_dsse = "messageSignature" in obj, "dsseEnvelope" in obj
     if has_msg == has_dsse:

@@ -193,8 +193,14 @@ def _pos(value: object, what: str) -> int | None:
     return value
 
 
-def from_sarif(raw: bytes, what: str = "SARIF log") -> list[Finding]:
-    """Findings from a SARIF 2.1.0 log; nebsign's own properties round-trip exactly."""
+def from_sarif(
+    raw: bytes, what: str = "SARIF log", *, source: Source = Source.SAST
+) -> list[Finding]:
+    """Findings from a SARIF 2.1.0 log; nebsign's own properties round-trip exactly.
+
+    *source* is the capability a foreign tool's results belong to (a contract
+    analyser's SARIF imports as ``Source.AUDIT``).
+    """
     doc = parse_json_object(raw, what, limit=MAX_SARIF_BYTES)
     if doc.get("version") != "2.1.0":
         raise InputError(f"{what}: not SARIF 2.1.0")
@@ -210,13 +216,19 @@ def from_sarif(raw: bytes, what: str = "SARIF log") -> list[Finding]:
             rules[_str(rule.get("id"), f"{rw}.rules[{i}].id")] = rule
         for i, res in enumerate(_arr(run.get("results", []), f"{rw}.results")):
             out.append(
-                _parse_result(_obj(res, f"{rw}.results[{i}]"), tool, rules, f"{rw}.results[{i}]")
+                _parse_result(
+                    _obj(res, f"{rw}.results[{i}]"), tool, rules, f"{rw}.results[{i}]", source
+                )
             )
     return out
 
 
 def _parse_result(
-    res: dict[str, Any], tool: str, rules: Mapping[str, dict[str, Any]], what: str
+    res: dict[str, Any],
+    tool: str,
+    rules: Mapping[str, dict[str, Any]],
+    what: str,
+    source: Source = Source.SAST,
 ) -> Finding:
     props = _obj(res.get("properties", {}), f"{what}.properties")
     if "nebsign" in props:
@@ -242,7 +254,7 @@ def _parse_result(
             status = Status.ACCEPTED_RISK
             note = StatusNote("unknown", str(sup.get("justification", "")))
     return Finding(
-        source=Source.SAST,
+        source=source,
         tool=tool,
         rule_id=rule_id,
         severity=_SEVERITY_OF_LEVEL.get(str(level), Severity.MEDIUM),

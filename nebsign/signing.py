@@ -2,15 +2,21 @@
 
 What is signed (ADR 0002):
 
-* ``messageSignature`` (artifacts, manifests): the artifact's SHA-256.
-  ECDSA P-256 signs it as ECDSA-SHA256 over the artifact, i.e. prehashed over
-  the digest, exactly what ``cosign sign-blob --key`` does.
-  Ed25519 signs the 32 raw digest bytes with pure Ed25519 (``openssl pkeyutl
-  -sign -rawin`` over the digest file gives the same signature): a verifier
-  needs only the digest, never the artifact. (cosign signs the whole blob with
-  pure Ed25519 instead; its bundles still parse, but verify only by digest.)
+* ``messageSignature`` (artifacts, manifests): the 32 raw bytes of the
+  artifact's SHA-256, as the signed *message*, for both key kinds: pure
+  Ed25519 over them (``openssl pkeyutl -sign -rawin`` over the digest file
+  gives the same signature), ECDSA-SHA256 over them (``openssl dgst -sha256
+  -sign`` of the digest file). A verifier needs only the digest.
 * ``dsseEnvelope`` (attestations): the DSSE v1 PAE of the in-toto Statement,
   pure Ed25519 or ECDSA-SHA256.
+
+The two are domain-separated (ADR 0006): an artifact signature signs a
+32-byte message and a PAE is always longer, so no signature can be valid as
+both. (Until ADR 0006, ECDSA signed the artifact itself, as ``cosign
+sign-blob --key`` does, and an artifact whose bytes were a PAE gave a valid
+attestation signature.) The signer also refuses artifacts that begin with the
+PAE prefix (:func:`artifact_digest`), so nothing that looks like a DSSE
+message is ever signed as an artifact.
 
 ECDSA signatures are deterministic (RFC 6979), so the same key and input give
 byte-identical bundles.
@@ -18,21 +24,80 @@ byte-identical bundles.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
 
 from nebsign.attest import Statement
-from nebsign.bundle import IN_TOTO_PAYLOAD_TYPE, Bundle, DsseEnvelope, MessageSignature, pae
-from nebsign.digest import parse_digest
+from nebsign.bundle import (
+    DIGEST_MESSAGE_BYTES,
+    IN_TOTO_PAYLOAD_TYPE,
+    Bundle,
+    DsseEnvelope,
+    MessageSignature,
+    pae,
+)
+from nebsign.digest import FileDigest, parse_digest
 from nebsign.errors import EnvironmentFault, InputError
 from nebsign.keys import PrivateKey, key_id
 
 __all__ = [
+    "PAE_PREFIX",
+    "PaeArtifact",
+    "artifact_digest",
     "sign_digest",
     "sign_digest_sigstore",
     "sign_message",
     "sign_statement",
 ]
+
+
+#: what every DSSE v1 pre-authentication encoding begins with
+PAE_PREFIX = b"DSSEv1 "
+_CHUNK = 1024 * 1024
+
+
+class PaeArtifact(InputError):
+    """An artifact to sign begins with the DSSE PAE prefix: refused (ADR 0006)."""
+
+
+def artifact_digest(path: str | os.PathLike[str]) -> FileDigest:
+    """Size and SHA-256 of the artifact at *path*, refusing one that looks like a DSSE message.
+
+    The first bytes are checked in the same pass that hashes them (one open,
+    no symlink followed), so what is checked is what is signed. An artifact
+    beginning with ``DSSEv1 `` raises :class:`PaeArtifact`: signing it would
+    put the key's signature on bytes a DSSE verifier reads as an attestation.
+    """
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        raise InputError(f"cannot sign {name}: {exc.strerror or exc}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"cannot sign {name}: not a regular file")
+        hasher, size, head, buf = hashlib.sha256(), 0, b"", bytearray(_CHUNK)
+        view = memoryview(buf)
+        while n := os.readv(fd, [buf]):
+            if len(head) < len(PAE_PREFIX):
+                head += bytes(view[: min(n, len(PAE_PREFIX) - len(head))])
+                if head == PAE_PREFIX:
+                    raise PaeArtifact(
+                        f"refusing to sign {name}: it begins with the DSSE prefix "
+                        f"{PAE_PREFIX.decode()!r}, so its signature could pass for an attestation",
+                        hint="sign a container of it (e.g. a tarball), never raw DSSE bytes",
+                    )
+            hasher.update(view[:n])
+            size += n
+    except OSError as exc:
+        raise InputError(f"cannot sign {name}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    return FileDigest(size, hasher.hexdigest())
 
 
 def _digest_bytes(sha256_hex: str) -> bytes:
@@ -60,7 +125,7 @@ def sign_digest(sha256_hex: str, private_key: PrivateKey) -> Bundle:
     ``publicKey.hint`` is the signer's :func:`nebsign.keys.key_id`.
     """
     digest = _digest_bytes(sha256_hex)
-    signature = sign_message(private_key, digest, prehashed=True)
+    signature = sign_message(private_key, digest)
     return Bundle(
         content=MessageSignature(signature=signature, digest=digest),
         public_key_hint=key_id(private_key.public_key()),
@@ -70,7 +135,10 @@ def sign_digest(sha256_hex: str, private_key: PrivateKey) -> Bundle:
 def sign_statement(statement: Statement, private_key: PrivateKey) -> Bundle:
     """A key-based bundle with a DSSE envelope around *statement* (canonical JSON)."""
     payload = statement.to_json()
-    signature = sign_message(private_key, pae(IN_TOTO_PAYLOAD_TYPE, payload))
+    message = pae(IN_TOTO_PAYLOAD_TYPE, payload)
+    if len(message) <= DIGEST_MESSAGE_BYTES:  # pragma: no cover - a PAE is always longer
+        raise InputError("refusing a DSSE message no longer than an artifact digest")
+    signature = sign_message(private_key, message)
     kid = key_id(private_key.public_key())
     return Bundle(
         content=DsseEnvelope(

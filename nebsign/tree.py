@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+import array
 import itertools
 import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from nebsign._internal import native
 from nebsign._internal.gcpause import paused_gc
 from nebsign._internal.hashpool import GroupHasher, Piece, first_error
 from nebsign._internal.walk import iter_tree
@@ -48,6 +50,8 @@ class _Scan:
     hasher: GroupHasher
     groups: list[tuple[str, list[str]]] = field(default_factory=list)
     links: list[LinkEntry] = field(default_factory=list)
+    #: files left unread because the expected entries do not name them
+    extras: list[str] = field(default_factory=list)
     _files: tuple[FileEntry, ...] | None = None
     _json: bytes | None = None
 
@@ -111,20 +115,72 @@ def _entries(prefix: str, names: list[str], piece: Piece) -> tuple[FileEntry, ..
     return tuple(map(tuple.__new__, itertools.repeat(FileEntry), rows))
 
 
-def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Scan:
-    """Walk *root* (paths come out sorted) and feed every file to *hasher*."""
+def _start_scan(
+    root: str, exclude: frozenset[str], hasher: GroupHasher, expected: dict[str, int] | None = None
+) -> _Scan:
+    """Walk *root* (paths come out sorted) and feed every file to *hasher*.
+
+    With *expected* (path -> size, from a manifest), a file it does not name
+    is only recorded as extra, and a file of another size is not read (the
+    hasher reports its size with a zero digest): the reads are bounded by
+    the manifest's total size, whatever the tree holds.
+    """
     scan = _Scan(hasher)
 
-    def groups() -> Iterator[tuple[str, list[str], str]]:
+    def groups() -> Iterator[tuple[str, list[str], str] | tuple[str, list[str], str, bytes]]:
         for run in iter_tree(root, exclude):
             prefix = run.prefix
             scan.links.extend(LinkEntry(prefix + name, target) for name, target in run.links)
-            if run.files:
+            if not run.files:
+                continue
+            if expected is None:
                 scan.groups.append((prefix, run.files))
                 yield root, run.files, prefix  # opened beneath the root, never via a symlink
+                continue
+            found = list(map(expected.get, map(prefix.__add__, run.files)))
+            names = run.files
+            if None in found:
+                pairs = list(zip(names, found, strict=True))
+                scan.extras.extend(prefix + n for n, z in pairs if z is None)
+                names = [n for n, z in pairs if z is not None]
+            sizes = array.array("q", [z for z in found if z is not None])
+            if names:
+                scan.groups.append((prefix, names))
+                yield root, names, prefix, sizes.tobytes()
 
     hasher.feed(groups())
     return scan
+
+
+_PATH_KEY = b'"path":"'
+_SHA_KEY = b'","sha256":"'
+_SIZE_AT = len(_SHA_KEY) + 64 + len(b'","size":')
+
+
+def expected_sizes(raw: bytes) -> dict[str, int] | None:
+    """Path -> size of every file entry of canonical manifest bytes (a read guide).
+
+    A fast scan, not a parser: it reads canonical JSON as nebsign writes it
+    and returns None for anything it does not understand. Callers use it
+    only to decide what to read; the verdict comes from the full comparison.
+    """
+    if native.available():
+        fast = native.module.manifest_sizes(raw)
+        if fast is not None:
+            return fast
+    out: dict[str, int] = {}
+    try:
+        for part in raw.split(_PATH_KEY)[1:]:
+            end = part.find(_SHA_KEY)
+            if end < 0:
+                continue  # a symlink entry (or the metadata after the arrays)
+            at = end + _SIZE_AT
+            size = int(part[at : part.index(b"}", at)])
+            name = part[:end]
+            out[json.loads(b'"' + name + b'"') if b"\\" in name else name.decode()] = size
+    except (ValueError, RecursionError):
+        return None
+    return out
 
 
 def build_manifest(
@@ -200,11 +256,26 @@ def _diff_entries(
     missing = tuple(sorted(p for p in exp if p not in act))
     extra = tuple(sorted(p for p in act if p not in exp))
     changed = tuple(
-        Change(p, _describe(exp[p]), _describe(act[p]))
+        Change(p, _describe(exp[p]), _describe_found(exp[p], act[p]))
         for p in sorted(exp.keys() & act.keys())
         if exp[p] != act[p]
     )
     return TreeDiff(missing, extra, changed, checked=len(exp))
+
+
+_UNREAD = -1  # the size of a file not named by the manifest: listed, never read
+
+
+def _describe_found(expected: FileEntry | LinkEntry, found: FileEntry | LinkEntry) -> str:
+    if isinstance(found, FileEntry) and found.size == _UNREAD:
+        return "a file (not read: the manifest names no file here)"
+    if (
+        isinstance(expected, FileEntry)
+        and isinstance(found, FileEntry)
+        and expected.size != found.size
+    ):
+        return f"file of {found.size} bytes (not read: the size differs)"
+    return _describe(found)
 
 
 def diff_manifests(expected: Manifest, actual: Manifest) -> TreeDiff:
@@ -214,9 +285,14 @@ def diff_manifests(expected: Manifest, actual: Manifest) -> TreeDiff:
 
 def _compare(manifest: Manifest, scan: _Scan) -> TreeDiff:
     found = scan.finish()
-    if manifest.files == found and list(manifest.symlinks) == scan.links:
+    if not scan.extras and manifest.files == found and list(manifest.symlinks) == scan.links:
         return TreeDiff(checked=len(found) + len(scan.links))
-    return _diff_entries((*manifest.files, *manifest.symlinks), (*found, *scan.links))
+    unread = tuple(FileEntry(p, _UNREAD, "0" * 64, False) for p in scan.extras)
+    return _diff_entries((*manifest.files, *manifest.symlinks), (*found, *unread, *scan.links))
+
+
+def _sizes(manifest: Manifest) -> dict[str, int]:
+    return {f.path: f.size for f in manifest.files}
 
 
 def verify_tree(
@@ -226,21 +302,26 @@ def verify_tree(
     exclude: frozenset[str] = frozenset(),
     progress: Callable[[int], None] | None = None,
 ) -> TreeDiff:
-    """Hash the tree at *root* and report every missing, extra or changed entry."""
+    """Hash the tree at *root* and report every missing, extra or changed entry.
+
+    Only files the manifest names, at the size it names, are read.
+    """
     with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
-        return _compare(manifest, _start_scan(os.fspath(root), exclude, hasher))
+        scan = _start_scan(os.fspath(root), exclude, hasher, _sizes(manifest))
+        return _compare(manifest, scan)
 
 
 class TreeCheck:
-    """Check a tree against manifest bytes in two steps: hash now, compare later.
+    """Check a tree against manifest bytes: enter first, :meth:`compare` later.
 
-    Entering walks *root* and starts hashing it in the background (the C
-    loop releases the GIL), so the caller can meanwhile do other work, e.g.
-    verify the manifest's signature. :meth:`compare` then takes the manifest
-    bytes. Nothing read from the tree is used before :meth:`compare`, and an
-    error met while walking (an unreadable directory, a special file) is
-    raised there too, so it surfaces exactly where it would have with
-    :func:`load_and_verify_tree`.
+    Nothing is read from the tree before :meth:`compare` gets the (verified)
+    manifest bytes, so a caller can enter before checking the manifest's
+    signature and a failing signature costs no hashing at all. Then only
+    the files the manifest names, at the sizes it names, are read: an extra
+    file is reported EXTRA and a file of another size CHANGED without being
+    read, so the work is bounded by the manifest's total size (issue 17).
+    An error met while walking (an unreadable directory, a special file) is
+    raised by :meth:`compare`.
     """
 
     def __init__(
@@ -252,19 +333,13 @@ class TreeCheck:
     ) -> None:
         self._root = os.fspath(root)
         self._exclude = exclude
-        self._hasher = GroupHasher(progress=progress, entry_type=FileEntry)
-        self._scan: _Scan | None = None
-        self._error: InputError | None = None
+        self._progress = progress
 
     def __enter__(self) -> TreeCheck:
-        try:
-            self._scan = _start_scan(self._root, self._exclude, self._hasher)
-        except InputError as exc:
-            self._error = exc
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._hasher.__exit__(*exc)
+        return None
 
     def compare(self, raw: bytes, what: str = "manifest") -> tuple[Manifest, TreeDiff]:
         """Parse manifest bytes and check the tree against them.
@@ -278,21 +353,26 @@ class TreeCheck:
         takes the full path: :meth:`Manifest.from_json`, then an
         entry-by-entry diff.
         """
-        if self._error is not None:
-            raise self._error
-        scan = self._scan
-        assert scan is not None, "use TreeCheck as a context manager"
-        scan.finish()
-        body = scan.files_json
-        meta = None if body is None else _metadata(raw, body)
-        if meta is not None:
-            try:
-                candidate = scan.manifest(*meta)
-            except InputError:
-                candidate = None
-            if candidate is not None and candidate.to_json() == raw:
-                return candidate, TreeDiff(checked=len(candidate.files) + len(candidate.symlinks))
+        guide = expected_sizes(raw) if len(raw) <= MAX_MANIFEST_BYTES else None
+        if guide is None:  # not canonical: parse (and refuse) before reading anything
+            manifest = Manifest.from_json(raw, what)
+            guide = _sizes(manifest)
+        with GroupHasher(progress=self._progress, entry_type=FileEntry) as hasher:
+            scan = _start_scan(self._root, self._exclude, hasher, guide)
+            scan.finish()
+            body = None if scan.extras else scan.files_json
+            meta = None if body is None else _metadata(raw, body)
+            if meta is not None:
+                try:
+                    candidate = scan.manifest(*meta)
+                except InputError:
+                    candidate = None
+                if candidate is not None and candidate.to_json() == raw:
+                    checked = len(candidate.files) + len(candidate.symlinks)
+                    return candidate, TreeDiff(checked=checked)
         manifest = Manifest.from_json(raw, what)
+        if _sizes(manifest) != guide:  # pragma: no cover - the scan reads canonical bytes exactly
+            return manifest, verify_tree(manifest, self._root, exclude=self._exclude)
         return manifest, _compare(manifest, scan)
 
 

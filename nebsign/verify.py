@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
 
 from nebsign.bundle import (
+    DIGEST_MESSAGE_BYTES,
     IN_TOTO_PAYLOAD_TYPE,
     Bundle,
     DsseEnvelope,
@@ -125,10 +126,39 @@ def _check_expiry(key: TrustedKey, now: datetime | None) -> None:
         )
 
 
+def _legacy_hint(key: TrustedKey, signature: bytes, message: bytes, prehashed: bool) -> str:
+    """Why an artifact signature failed, when it is one made before ADR 0006.
+
+    Until ADR 0006, ECDSA artifact signatures signed the artifact itself (as
+    ``cosign sign-blob --key``); such a signature is never accepted, because a
+    DSSE signature passes that check too, but the refusal says what it is.
+    """
+    if not prehashed or not isinstance(key.public_key, ec.EllipticCurvePublicKey):
+        return ""
+    try:
+        key.public_key.verify(signature, message, _ecdsa(True))
+    except InvalidSignature:
+        return ""
+    return (
+        "; it is an ECDSA signature over the artifact itself (cosign sign-blob, or nebsign "
+        "before ADR 0006), which is no longer accepted: re-sign with this nebsign"
+    )
+
+
 def _keyed_signer(
-    bundle: Bundle, message: bytes, prehashed: bool, policy: TrustPolicy, now: datetime | None
-) -> Signer:
-    """Verify a public-key bundle's signature over *message* with a policy key."""
+    bundle: Bundle,
+    message: bytes,
+    purpose: str,
+    policy: TrustPolicy,
+    now: datetime | None,
+    *,
+    legacy: bytes = b"",
+) -> tuple[Signer, TrustedKey]:
+    """Verify a public-key bundle's signature over *message* with a policy key.
+
+    Only keys whose purposes allow *purpose* (``"artifacts"`` or
+    ``"attestations"``) are candidates.
+    """
     signature = (
         bundle.content.signature
         if isinstance(bundle.content, MessageSignature | DsseEnvelope)
@@ -136,8 +166,13 @@ def _keyed_signer(
     )
     hint = bundle.public_key_hint
     known = policy.key(hint) if hint is not None else None
-    trusted = policy.keys if known is None else {}
+    trusted = {k: v for k, v in policy.keys.items() if _allows(v, purpose)} if known is None else {}
     if known is not None:
+        if not _allows(known, purpose):
+            raise UntrustedKey(
+                f"wrong purpose: key {known.key_id} is trusted for {known.purposes} only, "
+                f"not {purpose}"
+            )
         candidates = [known]
     elif hint is not None and len(trusted) == 1 and len(hint) != 64:
         candidates = list(trusted.values())  # a foreign hint (e.g. cosign's): try the one key
@@ -147,20 +182,43 @@ def _keyed_signer(
     else:
         candidates = list(trusted.values())
     if not candidates:
-        raise UntrustedKey("bundle is signed with a public key but the policy trusts no key")
+        raise UntrustedKey(
+            f"bundle is signed with a public key but the policy trusts no key for {purpose}"
+        )
     for key in candidates:
-        if verify_message(key.public_key, signature, message, prehashed=prehashed):
+        if verify_message(key.public_key, signature, message, prehashed=False):
             _check_expiry(key, now)
-            return Signer(key_id=key.key_id)
+            return Signer(key_id=key.key_id), key
     if len(candidates) == 1:
         raise SignatureMismatch(
             f"signature does not verify with key {candidates[0].key_id} "
             "(tampered artifact, signature or bundle)"
+            + _legacy_hint(candidates[0], signature, legacy, bool(legacy))
         )
     raise SignatureMismatch(
         f"signature does not verify with any of the {len(candidates)} trusted keys "
         "(tampered artifact, signature or bundle, or signed by an untrusted key)"
     )
+
+
+def _allows(key: TrustedKey, purpose: str) -> bool:
+    if purpose == "artifacts":
+        return key.purposes.allows_artifacts()
+    return key.purposes.allows_attestation()
+
+
+def _check_purpose(policy: TrustPolicy, signer: Signer, purpose: str, ptype: str | None) -> None:
+    """A keyless signer counts only if a trusted identity it matches allows *purpose*."""
+    allowed = policy.identity_purposes(signer)
+    ok = any(
+        p.allows_artifacts() if ptype is None else p.allows_attestation(ptype) for p in allowed
+    )
+    if allowed and not ok:
+        what = purpose if ptype is None else f"attestations of {ptype}"
+        raise UntrustedKey(
+            f"wrong purpose: {signer} is trusted for {' / '.join(map(str, allowed))} only, "
+            f"not {what}"
+        )
 
 
 def _check_keyless_policy(policy: TrustPolicy) -> None:
@@ -198,6 +256,7 @@ def _artifact_signer(
         signer, _ = verify_keyless(
             bundle, policy.trusted_root, policy.identities, sha256_hex=sha256_hex
         )
+        _check_purpose(policy, signer, "artifacts", None)
         return signer, True
     expected = bytes.fromhex(sha256_hex)
     if content.digest is not None and content.digest != expected:
@@ -205,7 +264,9 @@ def _artifact_signer(
             f"tampered artifact: its sha256:{sha256_hex} is not the signed "
             f"sha256:{content.digest.hex()}"
         )
-    signer = _keyed_signer(bundle, expected, True, policy, now)
+    # The signed message is the 32 digest bytes (ADR 0006), never the artifact: a
+    # DSSE PAE is always longer, so no artifact signature is an attestation signature.
+    signer, _ = _keyed_signer(bundle, expected, "artifacts", policy, now, legacy=expected)
     in_log = _logged(bundle, signer, policy)
     if not in_log and policy.require_tlog:
         raise TlogMissing(f"no transparency log entry: the policy requires one (signer {signer})")
@@ -273,16 +334,29 @@ def verify_attestation(
 
         _check_keyless_policy(policy)
         assert policy.trusted_root is not None
-        _, payload = verify_keyless(bundle, policy.trusted_root, policy.identities, sha256_hex=None)
+        signer, payload = verify_keyless(
+            bundle, policy.trusted_root, policy.identities, sha256_hex=None
+        )
         assert payload is not None
-        return Statement.from_json(payload, "attestation statement")
+        statement = Statement.from_json(payload, "attestation statement")
+        _check_purpose(policy, signer, "attestations", statement.predicate_type)
+        return statement
     if content.payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise SignatureMismatch(f"DSSE payload type {content.payload_type[:80]!r} is not in-toto")
-    signer = _keyed_signer(bundle, content.pae(), False, policy, now)
+    message = content.pae()
+    if len(message) <= DIGEST_MESSAGE_BYTES:  # pragma: no cover - a PAE is always longer
+        raise SignatureMismatch("a DSSE message no longer than a digest is refused (ADR 0006)")
+    signer, key = _keyed_signer(bundle, message, "attestations", policy, now)
     in_log = _logged(bundle, signer, policy)
     if policy.require_tlog and not in_log:
         raise TlogMissing("the policy requires a transparency log entry; the attestation has none")
-    return Statement.from_json(content.payload, "attestation statement")
+    statement = Statement.from_json(content.payload, "attestation statement")
+    if not key.purposes.allows_attestation(statement.predicate_type):
+        raise UntrustedKey(
+            f"wrong purpose: key {key.key_id} is trusted for {key.purposes} only, "
+            f"not attestations of {statement.predicate_type}"
+        )
+    return statement
 
 
 def verify_attestations(

@@ -24,6 +24,7 @@ STEPS: list[str] = [
     "nebsign._demo.signing",
     "nebsign._demo.gates",
     "nebsign._demo.agent",
+    "nebsign._demo.audit",
 ]
 
 

@@ -10,6 +10,7 @@ the GIL for a whole batch; ADR 0005), or, where it was not built or
 
 from __future__ import annotations
 
+import array
 import contextlib
 import functools
 import hashlib
@@ -59,7 +60,10 @@ _GroupResult = tuple[
 #: directory of a tree, the tree's root, the names, and the directory's
 #: relative prefix ("" or "a/b/"), which is then opened beneath the root
 #: without following symlinks (and entries are built when wanted).
-_Group = tuple[str, Sequence[str], "str | None"]
+#: Optionally a fourth item: the sizes the caller expects, packed as native int64
+#: (``array("q").tobytes()``); a file of another size is not read (its size is
+#: reported with a zero digest), so a check's reads are bounded by what it expects.
+_Group = tuple[str, Sequence[str], "str | None"] | tuple[str, Sequence[str], "str | None", bytes]
 _EXEC_BITS = 0o111
 #: Per group, as callers get it: sizes, hex digests concatenated (64 characters
 #: each), one byte per file (1 = any execute bit set).
@@ -97,7 +101,9 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
     """
     assert _speedups is not None
     out: list[_GroupResult] = []
-    for directory, names, prefix in batch:
+    for group in batch:
+        directory, names, prefix = group[0], group[1], group[2]
+        expected = group[3] if len(group) > 3 else None
         listed = names if isinstance(names, list) else list(names)
         shown = directory if prefix is None else shown_dir(directory, prefix)
         entries: tuple[Any, ...] | None = None
@@ -107,12 +113,18 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
         try:
             if prefix is not None and entry_type is not None:
                 entries, json, errnos = _speedups.hash_entries(
-                    directory, listed, prefix, entry_type, _LARGE
+                    directory, listed, prefix, entry_type, _LARGE, expected
                 )
             else:
-                sizes, raw, execs, errnos = _speedups.hash_names(directory, listed, _LARGE)
+                sizes, raw, execs, errnos = _speedups.hash_names(
+                    directory, listed, _LARGE, expected
+                )
             deferred = [i for i, err in errnos.items() if err == _DEFERRED]
-            done = _hash_deferred(directory, prefix, listed, deferred) if deferred else {}
+            done = (
+                _hash_deferred(directory, prefix, listed, deferred, _unpack(expected))
+                if deferred
+                else {}
+            )
         except OSError as exc:
             out.append(_dir_failed(shown, names, exc))
             continue
@@ -141,8 +153,20 @@ _DEFERRED = -2  # the C loop's code for "larger than _LARGE: hash it yourself"
 _LARGE = _SEQUENTIAL_MAX  # above this, sha256 through the reader-thread ring
 
 
+def _unpack(expected: bytes | None) -> Sequence[int] | None:
+    if expected is None:
+        return None
+    sizes = array.array("q")
+    sizes.frombytes(expected)
+    return sizes
+
+
 def _hash_deferred(
-    directory: str, prefix: str | None, names: list[str], indices: list[int]
+    directory: str,
+    prefix: str | None,
+    names: list[str],
+    indices: list[int],
+    expected: Sequence[int] | None = None,
 ) -> dict[int, tuple[int, str, bool, str | None]]:
     """Hash the files the C loop deferred: (size, hex digest, executable, error or None) each.
 
@@ -163,8 +187,12 @@ def _hash_deferred(
                     if not stat.S_ISREG(st.st_mode):
                         out[i] = (-1, "00" * 32, False, _file_error(shown, names[i], _NOT_REGULAR))
                         continue
+                    executable = bool(st.st_mode & _EXEC_BITS)
+                    if expected is not None and st.st_size != expected[i]:
+                        out[i] = (st.st_size, "00" * 32, executable, None)  # not read
+                        continue
                     digest = _sha256_fresh_fd(fd, st.st_size)
-                    out[i] = (digest.size, digest.sha256, bool(st.st_mode & _EXEC_BITS), None)
+                    out[i] = (digest.size, digest.sha256, executable, None)
                 finally:
                     os.close(fd)
             except OSError as exc:
@@ -189,7 +217,9 @@ def _hash_group_batch(batch: Sequence[_Group]) -> list[_GroupResult]:
     limit = len(buf)
     sha256 = hashlib.sha256
     open_, fstat, readv, close, isreg = os.open, os.fstat, os.readv, os.close, stat.S_ISREG
-    for root, names, prefix in batch:
+    for group in batch:
+        root, names, prefix = group[0], group[1], group[2]
+        expected = _unpack(group[3] if len(group) > 3 else None)
         sizes: list[int] = []
         digests = bytearray()
         execs = bytearray()
@@ -209,8 +239,9 @@ def _hash_group_batch(batch: Sequence[_Group]) -> list[_GroupResult]:
                         if not isreg(st.st_mode):
                             raise _NotRegular
                         executable = 1 if st.st_mode & _EXEC_BITS else 0
-                        n = readv(fd, [buf]) if st.st_size < limit else limit
-                        if n < limit:
+                        if expected is not None and st.st_size != expected[i]:
+                            n, raw = st.st_size, bytes(32)  # not the expected size: not read
+                        elif (n := readv(fd, [buf]) if st.st_size < limit else limit) < limit:
                             raw = sha256(view[:n]).digest()
                         else:
                             os.lseek(fd, 0, os.SEEK_SET)
@@ -457,18 +488,31 @@ class GroupHasher:
         return _Processes(self._workers, self._work)
 
     def feed(
-        self, groups: Iterable[tuple[str, Sequence[str]] | tuple[str, Sequence[str], str]]
+        self,
+        groups: Iterable[
+            tuple[str, Sequence[str]]
+            | tuple[str, Sequence[str], str]
+            | tuple[str, Sequence[str], str, bytes]
+        ],
     ) -> None:
-        """Consume *groups* and start hashing them; returns before hashing ends."""
+        """Consume *groups* and start hashing them; returns before hashing ends.
+
+        A group's optional fourth item is the files' expected sizes (packed
+        int64, see ``_Group``): a file of another size is not read.
+        """
         for group in groups:
             directory, names = group[0], group[1]
             prefix = group[2] if len(group) > 2 else None
+            expected = group[3] if len(group) > 3 else None
             gi = self._ngroups
             self._ngroups += 1
             self._count += len(names)
             for off in range(0, len(names), _BATCH):
                 chunk = names[off : off + _BATCH]
-                self._pending.append((gi, off, (directory, chunk, prefix)))
+                item: _Group = (directory, chunk, prefix)
+                if expected is not None:
+                    item = (directory, chunk, prefix, expected[8 * off : 8 * (off + len(chunk))])
+                self._pending.append((gi, off, item))
                 self._pending_files += len(chunk)
                 if self._pending_files >= _BATCH:
                     self._flush(final=False)

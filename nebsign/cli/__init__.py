@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "sign": "nebsign.cli.sign:sign",
     "verify": "nebsign.cli.verify:verify",
     "attest": "nebsign.cli.attest:attest",
+    "audit": "nebsign.cli.audit:audit",
     "agent": "nebsign.cli.agent:agent",
     "scan": "nebsign.cli.scan:scan",
     "gate": "nebsign.cli.gate:gate",

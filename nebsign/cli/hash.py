@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from typing import BinaryIO
 
 import click
 
-from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.walk import walk_tree
-from nebsign.checksums import MAX_CHECK_BYTES, display_name, format_line, parse_checksums
+from nebsign.checksums import display_name, format_line, iter_checksums
 from nebsign.cli._output import emit_json, format_option, progress, quiet_option
 from nebsign.digest import FileDigest, hash_files, sha256_file, sha256_stream
 from nebsign.errors import InputError, VerdictError
@@ -100,26 +101,32 @@ def hash_cmd(
 
 
 def _check(check_file: str, output_format: str, quiet: bool) -> None:
-    if check_file == "-":
-        data = sys.stdin.buffer.read(MAX_CHECK_BYTES + 1)
-    else:
-        data = read_bounded(check_file, MAX_CHECK_BYTES, "checksum file")
-    lines = parse_checksums(data, check_file)
-    failed = 0
-    report = []
-    for line in lines:
-        name = os.fsdecode(line.name)
-        try:
-            found = sha256_file(name).sha256
-            status = "OK" if found == line.sha256 else "FAILED"
-        except InputError:
-            status = "FAILED open or read"
-        if status != "OK":
-            failed += 1
-        report.append({"path": name, "status": status, "expected": line.sha256})
-        if output_format == "text" and not (quiet and status == "OK"):
-            _write(display_name(line.name) + b": " + status.encode() + b"\n")
+    """Check line by line as the file is read: memory is one line, not the file (issue 17)."""
+    with contextlib.ExitStack() as stack:
+        if check_file == "-":
+            stream: BinaryIO = sys.stdin.buffer
+        else:
+            try:
+                stream = stack.enter_context(open(check_file, "rb"))
+            except OSError as exc:
+                raise InputError(f"cannot read {check_file}: {exc.strerror or exc}") from exc
+        failed = checked = 0
+        report = []
+        for line in iter_checksums(stream, check_file):
+            checked += 1
+            name = os.fsdecode(line.name)
+            try:
+                found = sha256_file(name).sha256
+                status = "OK" if found == line.sha256 else "FAILED"
+            except InputError:
+                status = "FAILED open or read"
+            if status != "OK":
+                failed += 1
+            if output_format == "json":
+                report.append({"path": name, "status": status, "expected": line.sha256})
+            elif not (quiet and status == "OK"):
+                _write(display_name(line.name) + b": " + status.encode() + b"\n")
     if output_format == "json":
-        emit_json({"ok": failed == 0, "failed": failed, "checked": len(lines), "files": report})
+        emit_json({"ok": failed == 0, "failed": failed, "checked": checked, "files": report})
     if failed:
-        raise VerdictError(f"{failed} of {len(lines)} computed checksums did NOT match")
+        raise VerdictError(f"{failed} of {checked} computed checksums did NOT match")

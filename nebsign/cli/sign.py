@@ -9,9 +9,8 @@ import click
 from nebsign._internal.atomic import atomic_write
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option
-from nebsign.digest import sha256_file
 from nebsign.errors import InputError
-from nebsign.signing import sign_digest, sign_digest_sigstore
+from nebsign.signing import artifact_digest, sign_digest, sign_digest_sigstore
 
 BUNDLE_SUFFIX = ".sigstore.json"
 
@@ -70,7 +69,7 @@ def sign(
     for path in files:
         if not os.path.isfile(path):
             raise InputError(f"cannot sign {path}: not a regular file")
-        digest = sha256_file(path).sha256
+        digest = artifact_digest(path).sha256  # refuses bytes that look like a DSSE message
         if private is not None:
             bundle = sign_digest(digest, private)
         else:

@@ -18,10 +18,8 @@ The verdict is FAIL if anything is left at level FAIL. Pure: no I/O.
 
 from __future__ import annotations
 
-import enum
-import fnmatch
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -30,6 +28,11 @@ from nebsign._internal.safepath import check_relpath
 from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Severity, Status
 from nebsign.policy import load_toml, policy_digest
+from nebsign.policy.levels import Level, matches
+from nebsign.policy.levels import globs as _globs
+from nebsign.policy.levels import parse_level as _level
+from nebsign.policy.levels import rule_table as _rule_table
+from nebsign.policy.levels import severity_table as _severity_table
 from nebsign.sast.baseline import Baseline, BaselineEntry
 from nebsign.sast.runner import ScanOutcome
 
@@ -50,63 +53,8 @@ _TOP_KEYS = {
 }
 
 
-class Level(enum.Enum):
-    """What a finding does to the verdict."""
-
-    IGNORE = "IGNORE"
-    INFO = "INFO"
-    WARN = "WARN"
-    FAIL = "FAIL"
-
-
 class SastGateFailed(VerdictError):
     """The SAST policy said no."""
-
-
-def _level(value: object, what: str) -> Level:
-    if not isinstance(value, str):
-        raise InputError(f"{what}: level must be IGNORE, INFO, WARN or FAIL, not {value!r}")
-    try:
-        return Level(value.upper())
-    except ValueError as exc:
-        raise InputError(
-            f"{what}: level must be IGNORE, INFO, WARN or FAIL, not {value!r}"
-        ) from exc
-
-
-def _severity_table(value: object, what: str) -> dict[Severity, Level]:
-    if not isinstance(value, dict):
-        raise InputError(f"{what}: must be a table")
-    out = {}
-    for key, level in value.items():
-        try:
-            out[Severity(key)] = _level(level, f"{what}.{key}")
-        except ValueError as exc:
-            raise InputError(f"{what}: unknown severity {key!r}") from exc
-    return out
-
-
-def _rule_table(value: object, what: str) -> dict[str, Level]:
-    if not isinstance(value, dict):
-        raise InputError(f"{what}: must be a table")
-    return {str(k): _level(v, f"{what}.{k}") for k, v in value.items()}
-
-
-def _globs(value: object, what: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
-        raise InputError(f"{what}: must be a list of glob strings")
-    return tuple(value)
-
-
-def matches(path: str, globs: Sequence[str]) -> bool:
-    """fnmatch-style: ``*`` also crosses ``/``; ``dir/`` matches everything under dir."""
-    for glob in globs:
-        if glob.endswith("/"):
-            if path.startswith(glob) or f"/{glob}" in f"/{path}":
-                return True
-        elif fnmatch.fnmatchcase(path, glob):
-            return True
-    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ A trust policy is TOML (``policies/trust-example.toml``)::
     id = "<hex sha256 of DER SubjectPublicKeyInfo>"
     pem = '''-----BEGIN PUBLIC KEY----- ...'''
     not_after = "2027-01-01T00:00:00Z" # optional: refused after this instant
+    purposes = ["artifacts"]           # optional: what this key may sign (default: all)
 
     [[keys]]                           # ... or by file, pinned by SHA-256
     path = "keys/release.pub"
@@ -42,7 +43,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError, VerdictError
-from nebsign.keys import MAX_KEY_BYTES, PublicKey, key_id, load_public_key
+from nebsign.keys import PublicKey, key_id
 
 if TYPE_CHECKING:
     from nebsign.policy import Policy
@@ -59,6 +60,7 @@ __all__ = [
     "BUNDLED_TRUSTED_ROOTS",
     "Evidence",
     "InvalidPolicy",
+    "Purposes",
     "Signer",
     "SignerGroup",
     "ThresholdNotMet",
@@ -116,12 +118,81 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Purposes:
+    """What a trusted signer may sign: artifacts, attestations (of some predicate types).
+
+    ``predicate_types`` ``None`` means attestations of any type (when
+    ``attestations`` is true). The default allows everything, as before
+    purposes existed; ADR 0006 recommends one key per purpose.
+    """
+
+    artifacts: bool = True
+    attestations: bool = True
+    predicate_types: frozenset[str] | None = None
+
+    def allows_artifacts(self) -> bool:
+        """True if artifact (``messageSignature``) signatures by this signer count."""
+        return self.artifacts
+
+    def allows_attestation(self, predicate_type: str | None = None) -> bool:
+        """True if attestations (of *predicate_type*, or of some type when None) count."""
+        if not self.attestations:
+            return False
+        types = self.predicate_types
+        return types is None or predicate_type is None or predicate_type in types
+
+    def __str__(self) -> str:
+        parts = ["artifacts"] if self.artifacts else []
+        if self.attestations:
+            types = self.predicate_types
+            parts.append(
+                "attestations" if types is None else f"attestations of {', '.join(sorted(types))}"
+            )
+        return " and ".join(parts) or "nothing"
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Purposes:
+        """``purposes = [...]``: "artifacts", "attestations", or predicate types.
+
+        A predicate type is a short name (``sast``, ``slsa-provenance``, ...) or
+        an https:// URI, and means attestations of that type only.
+        """
+        from nebsign.attest import NEBSIGN_PREDICATE_TYPES
+
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise InvalidPolicy(f"policy: {where}.purposes must be a non-empty list of strings")
+        artifacts = "artifacts" in value
+        any_type = "attestations" in value
+        types: set[str] = set()
+        for item in value:
+            if item in ("artifacts", "attestations"):
+                continue
+            uri: str = NEBSIGN_PREDICATE_TYPES.get(str(item), str(item))
+            if not uri.startswith("https://") or len(uri) > 2000 or not uri.isascii():
+                raise InvalidPolicy(
+                    f"policy: {where}.purposes: {item[:80]!r} is not artifacts, attestations, "
+                    "a predicate short name or an https:// predicate type"
+                )
+            types.add(uri)
+        if any_type and types:
+            raise InvalidPolicy(
+                f"policy: {where}.purposes: give either attestations or predicate types"
+            )
+        return cls(artifacts, any_type or bool(types), None if any_type else frozenset(types))
+
+
+#: the default: a signer may sign anything
+ANY_PURPOSE = Purposes()
+
+
+@dataclass(frozen=True, slots=True)
 class TrustedKey:
-    """A public key the verifier trusts, with its id and optional expiry."""
+    """A public key the verifier trusts, with its id, optional expiry and purposes."""
 
     key_id: str
     public_key: PublicKey = field(compare=False)
     not_after: datetime | None = None
+    purposes: Purposes = ANY_PURPOSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +202,7 @@ class TrustedIdentity:
     issuer: str
     identity: str | None = None
     identity_regex: str | None = None
+    purposes: Purposes = ANY_PURPOSE
 
     def __post_init__(self) -> None:
         if (self.identity is None) == (self.identity_regex is None):
@@ -236,7 +308,9 @@ class TrustPolicy:
         by_id: dict[str, TrustedKey] = {}
         for key in (k for g in self.groups for k in g.keys):
             if by_id.setdefault(key.key_id, key) != key:
-                raise InvalidPolicy(f"policy: key {key.key_id} is listed with different expiries")
+                raise InvalidPolicy(
+                    f"policy: key {key.key_id} is listed with different expiries or purposes"
+                )
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_require_tlog", any(g.require_tlog for g in self.groups))
 
@@ -258,6 +332,12 @@ class TrustPolicy:
     def identities(self) -> tuple[TrustedIdentity, ...]:
         """Every trusted Sigstore identity of every group."""
         return tuple(i for g in self.groups for i in g.identities)
+
+    def identity_purposes(self, signer: Signer) -> list[Purposes]:
+        """The purposes of every trusted identity that *signer* (keyless) matches."""
+        if signer.identity is None or signer.issuer is None:
+            return []
+        return [i.purposes for i in self.identities if i.matches(signer.identity, signer.issuer)]
 
     def verify(self, subject: Evidence) -> None:
         """Apply the composed signer rule to *subject*."""
@@ -290,9 +370,10 @@ class TrustPolicy:
     ) -> TrustPolicy:
         """Parse a trust policy; files it pins are read relative to *base_dir* and checked."""
         from nebsign.policy import load_toml, policy_digest  # tomllib: only when parsing TOML
+        from nebsign.policy.trust_toml import parse_policy
 
         try:
-            return _parse_policy(
+            return parse_policy(
                 load_toml(raw, what), Path(base_dir or "."), what, policy_digest(raw)
             )
         except InvalidPolicy:
@@ -325,151 +406,3 @@ def bundled_trusted_root(instance: str) -> TrustedRoot:
     return TrustedRoot(
         f"{instance} ({rel})", sha, read_pinned(path, sha, MAX_TRUSTED_ROOT_BYTES, "trusted root")
     )
-
-
-def parse_time(value: Any, where: str) -> datetime:
-    """An RFC 3339 UTC instant (TOML datetime or ``...Z`` string)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed
-    raise InvalidPolicy(f"policy: {where} must be a UTC time like 2027-01-01T00:00:00Z")
-
-
-def load_key_entry(entry: dict[str, Any], base_dir: Path, where: str) -> TrustedKey:
-    """One ``[[keys]]`` table: inline PEM with its id, or a file pinned by SHA-256."""
-    unknown = set(entry) - {"id", "pem", "path", "sha256", "not_after"}
-    if unknown:
-        raise InvalidPolicy(f"policy: {where}: unknown field(s) {sorted(unknown)}")
-    if ("pem" in entry) == ("path" in entry):
-        raise InvalidPolicy(f"policy: {where} needs exactly one of pem and path")
-    if "pem" in entry:
-        if not isinstance(entry["pem"], str) or not isinstance(entry.get("id"), str):
-            raise InvalidPolicy(f"policy: {where}: an inline pem needs its id (hex SHA-256)")
-        pem = entry["pem"].encode("utf-8")
-    else:
-        sha, path = entry.get("sha256"), entry["path"]
-        if not isinstance(path, str) or not isinstance(sha, str) or not _HEX_RE.fullmatch(sha):
-            raise InvalidPolicy(f"policy: {where}: path needs a sha256 pin (64 lowercase hex)")
-        pem = read_pinned(base_dir / path, sha, MAX_KEY_BYTES, "public key")
-    public = load_public_key(pem, f"policy {where}")
-    kid = key_id(public)
-    if "id" in entry and entry["id"] != kid:
-        raise InvalidPolicy(
-            f"policy: {where}: id {str(entry['id'])[:80]} does not match the key ({kid})"
-        )
-    not_after = (
-        parse_time(entry["not_after"], f"{where}.not_after") if "not_after" in entry else None
-    )
-    return TrustedKey(kid, public, not_after)
-
-
-def _identity_entry(entry: dict[str, Any], where: str) -> TrustedIdentity:
-    unknown = set(entry) - {"identity", "identity_regex", "issuer"}
-    if unknown:
-        raise InvalidPolicy(f"policy: {where}: unknown field(s) {sorted(unknown)}")
-    values = [entry.get(k) for k in ("issuer", "identity", "identity_regex")]
-    if not isinstance(values[0], str) or not all(v is None or isinstance(v, str) for v in values):
-        raise InvalidPolicy(f"policy: {where} needs an issuer and identity strings")
-    return TrustedIdentity(values[0], values[1], values[2])
-
-
-def _table_list(value: Any, where: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise InvalidPolicy(f"policy: {where} must be a list of tables ([[{where}]])")
-    return value
-
-
-def _group(table: dict[str, Any], name: str, base_dir: Path, require_tlog: bool) -> SignerGroup:
-    keys = tuple(
-        load_key_entry(e, base_dir, f"{name}.keys[{i}]")
-        for i, e in enumerate(_table_list(table.get("keys"), f"{name}.keys"))
-    )
-    identities = tuple(
-        _identity_entry(e, f"{name}.identities[{i}]")
-        for i, e in enumerate(_table_list(table.get("identities"), f"{name}.identities"))
-    )
-    threshold = table.get("threshold", 1)
-    if not isinstance(threshold, int) or isinstance(threshold, bool):
-        raise InvalidPolicy(f"policy: {name}.threshold must be an integer")
-    return SignerGroup(name, keys, identities, threshold, require_tlog)
-
-
-def _trusted_root(table: Any, base_dir: Path) -> TrustedRoot | None:
-    if table is None:
-        return None
-    if not isinstance(table, dict) or set(table) - {"trusted_root", "sha256", "instance"}:
-        raise InvalidPolicy("policy: [sigstore] takes trusted_root + sha256, or instance")
-    if "instance" in table:
-        if "trusted_root" in table or not isinstance(table["instance"], str):
-            raise InvalidPolicy("policy: [sigstore] takes either instance or trusted_root")
-        return bundled_trusted_root(table["instance"])
-    path, sha = table.get("trusted_root"), table.get("sha256")
-    if not isinstance(path, str) or not isinstance(sha, str) or not _HEX_RE.fullmatch(sha):
-        raise InvalidPolicy("policy: [sigstore] trusted_root needs a sha256 pin (64 lowercase hex)")
-    data = read_pinned(base_dir / path, sha, MAX_TRUSTED_ROOT_BYTES, "trusted root")
-    return TrustedRoot(path, sha, data)
-
-
-_TOP = {
-    "version",
-    "threshold",
-    "require_tlog",
-    "required_predicates",
-    "keys",
-    "identities",
-    "all_of",
-    "any_of",
-    "sigstore",
-    "name",
-    "description",
-}
-
-
-def _parse_policy(doc: dict[str, Any], base_dir: Path, what: str, digest: str) -> TrustPolicy:
-    from nebsign.policy import AllOf, AnyOf
-
-    if doc.get("version") != 1:
-        raise InvalidPolicy(f"{what}: version = 1 is required")
-    unknown = set(doc) - _TOP
-    if unknown:
-        raise InvalidPolicy(f"{what}: unknown field(s) {sorted(unknown)[:5]}")
-    require_tlog = doc.get("require_tlog", False)
-    if not isinstance(require_tlog, bool):
-        raise InvalidPolicy(f"{what}: require_tlog must be true or false")
-    predicates = doc.get("required_predicates", [])
-    if not isinstance(predicates, list) or not all(isinstance(p, str) for p in predicates):
-        raise InvalidPolicy(f"{what}: required_predicates must be a list of URIs")
-    flat = any(k in doc for k in ("keys", "identities", "threshold"))
-    composed = [k for k in ("all_of", "any_of") if k in doc]
-    if flat + len(composed) != 1:
-        raise InvalidPolicy(
-            f"{what}: give signers either at top level (keys/identities/threshold) "
-            "or as [[all_of]] / [[any_of]] groups, exactly one of these",
-            hint="a policy that trusts nobody would pass nothing",
-        )
-    rule: Policy[Evidence]
-    if flat:
-        group = _group(doc, "policy", base_dir, require_tlog)
-        groups: tuple[SignerGroup, ...] = (group,)
-        rule = group
-    else:
-        kind = composed[0]
-        tables = _table_list(doc[kind], kind)
-        groups = tuple(
-            _group(t, str(t.get("name", f"{kind}[{i}]")), base_dir, require_tlog)
-            for i, t in enumerate(tables)
-        )
-        rule = AllOf(groups) if kind == "all_of" else AnyOf(groups)
-    root = _trusted_root(doc.get("sigstore"), base_dir)
-    if root is None and any(g.identities for g in groups):
-        root = bundled_trusted_root("production")
-    return TrustPolicy(rule, groups, tuple(predicates), root, digest)

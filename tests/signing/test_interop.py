@@ -14,7 +14,7 @@ from signing.sigassets import ARTIFACT_SHA, GOLDEN, KEY_IDS, artifact_bundle
 from nebsign.bundle import BUNDLE_MEDIA_TYPE, Bundle, DsseEnvelope, MessageSignature
 from nebsign.keys import load_public_key
 from nebsign.policy.trust import TrustPolicy
-from nebsign.verify import verify_artifact
+from nebsign.verify import SignatureMismatch, verify_artifact
 
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
@@ -61,33 +61,51 @@ def test_openssl_ed25519_signature_is_identical(tmp_path: Path) -> None:
 
 
 @needs_openssl
-def test_openssl_verifies_p256_as_cosign_does(tmp_path: Path) -> None:
+def test_openssl_verifies_p256_over_the_digest(tmp_path: Path) -> None:
+    """ECDSA-SHA256 with the 32 digest bytes as the message (ADR 0006), not the artifact."""
     bundle = artifact_bundle("p256-a")
     assert isinstance(bundle.content, MessageSignature)
     (tmp_path / "digest.bin").write_bytes(bytes.fromhex(ARTIFACT_SHA))
     (tmp_path / "sig.der").write_bytes(bundle.content.signature)
     pub = GOLDEN / "keys/p256-a.pub"
-    # over the digest (prehashed) ...
-    assert _pkey_verify(pub, tmp_path / "digest.bin", tmp_path / "sig.der", rawin=False) == 0
-    # ... which is ECDSA-SHA256 over the artifact, cosign sign-blob's scheme
+    dgst = _openssl("dgst", "-sha256", "-verify", pub, "-signature", str(tmp_path / "sig.der"),
+                    str(tmp_path / "digest.bin"))  # fmt: skip
+    assert dgst.returncode == 0, dgst.stderr
+    # ... and not over the artifact (cosign sign-blob's scheme, the one a PAE can ride on)
     dgst = _openssl("dgst", "-sha256", "-verify", pub, "-signature", str(tmp_path / "sig.der"),
                     str(GOLDEN / "artifact.bin"))  # fmt: skip
-    assert dgst.returncode == 0, dgst.stderr
+    assert dgst.returncode != 0
 
 
 @needs_openssl
 def test_nebsign_verifies_openssl_signatures(tmp_path: Path) -> None:
     (tmp_path / "a.bin").write_bytes(b"signed by openssl\n")
-    made = _openssl("dgst", "-sha256", "-sign", str(GOLDEN / "keys/p256-a.key"),
-                    "-out", str(tmp_path / "sig.der"), str(tmp_path / "a.bin"))  # fmt: skip
-    assert made.returncode == 0, made.stderr
     digest = hashlib.sha256(b"signed by openssl\n").digest()
+    (tmp_path / "digest.bin").write_bytes(digest)
+    made = _openssl("dgst", "-sha256", "-sign", str(GOLDEN / "keys/p256-a.key"),
+                    "-out", str(tmp_path / "sig.der"), str(tmp_path / "digest.bin"))  # fmt: skip
+    assert made.returncode == 0, made.stderr
     bundle = Bundle(
         content=MessageSignature((tmp_path / "sig.der").read_bytes(), digest),
         public_key_hint=KEY_IDS["p256-a"],
     )
     policy = TrustPolicy.from_keys([load_public_key((GOLDEN / "keys/p256-a.pub").read_bytes())])
     assert verify_artifact(digest.hex(), [Bundle.from_json(bundle.to_json())], policy).signers
+
+
+@needs_openssl
+def test_cosign_style_p256_signatures_are_refused_with_a_reason(tmp_path: Path) -> None:
+    """ECDSA over the artifact (cosign sign-blob, nebsign before ADR 0006): refused, named."""
+    made = _openssl("dgst", "-sha256", "-sign", str(GOLDEN / "keys/p256-a.key"),
+                    "-out", str(tmp_path / "sig.der"), str(GOLDEN / "artifact.bin"))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    bundle = Bundle(
+        content=MessageSignature((tmp_path / "sig.der").read_bytes(), bytes.fromhex(ARTIFACT_SHA)),
+        public_key_hint=KEY_IDS["p256-a"],
+    )
+    policy = TrustPolicy.from_keys([load_public_key((GOLDEN / "keys/p256-a.pub").read_bytes())])
+    with pytest.raises(SignatureMismatch, match="over the artifact itself"):
+        verify_artifact(ARTIFACT_SHA, [bundle], policy)
 
 
 @needs_openssl
