@@ -89,6 +89,13 @@ def _text(outcome: Any) -> None:
     "--canary-metrics", multiple=True, type=_FILE, help="Canary gate: metrics over the window."
 )
 @click.option(
+    "--audit",
+    "audits",
+    multiple=True,
+    type=_FILE,
+    help="Third-party audit file (repeat): coverage and drift of the release's contracts.",
+)
+@click.option(
     "--keep-going",
     is_flag=True,
     help="Run every step even after one fails, and report all (still publishes nothing).",
@@ -113,6 +120,7 @@ def release(
     staging_baseline: tuple[Path, ...],
     staging_current: tuple[Path, ...],
     canary_metrics: tuple[Path, ...],
+    audits: tuple[Path, ...],
     keep_going: bool,
     force: bool,
     output_format: str,
@@ -120,8 +128,9 @@ def release(
 ) -> None:
     """Build a signed release from SRC_DIR (scanned) and BUILD_DIR (published).
 
-    The build-server step: manifest of BUILD_DIR, SAST on SRC_DIR, the staging
-    and canary gates when their metrics are given, each result as a signed
+    The build-server step: manifest of BUILD_DIR, SAST on SRC_DIR, the audit
+    coverage check when audit files are given, the staging and canary gates
+    when their metrics are given, each result as a signed
     attestation, release.json signed, and OUT written in exactly the layout
     `nebsign agent install` reads from a directory or over HTTP (index.json).
     Stops at the first step that does not pass (exit 1, named); nothing is
@@ -132,11 +141,11 @@ def release(
       export NEBSIGN_PASSPHRASE=...   # or --passphrase-fd 3; never on the command line
       SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) \\
       nebsign release src/ build/ -o out/exchange-api-1.4.3 --key release.key \\
-          --name exchange-api --version 1.4.3 \\
+          --name exchange-api --version 1.4.3 --audit audits/vault-audit.toml \\
           --staging-baseline base.json --staging-current cur.json --canary-metrics canary.om
 
     \b
-    Exit codes: 0 published; 1 a step failed (SAST, a gate: named); 2 bad input
+    Exit codes: 0 published; 1 a step failed (SAST, audit, a gate: named); 2 bad input
     (missing file, OUT not empty, malformed metrics); 3 environment (scanner missing).
     """
     from nebsign.release import ReleaseRequest, expires_after, run_release
@@ -162,6 +171,7 @@ def release(
             staging_baseline=staging_baseline,
             staging_current=staging_current,
             canary_metrics=canary_metrics,
+            audits=audits,
             keep_going=keep_going,
             force=force,
             source_date_epoch=epoch,

@@ -48,6 +48,8 @@ class ReleaseRequest:
     staging_baseline: tuple[Path, ...] = ()
     staging_current: tuple[Path, ...] = ()
     canary_metrics: tuple[Path, ...] = ()
+    #: third-party audit files (nebsign audit file, Slither JSON, SARIF, Markdown reports)
+    audits: tuple[Path, ...] = ()
     staging_url: str | None = None
     #: capability-specific inputs of steps that plug in later (name -> value)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +66,8 @@ class ReleaseContext:
     request: ReleaseRequest
     manifest: Manifest
     manifest_bytes: bytes
+    #: the staged copy of BUILD_DIR that release.json describes (read-only for steps)
+    payload: Path
     decided_at: datetime
     #: a scratch directory private to this run (removed afterwards)
     workdir: Path

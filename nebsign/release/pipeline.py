@@ -89,7 +89,7 @@ def run_release(
         results: list[StepResult] = []
         skipped: list[str] = []
         with tempfile.TemporaryDirectory(prefix="nebsign-release-") as work:
-            ctx = ReleaseContext(request, manifest, raw, when, Path(work), progress)
+            ctx = ReleaseContext(request, manifest, raw, payload, when, Path(work), progress)
             for step in chosen:
                 if not step.applies(request):
                     skipped.append(f"{step.name}: no input given")

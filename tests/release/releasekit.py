@@ -15,10 +15,21 @@ from helpers import Result, run_cli  # noqa: E402
 
 EXAMPLE = REPO / "examples" / "release"
 METRICS = REPO / "examples" / "metrics"
+AUDITS = REPO / "examples" / "audits"
 PASSPHRASE = "correct horse battery staple"
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 
-__all__ = ["EPOCH", "EXAMPLE", "METRICS", "PASSPHRASE", "REPO", "Result", "make_key", "release"]
+__all__ = [
+    "AUDITS",
+    "EPOCH",
+    "EXAMPLE",
+    "METRICS",
+    "PASSPHRASE",
+    "REPO",
+    "Result",
+    "make_key",
+    "release",
+]
 
 
 def make_key(directory: Path) -> tuple[Path, Path]:
@@ -78,7 +89,12 @@ def write_agent_policy(etc: Path, root: Path, pub: Path, *, require_gate: bool) 
         f'version = 1\nthreshold = 1\n[[keys]]\nid = "{key_id(public)}"\n'
         f"pem = '''{pub.read_text()}'''\n"
     )
-    gate = '[[require]]\npredicate_type = "gate"\nverdict = "pass"\n' if require_gate else ""
+    gate = (
+        '[[require]]\npredicate_type = "gate"\nverdict = "pass"\n'
+        '[[require]]\npredicate_type = "audit"\nverdict = "pass"\n'
+        if require_gate
+        else ""
+    )
     host = etc / "agent.toml"
     host.write_text(
         f'root = "{root}"\ntrust_policy = "trust.toml"\nname = "exchange-api"\nkeep = 3\n'

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from releasekit import METRICS, PASSPHRASE, release, write_agent_policy
+from releasekit import AUDITS, METRICS, PASSPHRASE, release, write_agent_policy
 
 from nebsign.bundle import Bundle
 from nebsign.keys import load_public_key
@@ -30,6 +30,8 @@ GATES = (
     str(METRICS / "staging-current-pass.json"),
     "--canary-metrics",
     str(METRICS / "canary-pass.om"),
+    "--audit",
+    str(AUDITS / "vault-audit.toml"),
 )
 VULN = (
     "\n\ndef find(conn, account):\n"
@@ -55,7 +57,7 @@ def published(tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] is True
-    assert [s["step"] for s in report["steps"]] == ["sast", "gate-staging", "gate-canary"]
+    assert [s["step"] for s in report["steps"]] == ["sast", "audit", "gate-staging", "gate-canary"]
     assert report["published"] == str(out)
     assert report["time_source"] == "SOURCE_DATE_EPOCH"
     # progress on stderr, one line per step at least
@@ -77,6 +79,7 @@ def test_layout_is_the_agents_and_every_signature_verifies(
     index = json.loads((published / "index.json").read_bytes())
     assert index == {
         "attestations": [
+            "attestations/audit.sigstore.json",
             "attestations/gate-canary.sigstore.json",
             "attestations/gate-staging.sigstore.json",
             "attestations/sast.sigstore.json",
@@ -175,7 +178,11 @@ def test_planted_sql_string_stops_the_release_at_sast(
     assert "orders.py" in report["steps"][0]["reason"]
     # the gates did not run: stopped at the first failing step
     assert [s["step"] for s in report["steps"]] == ["sast"]
-    assert any("not run" in s for s in report["skipped"])
+    assert report["skipped"] == [
+        "audit: not run, an earlier step failed",
+        "gate-staging: not run, an earlier step failed",
+        "gate-canary: not run, an earlier step failed",
+    ]
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("nebsign: error:")]
     assert len(errors) == 1 and "release stopped at sast" in errors[0], result.stderr
     assert "Traceback" not in result.stderr
@@ -239,7 +246,11 @@ def test_without_metrics_the_gates_are_skipped_and_said_so(
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert [s["step"] for s in report["steps"]] == ["sast"]
-    assert report["skipped"] == ["gate-staging: no input given", "gate-canary: no input given"]
+    assert report["skipped"] == [
+        "audit: no input given",
+        "gate-staging: no input given",
+        "gate-canary: no input given",
+    ]
     manifest = Manifest.from_json((out / "release.json").read_bytes())
     assert manifest.expires == "2026-01-31T00:00:00Z"  # SOURCE_DATE_EPOCH + 30 days
     assert json.loads((out / "index.json").read_bytes())["attestations"] == [
@@ -291,3 +302,24 @@ def test_passphrase_from_a_file_descriptor(
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""  # -q: no progress
     assert (out / "release.json.sigstore.json").is_file()
+
+
+def test_an_edited_audited_contract_stops_the_release_at_the_audit_check(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
+) -> None:
+    vault = example / "contracts" / "Vault.sol"
+    vault.write_bytes(
+        vault.read_bytes().replace(
+            b"balances[msg.sender] -= amount;", b"balances[msg.sender] -= amount; // edited"
+        )
+    )
+    out = tmp_path / "out"
+    result = release(example, example, out, keys[0], *GATES, "--format", "json", cache=sast_cache)
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["failed"] == ["audit"]
+    assert [s["step"] for s in report["steps"]] == ["sast", "audit"]
+    reason = report["steps"][1]["reason"]
+    assert "changed since the audit" in reason and "contracts/Vault.sol" in reason
+    assert "release stopped at audit" in result.stderr
+    assert not out.exists()

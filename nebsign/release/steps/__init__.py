@@ -18,6 +18,7 @@ __all__ = ["STEPS", "load_steps"]
 #: SAST on the source -> DAST on staging -> audit coverage -> staging gate -> canary gate
 STEPS: list[str] = [
     "nebsign.release.steps.sast",
+    "nebsign.release.steps.audit",
     "nebsign.release.steps.gates:STAGING",
     "nebsign.release.steps.gates:CANARY",
 ]
