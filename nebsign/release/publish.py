@@ -69,13 +69,14 @@ def check_paths(src: Path, build: Path, out: Path, *, force: bool) -> None:
         raise InputError(f"OUT {out} exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"OUT {out} exists and is not empty", hint="remove it or pass --force")
-    if not out.parent.is_dir():
-        raise InputError(f"the parent directory of OUT {out} does not exist")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise InputError(f"the parent of OUT {out} is not a directory")
 
 
 def new_stage(out: Path) -> Path:
     """A fresh private directory beside OUT (same filesystem, so the final rename is atomic)."""
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     except OSError as exc:
         raise io_error(out.parent, exc, "create a directory in") from exc
