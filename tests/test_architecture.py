@@ -59,6 +59,8 @@ CAPABILITY = 2
 KNOWN: dict[tuple[str, str], str] = {
     ("nebsign.policy.sast", "nebsign.sast.baseline"): "issue 10 item 2: shared findings policy",
     ("nebsign.policy.sast", "nebsign.sast.runner"): "issue 10 item 2: shared findings policy",
+    ("nebsign.audit.service", "nebsign.sast.baseline"): "issue 10 item 2: baseline for any source",
+    ("nebsign.audit.scan", "nebsign.sast.interface"): "issue 10 item 5: one subprocess runner",
 }
 #: import circles that exist today (as sorted module tuples)
 KNOWN_CIRCLES: dict[tuple[str, ...], str] = {
