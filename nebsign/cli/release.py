@@ -10,7 +10,7 @@ import click
 
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, quiet_option
-from nebsign.errors import InputError, NebsignError
+from nebsign.errors import NebsignError
 
 _FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 
@@ -18,15 +18,6 @@ _FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 def _clean(text: str) -> str:
     """One printable line: control characters and other non-printables escaped."""
     return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
-
-
-def _epoch() -> int | None:
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    if value is None:
-        return None
-    if not value.isdigit() or len(value) > 12:
-        raise InputError("SOURCE_DATE_EPOCH must be a non-negative integer (seconds)")
-    return int(value)
 
 
 def _text(outcome: Any) -> None:
@@ -149,14 +140,14 @@ def release(
     (missing file, OUT not empty, malformed metrics); 3 environment (scanner missing).
     """
     from nebsign.release import ReleaseRequest, expires_after, run_release
-    from nebsign.release.pipeline import clock
+    from nebsign.release.pipeline import clock, parse_source_date_epoch
 
     def progress(line: str) -> None:
         if not quiet:
             click.echo(f"nebsign release: {_clean(line)}", err=True)
 
     try:
-        epoch = _epoch()
+        epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
         request = ReleaseRequest(
             src_dir=src_dir,
             build_dir=build_dir,

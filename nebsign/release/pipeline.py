@@ -30,7 +30,21 @@ from nebsign.release.model import (
     StepResult,
 )
 
-__all__ = ["clock", "expires_after", "run_release"]
+__all__ = ["clock", "expires_after", "parse_source_date_epoch", "run_release"]
+
+#: SOURCE_DATE_EPOCH beyond this (year 5138) is a typo, not a build time
+MAX_EPOCH = 10**11
+
+
+def parse_source_date_epoch(text: str | None) -> int | None:
+    """``$SOURCE_DATE_EPOCH`` (decimal seconds, reproducible-builds.org) or None when unset."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or int(text) > MAX_EPOCH:
+        raise InputError(
+            f"SOURCE_DATE_EPOCH must be a non-negative integer of seconds, not {text[:40]!r}"
+        )
+    return int(text)
 
 
 def clock(source_date_epoch: int | None) -> datetime:

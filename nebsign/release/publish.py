@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,13 +87,31 @@ def remove_stage(stage: Path) -> None:
     shutil.rmtree(stage, ignore_errors=True)
 
 
+class _SpecialFile(Exception):
+    pass
+
+
+def _copy_regular(src: str, dst: str) -> str:
+    """shutil.copy2 for regular files only: a FIFO would block the copy, a device leak it."""
+    mode = os.lstat(src).st_mode
+    if not stat.S_ISREG(mode):
+        raise _SpecialFile(src)
+    return str(shutil.copy2(src, dst))
+
+
 def copy_payload(build: Path, stage: Path) -> Path:
     """Copy the build output to ``stage/payload`` (symlinks kept as links, never followed)."""
     target = stage / PAYLOAD_DIR
     try:
-        shutil.copytree(build, target, symlinks=True)
+        shutil.copytree(build, target, symlinks=True, copy_function=_copy_regular)
+    except _SpecialFile as exc:
+        raise InputError(
+            f"BUILD_DIR has a special file (FIFO, socket or device): {exc.args[0]}",
+            hint="a release holds regular files, directories and symlinks only",
+        ) from exc
     except shutil.Error as exc:
-        raise InputError(f"cannot copy BUILD_DIR {build}: {exc.args[0][0][2]}") from exc
+        first = exc.args[0][0] if exc.args and exc.args[0] else ("", "", str(exc))
+        raise InputError(f"cannot copy BUILD_DIR {build}: {first[2]}") from exc
     except OSError as exc:
         raise io_error(build, exc, "copy") from exc
     return target
