@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "attest": "nebsign.cli.attest:attest",
     "agent": "nebsign.cli.agent:agent",
     "scan": "nebsign.cli.scan:scan",
+    "report": "nebsign.cli.report:report",
 }
 
 _state = {"verbose": False}
