@@ -180,6 +180,8 @@ def verify_report_dir(
     from nebsign.verify import verify_attestation
 
     root = Path(report_dir)
+    if not root.is_dir():
+        raise InputError(f"report {root}: not a directory")
     if not (root / BUNDLE_FILE).is_file():
         raise ReportMismatch(f"report {root}: not signed (no {BUNDLE_FILE}; an unsigned preview?)")
     bundle = Bundle.from_json(read_bounded(root / BUNDLE_FILE, MAX_BUNDLE_BYTES, "bundle"))

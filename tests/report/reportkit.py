@@ -148,3 +148,48 @@ def make_release(
         bundle = sign_statement(st, att_key or key).to_json()
         (root / "attestations" / f"{i:02d}-{kind}.sigstore.json").write_bytes(bundle)
     return root
+
+
+def all_types() -> list[tuple[str, dict[str, Any]]]:
+    """SAST, DAST, audit and gate attestations with findings in every status."""
+    return [
+        sast(
+            [
+                finding("sast", 1),
+                finding(
+                    "sast",
+                    2,
+                    status="accepted-risk",
+                    status_note={"who": "alice", "why": "enum only", "until": "2026-12-31"},
+                ),
+            ]
+        ),
+        dast([finding("dast", 3)]),
+        audit(
+            [
+                finding(
+                    "audit",
+                    4,
+                    status="acknowledged",
+                    status_note={"who": "vendor", "why": "by design"},
+                    properties={
+                        "firm_id": "CER-04",
+                        "original_severity": "Major",
+                        "original_status": "Acknowledged",
+                    },
+                ),
+                finding(
+                    "audit",
+                    5,
+                    status="fixed",
+                    status_note={"who": "bob", "why": "patched"},
+                    properties={
+                        "firm_id": "CER-05",
+                        "original_status": "Resolved",
+                        "fix_refs": ["https://git.example.com/commit/abc123"],
+                    },
+                ),
+            ]
+        ),
+        gate(),
+    ]
