@@ -49,7 +49,8 @@ def _markdown() -> MarkdownIt:
             "markdown-it-py is not installed", hint="pip install 'nebsign[report]'"
         ) from exc
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.disable(["image", "html_block", "html_inline"])
+    # prose stays inside its finding: no images, no raw HTML, no headings or rules
+    md.disable(["image", "html_block", "html_inline", "heading", "lheading", "hr"])
     md.validateLink = lambda url: safe_url(url) is not None  # type: ignore[method-assign]
     return md
 
