@@ -23,6 +23,7 @@ STEPS: list[str] = [
     "nebsign._demo.sast",
     "nebsign._demo.signing",
     "nebsign._demo.agent",
+    "nebsign._demo.report",  # last: renders the evidence the steps before it produced
 ]
 
 

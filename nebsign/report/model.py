@@ -128,26 +128,30 @@ def summarize(findings: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _verify_section(ev: Evidence, artifacts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Commands anyone can run, in a directory holding the release as ``<name>-<version>/``,
+    its trust policy as ``trust.toml`` and this report as ``report/``."""
     from nebsign.checksums import format_line
 
     name = f"{ev.manifest.name or 'release'}-{ev.manifest.version or 'unversioned'}"
     rel = shlex.quote(name)
     sums = [
-        format_line(a["sha256"], a["path"].encode("utf-8", "surrogateescape")).decode(
-            "utf-8", "replace"
-        )
+        format_line(a["sha256"], a["path"].encode("utf-8", "surrogateescape"))
+        .decode("utf-8", "replace")
+        .rstrip("\n")
         for a in artifacts[:_MAX_SUMS]
+    ]
+    attest = [
+        f"nebsign attest verify {shlex.quote(name + '/' + a.path)} --policy trust.toml "
+        f"--subject {rel}/release.json"
+        for a in ev.attestations
     ]
     return {
         "release_dir": name,
         "commands": [
-            f"cd {rel} && nebsign verify release.json --manifest --policy trust.toml",
-            *[
-                f"cd {rel} && nebsign attest verify {shlex.quote(a.path)} --policy trust.toml"
-                for a in ev.attestations
-            ],
-            f"nebsign report verify {shlex.quote('report-' + name)} --policy trust.toml "
-            f"--release {rel}",
+            f"nebsign verify {rel}/release.json --manifest --root {rel}/payload "
+            "--policy trust.toml",
+            *attest,
+            f"nebsign report verify report --policy trust.toml --release {rel}",
         ],
         "sha256sum": sums,
         "sha256sum_more": max(0, len(artifacts) - _MAX_SUMS),
