@@ -25,7 +25,6 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from nebsign._internal.canonical import canonical_json
 from nebsign.errors import EnvironmentFault
 from nebsign.report.chart import GROUPS, SEVERITIES, severity_chart, trend_chart
 from nebsign.report.text import Raw, fence, md_text, safe_url, visible
@@ -59,15 +58,22 @@ def prose_html(value: object) -> Any:
     """Untrusted Markdown prose as HTML: raw HTML off, http(s) links only, no images."""
     from markupsafe import Markup
 
-    text = visible(value if isinstance(value, str) else str(value))
-    if not text:
-        return Markup("")
-    if not _PLAIN.search(text):
-        return Markup("<p>{}</p>").format(text)
-    html = _markdown().render(text)
-    html = html.replace("<a href=", '<a rel="nofollow noopener noreferrer" href=')
     # markdown-it escaped every text node itself and emits no raw HTML (html=False)
-    return Markup(html)  # noqa: S704
+    return Markup(_prose(value if isinstance(value, str) else str(value)))  # noqa: S704
+
+
+@functools.lru_cache(maxsize=8192)
+def _prose(raw: str) -> str:
+    """HTML of one prose text (cached: findings of one rule repeat the same text)."""
+    from markupsafe import escape
+
+    text = visible(raw)
+    if not text:
+        return ""
+    if not _PLAIN.search(text):
+        return f"<p>{escape(text)}</p>"
+    html = _markdown().render(text)
+    return str(html).replace("<a href=", '<a rel="nofollow noopener noreferrer" href=')
 
 
 def _size(n: object) -> str:
@@ -153,16 +159,22 @@ def render_markdown(doc: dict[str, Any]) -> bytes:
 
 
 def render_json(doc: dict[str, Any]) -> bytes:
-    """``report.json``: canonical JSON (RFC 8785), the signed source of the other two."""
-    return canonical_json(doc)
+    """``report.json``, the signed source of the other two: deterministic JSON.
+
+    Sorted keys, no whitespace, ASCII only (everything else as ``\\u`` escapes,
+    lone surrogates included), one trailing newline. Python's float ``repr``
+    is the shortest round-trip form, the same on every platform.
+    """
+    text = json.dumps(
+        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+    return text.encode("ascii") + b"\n"
 
 
 def render_all(doc: dict[str, Any]) -> dict[str, bytes]:
     """Every output file by name, rendered from *doc* as its canonical JSON reads back."""
-    from nebsign.report.schema import parse_report
-
     raw = render_json(doc)
-    parsed = parse_report(raw)  # the renderers see exactly what `report verify` will see
+    parsed = json.loads(raw)  # the renderers see exactly what `report verify` will see
     return {
         "index.html": render_html(parsed),
         "report.md": render_markdown(parsed),

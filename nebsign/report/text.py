@@ -39,8 +39,9 @@ def _mark(m: re.Match[str]) -> str:
     return f"⟨U+{ord(m.group(0)):04X}⟩"
 
 
-def visible(text: str) -> str:
-    """*text* with control, format and bidi characters shown as ``⟨U+XXXX⟩``."""
+def visible(value: object) -> str:
+    """*value* as text with control, format and bidi characters shown as ``⟨U+XXXX⟩``."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
     if text.isascii() and text.isprintable():
         return text
     out = _SUSPECT.sub(_mark, text)
@@ -53,9 +54,21 @@ def _mark_char(c: str) -> str:
     return f"⟨U+{ord(c):04X}⟩" if unicodedata.category(c) == "Cf" else c
 
 
+_MD_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ,;'\"/?%(){}=+.:-]*")
+
+
 def md_text(value: object) -> str:
     """Untrusted text as inert Markdown: one line, markup characters escaped."""
-    text = visible(value if isinstance(value, str) else str(value))
+    text = value if isinstance(value, str) else str(value)
+    if (
+        _MD_PLAIN.fullmatch(text)
+        and "  " not in text
+        and "://" not in text
+        and "www." not in text.lower()
+        and not text.endswith(" ")
+    ):
+        return text  # letters first, nothing that Markdown reads: already inert
+    text = visible(text)
     text = _INLINE.sub(r"\\\1", _SPACE.sub(" ", text).strip())
     m = _LEADING.match(text)
     if m is None:
