@@ -60,7 +60,7 @@ def _fix_refs(props: dict[str, Any]) -> list[str]:
     for key in _FIX_KEYS:
         value = props.get(key)
         items = value if isinstance(value, list) else [value]
-        out.extend(str(v) for v in items if isinstance(v, str | int) and not isinstance(v, bool))
+        out.extend(str(v) for v in items if type(v) in (str, int))
     return out
 
 
@@ -102,7 +102,7 @@ def _finding_row(f: Finding, file: str) -> dict[str, Any]:
             if note is not None
             else None
         ),
-        "labels": {k: str(props[k]) for k in _LABEL_KEYS if isinstance(props.get(k), str | int)},
+        "labels": {k: str(props[k]) for k in _LABEL_KEYS if type(props.get(k)) in (str, int)},
         "fix_refs": _fix_refs(props),
         "change": None,
     }

@@ -28,7 +28,8 @@ _SUSPECT = re.compile(
     "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb"
     "\U000e0000-\U000e007f\ud800-\udfff]"
 )
-_INLINE = re.compile(r"""([\\`*_\[\]<>#!|~&@$^]|:(?=//)|(?<=[wW]{3})\.)""")
+_INLINE = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#!|~&@$^"})
+_WWW = re.compile(r"(?<=[wW]{3})\.")
 _LEADING = re.compile(r"^([-+=]|\d+(?=[.)]))")
 _SPACE = re.compile(r"\s+")
 _URL = re.compile(r"https?://[\x21-\x7e]{1,2000}", re.ASCII)
@@ -69,7 +70,9 @@ def md_text(value: object) -> str:
     ):
         return text  # letters first, nothing that Markdown reads: already inert
     text = visible(text)
-    text = _INLINE.sub(r"\\\1", _SPACE.sub(" ", text).strip())
+    text = _SPACE.sub(" ", text).strip().translate(_INLINE).replace("://", "\\://")
+    if "www" in text.lower():
+        text = _WWW.sub("\\\\.", text)
     m = _LEADING.match(text)
     if m is None:
         return text
