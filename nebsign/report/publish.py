@@ -124,6 +124,9 @@ def build_report_dir(
         else None
     )
     doc = build_report(evidence, previous=previous, date=date)
+    if unsigned_preview and not doc["preview"]:
+        doc["preview"] = True  # a preview is stamped even when its evidence happened to verify
+        doc["problems"] = ["built with --unsigned-preview: this report is not signed"]
     files = render_all(doc)
     if pdf:
         from nebsign.report.pdf import print_pdf

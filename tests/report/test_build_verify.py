@@ -288,3 +288,14 @@ def test_help_has_examples() -> None:
     for sub in ("build", "verify"):
         result = run_cli("report", sub, "--help")
         assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+def test_unsigned_preview_of_good_evidence_is_still_stamped(
+    tmp_path: Path, release: Path, key: PrivateKey
+) -> None:
+    out = tmp_path / "p"
+    policy = TrustPolicy.from_keys([key.public_key()])
+    result = build_report_dir(release, out, policy=policy, key=None, unsigned_preview=True)
+    assert result.doc["preview"] is True and not result.signed
+    assert "not signed" in (out / "index.html").read_text()
+    assert not (out / "report.json.sigstore.json").exists()
