@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "agent": "nebsign.cli.agent:agent",
     "scan": "nebsign.cli.scan:scan",
     "gate": "nebsign.cli.gate:gate",
+    "report": "nebsign.cli.report:report",
 }
 
 _state = {"verbose": False}
