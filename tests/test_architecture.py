@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "nebsign.agent": 2,
     "nebsign.gate": 2,
     "nebsign.audit": 2,
+    "nebsign.report": 2,
     # orchestration of several capabilities
     "nebsign._demo": 3,
     "nebsign.release": 3,

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "scan": "nebsign.cli.scan:scan",
     "gate": "nebsign.cli.gate:gate",
     "release": "nebsign.cli.release:release",
+    "report": "nebsign.cli.report:report",
 }
 
 _state = {"verbose": False}

@@ -35,3 +35,5 @@ def demo(workdir: str | None) -> None:
             for line in run(ctx):
                 click.echo(f"  {line}")
         click.secho(f"\ndemo complete: {len(steps)} steps passed", fg="green", bold=True)
+        if "report_path" in ctx.values:
+            click.echo(f"public audit report: {ctx.values['report_path']}")
