@@ -80,6 +80,8 @@ def run(ctx: DemoContext) -> Iterator[str]:
         f"published {out.name}/: release.json (sha256:{outcome.manifest_sha256[:16]}...) "
         f"signed, {len(attestations)} signed attestations, index.json for HTTP"
     )
+    if "report/index.html" in outcome.layout:
+        yield f"public report rendered from the verified release, signed: {out.name}/report/"
     root = base / "host"
     policy = load_host_policy(_host_policy(base / "etc", root, key))
     installed = install_release(policy, str(out))

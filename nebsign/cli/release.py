@@ -30,6 +30,9 @@ def _text(outcome: Any) -> None:
         click.echo(f"  skipped       {_clean(line)}")
     if outcome.published is not None:
         click.echo(f"  -> {_clean(str(outcome.published))}")
+        if "report/index.html" in outcome.layout:
+            report = outcome.published / "report" / "index.html"
+            click.echo(f"  public report: {_clean(str(report))}")
 
 
 @click.command("release")
@@ -91,6 +94,11 @@ def _text(outcome: Any) -> None:
     is_flag=True,
     help="Run every step even after one fails, and report all (still publishes nothing).",
 )
+@click.option(
+    "--no-report",
+    is_flag=True,
+    help="Do not render the public report into OUT/report/ (it needs nebsign[report]).",
+)
 @click.option("--force", is_flag=True, help="Replace a non-empty OUT (atomically, by rename).")
 @format_option
 @quiet_option
@@ -113,6 +121,7 @@ def release(
     canary_metrics: tuple[Path, ...],
     audits: tuple[Path, ...],
     keep_going: bool,
+    no_report: bool,
     force: bool,
     output_format: str,
     quiet: bool,
@@ -122,8 +131,9 @@ def release(
     The build-server step: manifest of BUILD_DIR, SAST on SRC_DIR, the audit
     coverage check when audit files are given, the staging and canary gates
     when their metrics are given, each result as a signed
-    attestation, release.json signed, and OUT written in exactly the layout
-    `nebsign agent install` reads from a directory or over HTTP (index.json).
+    attestation, release.json signed, the public report rendered from the
+    verified release into OUT/report/ and signed, and OUT written in exactly the
+    layout `nebsign agent install` reads from a directory or over HTTP (index.json).
     Stops at the first step that does not pass (exit 1, named); nothing is
     published then. Same inputs and SOURCE_DATE_EPOCH give byte-identical output.
 
@@ -165,6 +175,7 @@ def release(
             audits=audits,
             keep_going=keep_going,
             force=force,
+            report=not no_report,
             source_date_epoch=epoch,
         )
         key = load_signing_key(key_file, passphrase_fd)

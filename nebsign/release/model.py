@@ -55,6 +55,8 @@ class ReleaseRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     keep_going: bool = False
     force: bool = False
+    #: render and sign the public report into OUT/report/
+    report: bool = True
     #: SOURCE_DATE_EPOCH as given, or None (then the clock)
     source_date_epoch: int | None = None
 

@@ -117,8 +117,22 @@ def run_release(
                 results.append(result)
         layout: tuple[str, ...] = ()
         if all(r.passed for r in results):
+
+            def report(staged: Path) -> tuple[str, ...]:
+                from nebsign.release.public_report import build_public_report
+
+                progress("report: rendering the public report from the verified release")
+                return build_public_report(staged, key, when)
+
             layout = publish.finish(
-                stage, request.out_dir, manifest, raw, results, key, force=request.force
+                stage,
+                request.out_dir,
+                manifest,
+                raw,
+                results,
+                key,
+                force=request.force,
+                after_verify=report if request.report else None,
             )
             published = True
             progress(f"published {request.out_dir}")

@@ -21,7 +21,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nebsign._internal.atomic import fsync_dir, io_error
@@ -170,8 +170,12 @@ def finish(
     key: PrivateKey,
     *,
     force: bool,
+    after_verify: Callable[[Path], tuple[str, ...]] | None = None,
 ) -> tuple[str, ...]:
-    """Sign, write the layout, verify it, and rename the stage to OUT. Returns the files written."""
+    """Sign, write the layout, verify it, and rename the stage to OUT. Returns the files written.
+
+    *after_verify* (the public report) runs on the verified stage before the rename.
+    """
     from nebsign.signing import sign_digest, sign_statement
 
     digest = manifest.digest()
@@ -187,9 +191,10 @@ def finish(
     index = {"signatures": [SIGNATURE_FILE], "attestations": sorted(names)}
     _write(stage / INDEX_FILE, canonical_json(index))
     _verify(stage, manifest, key, names)
+    extra = after_verify(stage) if after_verify is not None else ()
     _fsync_tree(stage)
     _swap_in(stage, out, force=force)
-    return (MANIFEST_FILE, SIGNATURE_FILE, INDEX_FILE, *sorted(names), f"{PAYLOAD_DIR}/")
+    return (MANIFEST_FILE, SIGNATURE_FILE, INDEX_FILE, *sorted(names), *extra, f"{PAYLOAD_DIR}/")
 
 
 def _swap_in(stage: Path, out: Path, *, force: bool) -> None:

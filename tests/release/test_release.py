@@ -60,8 +60,10 @@ def published(tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache
     assert [s["step"] for s in report["steps"]] == ["sast", "audit", "gate-staging", "gate-canary"]
     assert report["published"] == str(out)
     assert report["time_source"] == "SOURCE_DATE_EPOCH"
+    assert "report/index.html" in report["layout"]
     # progress on stderr, one line per step at least
     assert "nebsign release: sast: PASS" in result.stderr
+    assert "nebsign release: report: rendering" in result.stderr
     return out
 
 
@@ -75,6 +77,7 @@ def test_layout_is_the_agents_and_every_signature_verifies(
         "payload",
         "release.json",
         "release.json.sigstore.json",
+        "report",
     ]
     index = json.loads((published / "index.json").read_bytes())
     assert index == {
@@ -323,3 +326,35 @@ def test_an_edited_audited_contract_stops_the_release_at_the_audit_check(
     assert "changed since the audit" in reason and "contracts/Vault.sol" in reason
     assert "release stopped at audit" in result.stderr
     assert not out.exists()
+
+
+def test_the_public_report_is_signed_and_verifies_against_the_release(
+    published: Path, keys: tuple[Path, Path]
+) -> None:
+    from helpers import run_cli
+
+    report = published / "report"
+    assert sorted(p.name for p in report.iterdir()) == [
+        "index.html",
+        "report.json",
+        "report.json.sigstore.json",
+        "report.md",
+    ]
+    doc = json.loads((report / "report.json").read_bytes())
+    assert doc["release"]["date"] == "2026-01-01"  # from SOURCE_DATE_EPOCH
+    assert sorted(e["kind"] for e in doc["evidence"]) == ["audit", "gate", "gate", "sast"]
+    result = run_cli(
+        "report", "verify", str(report), "--release", str(published), "--trust-key", str(keys[1])
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "evidence re-verified: report.json matches the release" in result.stdout
+
+
+def test_no_report_leaves_it_out(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
+) -> None:
+    out = tmp_path / "out"
+    result = release(example, example, out, keys[0], "--no-report", cache=sast_cache)
+    assert result.exit_code == 0, result.stderr
+    assert not (out / "report").exists()
+    assert "public report" not in result.stdout
