@@ -75,6 +75,7 @@ def _check_published(repo: Path, keys: tuple[Path, Path]) -> None:
     assert result["ok"] is True and result["published"] == f"release/{out.name}"
     assert result["time_source"] == "SOURCE_DATE_EPOCH"
     assert (out / "index.json").is_file() and (out / "payload" / "app" / "run.sh").is_file()
+    assert (out / "report" / "report.json.sigstore.json").is_file()
     verified = subprocess.run(
         [f"{VENV_BIN}/nebsign", "verify", str(out / "release.json"), "--key", str(keys[1])],
         capture_output=True,
@@ -162,7 +163,7 @@ def test_gitlab_ci_job_publishes_a_verified_release(
     config = yaml.safe_load((CI / "gitlab-ci.yml").read_text())
     job = config["release"]
     assert job["rules"] == [{"if": "$CI_COMMIT_TAG =~ /^v/"}]
-    assert job["before_script"] == ["python -m pip install 'nebsign[gates]'"]  # offline here
+    assert job["before_script"] == ["python -m pip install 'nebsign[gates,report]'"]  # offline here
     env = {k: str(v) for k, v in job["variables"].items()}
     env.update(
         CI_COMMIT_TAG=TAG,
