@@ -6,7 +6,7 @@ The peer does what a build script without ``nebsign release`` would do to get
 the same release directory: ``cp -a`` the build output to ``payload/``, then
 ``nebsign manifest create``, ``scan sast --format json`` + ``attest create``,
 ``audit check --attest``, ``gate staging --attest``, ``gate canary --attest``,
-``sign`` and an ``index.json`` written by hand: seven processes. ``nebsign
+``sign``, an ``index.json`` written by hand and ``report build``: eight processes. ``nebsign
 release`` is one process that shares start-up, imports and the manifest.
 Both sides get the same inputs (example, audit file, staging and canary
 metrics, an encrypted key with the passphrase in the environment) and the
@@ -191,6 +191,24 @@ def peer(out: Path, key: Path, cache: Path | None, env: dict[str, str], work: Pa
     names = sorted(f"attestations/{p.name}" for p in att.iterdir())
     (out / "index.json").write_text(
         json.dumps({"attestations": names, "signatures": ["release.json.sigstore.json"]})
+    )
+    pub = key.with_suffix(".pub")
+    _run(
+        [
+            *NEBSIGN,
+            "report",
+            "build",
+            str(out),
+            "-o",
+            str(out / "report"),
+            "--trust-key",
+            str(pub),
+            "--key",
+            str(key),
+            "--date",
+            "2026-01-01",
+        ],
+        env,
     )
 
 
