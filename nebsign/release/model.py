@@ -1,11 +1,12 @@
 """Values of the release pipeline: the request, the step interface, results, the outcome.
 
-A step is a small object with a ``name``, ``applies(request)`` and
-``run(ctx) -> StepResult``. It judges one thing (SAST, DAST, an audit, a
-gate) and returns its verdict with the predicate to sign; it never writes
-the release directory and never signs (the pipeline does both, so every
-result is attested the same way). Steps register by module in
-:data:`nebsign.release.steps.STEPS`.
+A step is a small object with a ``name``, ``applies(request)``,
+``check(request)`` (parse its inputs up front, so a malformed metrics file is
+exit 2 before a minute of scanning) and ``run(ctx) -> StepResult``. It judges
+one thing (SAST, DAST, an audit, a gate) and returns its verdict with the
+predicate to sign; it never writes the release directory and never signs (the
+pipeline does both, so every result is attested the same way). Steps register
+by module in :data:`nebsign.release.steps.STEPS`.
 """
 
 from __future__ import annotations
@@ -118,6 +119,9 @@ class Step(Protocol):
     name: str
 
     def applies(self, request: ReleaseRequest) -> bool: ...
+
+    def check(self, request: ReleaseRequest) -> None:
+        """Parse this step's inputs before any step runs: bad input exits 2 before a scan."""
 
     def run(self, ctx: ReleaseContext) -> StepResult: ...
 

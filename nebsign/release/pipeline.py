@@ -88,6 +88,9 @@ def run_release(
     _check_request(request)
     when = clock(request.source_date_epoch)
     chosen = load_steps() if steps is None else steps
+    for step in chosen:
+        if step.applies(request):
+            step.check(request)
     stage = publish.new_stage(request.out_dir)
     published = False
     try:

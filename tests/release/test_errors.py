@@ -46,7 +46,7 @@ def test_wrong_passphrase_is_bad_input_with_json(
     assert "Zq9" not in result.stdout + result.stderr  # no secret in any output
 
 
-def test_malformed_metrics_exit_2(
+def test_malformed_metrics_exit_2_before_any_scan(
     tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
 ) -> None:
     bad = tmp_path / "bad.json"
@@ -58,11 +58,21 @@ def test_malformed_metrics_exit_2(
         keys[0],
         "--canary-metrics",
         str(bad),
-        "-q",
         cache=sast_cache,
     )
-    assert_one_line_error(result, 2)
+    assert_one_line_error(result, 2)  # not even a progress line: refused before the scan
+    assert "bad.json" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_malformed_audit_file_exit_2_before_any_scan(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path]
+) -> None:
+    bad = tmp_path / "audit.toml"
+    bad.write_text('schema = "https://nebsign.dev/schemas/audit-file/v1"\nauditor = 3\n')
+    result = release(example, example, tmp_path / "out", keys[0], "--audit", str(bad))
+    assert_one_line_error(result, 2)
+    assert "audit.toml" in result.stderr
 
 
 def test_staging_current_without_baseline_is_usage(

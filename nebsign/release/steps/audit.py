@@ -17,6 +17,14 @@ class AuditStep:
     def applies(self, request: ReleaseRequest) -> bool:
         return bool(request.audits)
 
+    def check(self, request: ReleaseRequest) -> None:
+        from nebsign.audit.interface import load_audit
+        from nebsign.audit.service import load_policy
+
+        load_policy(request.policy_path)
+        for path in request.audits:
+            load_audit(path)
+
     def run(self, ctx: ReleaseContext) -> StepResult:
         from nebsign.audit.report import predicate, subjects
         from nebsign.audit.service import check_audits, load_policy

@@ -46,6 +46,20 @@ class GateStep:
             return bool(request.staging_current)
         return bool(request.canary_metrics)
 
+    def check(self, request: ReleaseRequest) -> None:
+        from nebsign.gate.readers import read_metrics
+        from nebsign.gate.run import require_extra
+
+        require_extra()
+        _policy(request.policy_path)
+        paths = (
+            (*request.staging_baseline, *request.staging_current)
+            if self.kind == "staging"
+            else request.canary_metrics
+        )
+        for name, raw in _read(paths, self.kind):
+            read_metrics(raw, name)
+
     def run(self, ctx: ReleaseContext) -> StepResult:
         from nebsign.gate.report import predicate
         from nebsign.gate.run import run_canary, run_staging, tool_versions

@@ -16,6 +16,11 @@ class SastStep:
     def applies(self, request: ReleaseRequest) -> bool:
         return True
 
+    def check(self, request: ReleaseRequest) -> None:
+        from nebsign.sast.gate import load_policy
+
+        load_policy(request.policy_path)  # a malformed [sast] table is exit 2 before any work
+
     def run(self, ctx: ReleaseContext) -> StepResult:
         from nebsign.findings import Finding
         from nebsign.sast.gate import ScanRequest, scan_sast
