@@ -26,6 +26,7 @@ import unicodedata
 
 from nebsign.findings import Confidence, Severity
 from nebsign.sast.interface import Hit
+from nebsign.scancoverage import PYTHON_SUFFIXES
 
 __all__ = [
     "PYTHON_SUFFIXES",
@@ -39,8 +40,6 @@ __all__ = [
 
 #: the tool name of nebsign's own source checks
 SOURCE_TOOL = "nebsign"
-#: suffixes Python imports or runs as source
-PYTHON_SUFFIXES = (".py", ".pyw", ".pth")
 _SHEBANG = re.compile(rb"#![^\n\r]*[/\s](?:python|pypy)[0-9.]*(?:\s|$)")
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from helpers import run_cli
-from sast.test_staged_precommit import git, repo  # noqa: F401 - the repo fixture
+from sast.sastkit import git
 
 SYSTEM = "import os\n\n\ndef run(cmd):\n    os.system(cmd)\n"
 PICKLE = "import pickle\n\n\ndef load(request):\n    return pickle.loads(request.data)\n"
@@ -25,7 +25,7 @@ CORPUS: dict[str, bytes] = {
     # 1. bandit's substring excludes (CVS, .git, ...) + a form semgrep misreads
     "app/CVSReport.py": b"import os\ros.system(cmd)\n",
     "shop/CVSS.py": b"# coding: utf-7\nimport os\nos.system(cmd)\n",
-    ".github/scripts/hook.py": "import os\nｏｓ.system(cmd)\n".encode(),
+    ".github/scripts/hook.py": "import os\n\uff4f\uff53.system(cmd)\n".encode(),
     "shop/gitops.py": b"import pickle\r\rpickle.loads(request.data)\n",
     # 4. directory names excluded at any depth, Python that is not *.py
     "shop/build/b.py": SYSTEM.encode(),

@@ -8,39 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from helpers import REPO, run_cli
+from sast.sastkit import git
 
 HEAD = "import subprocess\n\n\ndef restart(name):\n"
 VULN = HEAD + "    subprocess.run('systemctl restart ' + name, shell=True)\n"
 FIXED = HEAD + "    subprocess.run(['systemctl', 'restart', name], check=True)\n"
-
-
-def git(
-    repo: Path, *args: str, check: bool = True, env: dict | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=check,
-        env={**os.environ, **(env or {})},
-    )
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    git(root, "config", "commit.gpgsign", "false")
-    (root / "README.md").write_text("demo\n")
-    git(root, "add", "README.md")
-    git(root, "commit", "-q", "-m", "init")
-    return root
 
 
 def test_staged_scans_the_index_not_the_disk(repo: Path) -> None:
