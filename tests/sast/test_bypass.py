@@ -187,3 +187,55 @@ def test_staged_change_of_a_link_target_scans_the_link(repo: Path) -> None:
     git(repo, "add", "docs/hooks.txt")
     doc = _json(run_cli("scan", "sast", "--staged", "--no-cache", "--format", "json", cwd=repo))
     assert "pickle-load" in _rules(doc, "hooks.py")
+
+
+#: issue 18 item 9: each statement alone passed the gate
+GAPS = [
+    'getattr(os, "sys" + "tem")(x)',
+    '__import__("os").system(x)',
+    'importlib.import_module("os").system(x)',
+    "run = os.system; run(x)",
+    "os.popen(cmd=x)",
+    "subprocess.getoutput(cmd=x)",
+    'subprocess.call(x, **{"shell": True})',
+    'Popen(["/bin/sh", "-c", x])',
+    "asyncio.create_subprocess_shell(x)",
+    'os.spawnlp(os.P_WAIT, "sh", "sh", "-c", x)',
+    "e = eval; e(input())",
+    'getattr(builtins, "eval")(x)',
+    "pickle._loads(x)",
+    "pickle._Unpickler(x).load()",
+    "numpy.load(x, allow_pickle=True)",
+    "yaml.load_all(x, Loader=yaml.Loader)",
+    "yaml.unsafe_load_all(x)",
+    "yaml.full_load_all(x)",
+    'cur.execute(" ".join(["SELECT * FROM t WHERE n =", x]))',
+    "requests.Session().get(x, verify=False, timeout=5)",
+    "requests.get(x, verify=0, timeout=5)",
+    'requests.get(x, timeout=5, **{"verify": False})',
+    "tarfile.open(x).extractall()",
+    "os.chmod(x, 0o777)",
+]
+GAP_HEAD = (
+    "import asyncio\nimport builtins\nimport importlib\nimport os\nimport pickle\n"
+    "import subprocess\nimport tarfile\nfrom subprocess import Popen\n\nimport numpy\n"
+    "import requests\nimport yaml\n\n\ndef f(x, cur):\n"
+)
+
+
+@pytest.mark.parametrize("staged", [False, True], ids=["scan", "staged"])
+def test_every_rule_gap_fails(repo: Path, staged: bool) -> None:
+    first = GAP_HEAD.count("\n") + 1
+    (repo / "gaps.py").write_text(GAP_HEAD + "".join(f"    {g}\n" for g in GAPS))
+    (repo / "star.py").write_text("from os import *  # noqa: F403\n")
+    git(repo, "add", "-A")
+    mode = ("--staged",) if staged else ()
+    doc = _json(run_cli("scan", "sast", *mode, "--no-cache", "--format", "json", cwd=repo))
+    failing = {
+        (f["location"]["path"], f["location"]["line"])
+        for f in doc["findings"]
+        if f["properties"]["level"] == "FAIL"
+    }
+    missed = [g for i, g in enumerate(GAPS) if ("gaps.py", first + i) not in failing]
+    assert not missed, missed
+    assert ("star.py", 1) in failing
