@@ -26,3 +26,7 @@ def run(x: str, plugin: str, obj: object) -> None:
     importlib.import_module(plugin)
     # ok: indirect-dangerous-call
     print(os.path.join(x, "a"))
+    # ruleid: indirect-dangerous-call
+    __import__(plugin).run(x)
+    # ok: indirect-dangerous-call
+    __import__("json").dumps(x)

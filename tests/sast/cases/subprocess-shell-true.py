@@ -23,6 +23,7 @@ def restart(service: str) -> None:
 
 def indirect(x: str) -> None:
     import asyncio
+    import sys
     from subprocess import Popen
 
     # ruleid: subprocess-shell-true
@@ -45,3 +46,5 @@ def indirect(x: str) -> None:
     subprocess.call(["ls", x], **{"shell": False})
     # ok: subprocess-shell-true
     os.spawnlp(os.P_WAIT, "ls", "ls", "-l", x)
+    # ok: subprocess-shell-true
+    subprocess.run([sys.executable, "-c", x], check=True)
