@@ -112,9 +112,10 @@ def run_scan(
     scan_of: dict[str, str] = {}  # scanner-visible name -> rel
     for rel, data in contents.items():
         hits, problem = source_hits(data)
-        lines = text_lines(data)
         hits += (extra or {}).get(rel, [])
-        findings.extend(_finding(SOURCE_TOOL, h, shown[rel], lines) for h in hits)
+        if hits:
+            lines = text_lines(data)
+            findings.extend(_finding(SOURCE_TOOL, h, shown[rel], lines) for h in hits)
         if problem is not None:
             errors.append(ScanError(SOURCE_TOOL, shown[rel], problem))
         else:
@@ -123,38 +124,43 @@ def run_scan(
     def key(rel: str) -> tuple[str, str]:
         return (digests[rel], shown[rel])
 
+    # nebsign's own version joins the key: hits are parsed by nebsign's code
+    versions = {s.name: f"{tools[s.name]}+nebsign-{__version__}" for s in scanners}
+    known: dict[str, dict[tuple[str, str], list[Hit]]] = {s.name: {} for s in scanners}
+    if cache is not None:
+        keys = [key(r) for r in scan_of.values()]
+        for s in scanners:
+            known[s.name] = cache.get_many(keys, s.name, versions[s.name], configs[s.name])
+    todo = {
+        s.name: [n for n, rel in scan_of.items() if key(rel) not in known[s.name]] for s in scanners
+    }
+
     with tempfile.TemporaryDirectory(prefix="nebsign-scan-") as tmp:
         base = Path(tmp)
-        for name, rel in scan_of.items():
+        for name in sorted({n for names in todo.values() for n in names}):
+            rel = scan_of[name]
             target = base / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(prepare(shown[rel], contents[rel]))
 
         def one(scanner: Scanner) -> tuple[BatchResult, int, int]:
-            known: dict[tuple[str, str], list[Hit]] = {}
-            # nebsign's own version joins the key: hits are parsed by nebsign's code
-            version = f"{tools[scanner.name]}+nebsign-{__version__}"
-            if cache is not None:
-                known = cache.get_many(
-                    [key(r) for r in scan_of.values()], scanner.name, version, configs[scanner.name]
-                )
-            todo = [name for name, rel in scan_of.items() if key(rel) not in known]
-            fresh = scanner.scan(base, todo) if todo else BatchResult()
+            mine, cached = todo[scanner.name], known[scanner.name]
+            fresh = scanner.scan(base, mine) if mine else BatchResult()
             merged = BatchResult()
             merged.errors = [replace(e, path=_shown(e.path, scan_of, shown)) for e in fresh.errors]
             for name, rel in scan_of.items():
                 if name in fresh.hits:
                     merged.hits[rel] = fresh.hits[name]
-                elif key(rel) in known:
-                    merged.hits[rel] = known[key(rel)]
+                elif key(rel) in cached:
+                    merged.hits[rel] = cached[key(rel)]
             if cache is not None and fresh.hits:
                 cache.put_many(
                     {key(scan_of[n]): hits for n, hits in fresh.hits.items()},
                     scanner.name,
-                    version,
+                    versions[scanner.name],
                     configs[scanner.name],
                 )
-            return merged, len(scan_of) - len(todo), len(todo)
+            return merged, len(scan_of) - len(mine), len(mine)
 
         with ThreadPoolExecutor(max_workers=max(1, len(scanners))) as pool:
             results = list(pool.map(one, scanners))
@@ -163,6 +169,8 @@ def run_scan(
     for scanner, (batch, _, _) in zip(scanners, results, strict=True):
         errors.extend(batch.errors)
         for rel, hits in batch.hits.items():
+            if not hits:
+                continue
             lines = text_lines(contents[rel])
             comments = Comments(prepare(shown[rel], contents[rel]).decode("utf-8", "replace"))
             for hit in hits:

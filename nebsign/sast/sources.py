@@ -69,23 +69,27 @@ def scan_name(path: str) -> str:
     return path if path.endswith(".py") else path + _SCAN_SUFFIX
 
 
+def _universal(data: bytes) -> bytes:
+    """*data* with ``\\r\\n`` and lone ``\\r`` made ``\\n``: lines as Python counts them."""
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
+
+
 def _python_lines(data: bytes) -> list[bytes]:
-    """Lines as Python's tokenizer splits them (``\\r\\n``, ``\\r``, ``\\n``)."""
-    return re.split(rb"\r\n|\r|\n", data)
+    return _universal(data).split(b"\n")
 
 
 def prepare(path: str, data: bytes) -> bytes:
     """The bytes a scanner should read for *path*: what Python executes, line for line."""
+    if not path.endswith(".pth"):
+        return _universal(data)
+    # site.py exec()s lines starting with "import " or "import\t"; the rest are paths
     lines = _python_lines(data)
-    if path.endswith(".pth"):
-        # site.py exec()s lines starting with "import " or "import\t"; the rest are paths
-        lines = [line if _PTH_EXEC.match(line) else b"" for line in lines]
-    return b"\n".join(lines)
+    return b"\n".join(line if _PTH_EXEC.match(line) else b"" for line in lines)
 
 
 def text_lines(data: bytes) -> list[str]:
     """Decoded lines of *data* as Python counts them (for snippets)."""
-    return _NEWLINE.split(data.decode("utf-8", errors="replace"))
+    return _universal(data).decode("utf-8", errors="replace").split("\n")
 
 
 def _hit(rule: str, line: int, column: int | None, title: str, message: str, fix: str) -> Hit:
@@ -156,7 +160,8 @@ def source_hits(data: bytes) -> tuple[list[Hit], str | None]:
 
 
 def _identifier_hits(text: str) -> list[Hit]:
-    if text.isascii():
+    # cheap exits first: the tokenizer is only needed when some word would change
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
         return []
     names: list[tuple[str, int, int]] = []
     try:
