@@ -120,3 +120,20 @@ def test_scan_attest_covers_every_file_python_runs(tmp_path: Path) -> None:
     assert sast_coverage_problems(predicate, build_manifest(tree)) == [
         f"app/main.py: scanned with other content (sha256:{sha256_bytes(MAIN)})"
     ]
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=80),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["scanned", "not_python", "verdict", "x"]), JSONISH))
+def test_any_predicate_gives_a_list_of_problems_never_an_exception(pred: dict[str, Any]) -> None:
+    release = _release(FileEntry("a.py", 1, A), FileEntry("bin/t", 1, B, executable=True))
+    problems = sast_coverage_problems(pred, release)
+    assert isinstance(problems, list) and all(isinstance(p, str) for p in problems)
+    assert problems  # nothing in these predicates names a.py with its digest
