@@ -239,3 +239,35 @@ def test_every_rule_gap_fails(repo: Path, staged: bool) -> None:
     missed = [g for i, g in enumerate(GAPS) if ("gaps.py", first + i) not in failing]
     assert not missed, missed
     assert ("star.py", 1) in failing
+
+
+def test_a_file_a_scanner_did_not_list_is_an_error_not_clean() -> None:
+    """No error reported is not enough: each scanner must list the file it read."""
+    from sast.sastkit import bandit, semgrep
+
+    report = {"errors": [], "results": [], "metrics": {"./a.py": {}, "_totals": {}}}
+    out = bandit().parse(json.dumps(report).encode(), b"", ["a.py", "CVSReport.py"])
+    assert list(out.hits) == ["a.py"]
+    assert [(e.path, e.message) for e in out.errors] == [
+        ("CVSReport.py", "bandit did not scan this file")
+    ]
+    doc = {"errors": [], "results": [], "paths": {"scanned": ["a.py"]}}
+    out = semgrep().parse(json.dumps(doc).encode(), b"", ["a.py", "b.py"])
+    assert list(out.hits) == ["a.py"] and [e.path for e in out.errors] == ["b.py"]
+    # invalid UTF-8 in a report (a binary file echoed back) still parses
+    raw = json.dumps(doc).encode().replace(b'"results": []', b'"results": [], "x": "\xff"')
+    assert list(semgrep().parse(raw, b"", ["a.py"]).hits) == ["a.py"]
+
+
+def test_staged_directory_symlink_scans_the_package_under_its_name(repo: Path) -> None:
+    (repo / "vendor" / "pkg").mkdir(parents=True)
+    (repo / "vendor" / "pkg" / "x.py").write_text("x = 1\n")
+    (repo / "shop").mkdir()
+    os.symlink("../vendor/pkg", repo / "shop" / "pkg")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "dir link")
+    (repo / "vendor" / "pkg" / "x.py").write_text(SYSTEM)
+    git(repo, "add", "-A")
+    for mode in (("--staged",), ()):
+        doc = _json(run_cli("scan", "sast", *mode, "--no-cache", "--format", "json", cwd=repo))
+        assert {"shop/pkg/x.py", "vendor/pkg/x.py"} <= _failing_paths(doc), mode
