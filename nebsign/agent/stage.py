@@ -190,7 +190,7 @@ def stage_metadata(
     step("fetched-bundles")
     signers = _verify_signatures(manifest_sha, sig_bundles, policy, now, shown)
     _check_release(manifest, policy, now, shown)
-    attestations = _verify_attestations(manifest_sha, att_bundles, policy, now, shown)
+    attestations = _verify_attestations(manifest_sha, att_bundles, policy, now, shown, manifest)
     step("verified-metadata")
     return VerifiedMetadata(manifest, manifest_sha, signers, attestations)
 
@@ -241,8 +241,15 @@ def _check_release(manifest: Manifest, policy: HostPolicy, now: datetime, shown:
 
 
 def _verify_attestations(
-    manifest_sha: str, bundles: list[Bundle], policy: HostPolicy, now: datetime, shown: str
+    manifest_sha: str,
+    bundles: list[Bundle],
+    policy: HostPolicy,
+    now: datetime,
+    shown: str,
+    manifest: Manifest,
 ) -> tuple[str, ...]:
+    from nebsign.attest import SAST_V1
+    from nebsign.scancoverage import sast_coverage_problems
     from nebsign.verify import verify_attestation
 
     found: dict[str, set[str]] = {}
@@ -256,6 +263,12 @@ def _verify_attestations(
         if not statement.covers(manifest_sha):
             notes.append(f"a {statement.predicate_type} statement is about other artifacts")
             continue
+        if statement.predicate_type == SAST_V1:
+            # a SAST verdict counts only for the files it scanned (issue 18 item 6)
+            uncovered = sast_coverage_problems(statement.predicate, manifest)
+            if uncovered:
+                notes.append(f"the SAST result does not cover the release: {uncovered[0]}")
+                continue
         verdict = statement.predicate.get("verdict")
         found.setdefault(statement.predicate_type, set()).add(
             verdict if isinstance(verdict, str) else ""

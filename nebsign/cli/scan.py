@@ -27,6 +27,14 @@ def _parse_date(text: str | None, what: str) -> date | None:
         raise InputError(f"{what}: {text!r} is not a date like 2026-12-31") from exc
 
 
+def _outside(path: Path, cwd: Path) -> bool:
+    """True if *path* is a directory that does not lie below *cwd*."""
+    if not path.is_dir():
+        return False
+    rel = os.path.relpath(os.path.abspath(path), cwd)
+    return rel == ".." or rel.startswith(".." + os.sep)
+
+
 @scan.command("sast")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -139,6 +147,7 @@ def sast(
     \b
     Examples:
       nebsign scan sast                        # the current directory
+      nebsign scan sast ../other-repo          # another tree: paths relative to it
       nebsign scan sast src/ --sarif out.sarif # also write SARIF for GitHub
       nebsign scan sast --staged               # what `git commit` would record
       nebsign scan sast --format json          # the verdict, machine-readable
@@ -167,6 +176,9 @@ def sast(
     until = _parse_date(until_text, "--until")
     today = _parse_date(today_text, "--today")
     cwd = Path(os.getcwd())
+    if root is None and not staged and len(paths) == 1 and _outside(paths[0], cwd):
+        # one directory outside the current one is the root, as bandit and semgrep take it
+        root, paths = paths[0], ()
     request = ScanRequest(
         root=root or cwd,
         paths=paths if staged else tuple(p if p.is_absolute() else cwd / p for p in paths),
@@ -200,6 +212,7 @@ def sast(
 
         open_findings = [f for f in verdict.findings if f.status is Status.OPEN]
         assert who is not None and why is not None
+        write_baseline.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
         if not quiet:
             warn(f"wrote {len(open_findings)} accepted finding(s) to {write_baseline}")
@@ -218,7 +231,11 @@ def sast(
         cache_line = ""
         if stats.cache_path is not None and not quiet:
             cache_line = f"cache: {stats.cache_hits} reused, {stats.cache_misses} scanned"
-        click.echo(format_text(verdict, cache_line=cache_line), nl=False)
+        text = format_text(verdict, cache_line=cache_line)
+        if write_baseline is not None:
+            # the baseline accepts these findings: no "verdict: FAIL" before exit 0
+            text = text[: text.rfind("verdict: ")] + f"baseline written: {write_baseline}\n"
+        click.echo(text, nl=False)
     if not verdict.passed and write_baseline is None:
         from nebsign.policy.sast import SastGateFailed
 
