@@ -358,3 +358,25 @@ def test_no_report_leaves_it_out(
     assert result.exit_code == 0, result.stderr
     assert not (out / "report").exists()
     assert "public report" not in result.stdout
+
+
+def test_force_replaces_a_previous_release_atomically(
+    published: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
+) -> None:
+    before = _files(published)
+    (published / "stray.txt").write_text("left over\n")
+    result = release(example, example, published, keys[0], *GATES, "--force", cache=sast_cache)
+    assert result.exit_code == 0, result.stderr
+    assert _files(published) == before  # the stray file is gone, the rest byte-identical
+    assert [p.name for p in published.parent.iterdir()] == [published.name]  # no leftovers
+
+
+def test_control_characters_in_a_file_name_are_escaped_in_every_output(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
+) -> None:
+    evil = example / "app" / "exchange_api" / "evil\x1b[2Jname.py"
+    evil.write_text("import sqlite3\n" + VULN)
+    result = release(example, example, tmp_path / "out", keys[0], cache=sast_cache)
+    assert result.exit_code == 1, result.stderr
+    assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
+    assert "evil\\u001b[2Jname.py" in result.stdout + result.stderr
