@@ -19,7 +19,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from nebsign._internal.canonical import canonical_json, parse_json_object
 from nebsign.errors import InputError
@@ -53,6 +53,8 @@ _INT_RE = re.compile(r"-?[0-9]{1,19}")
 
 class InvalidBundle(InputError):
     """The bytes are not a well-formed Sigstore bundle."""
+
+    reason: ClassVar[str] = "invalid-bundle"
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:

@@ -20,7 +20,7 @@ import stat
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 from nebsign.errors import InputError
 
@@ -83,6 +83,8 @@ def parse_digest(text: str) -> str:
 
 class TooLarge(InputError):
     """A stream was longer than the caller's limit."""
+
+    reason: ClassVar[str] = "oversized"
 
 
 def _hash_stream_threaded(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from nebsign.bundle import Bundle, DsseEnvelope, MessageSignature, TlogEntry
 from nebsign.digest import sha256_bytes
@@ -25,6 +25,8 @@ __all__ = ["TlogInvalid", "verify_tlog_entries"]
 
 class TlogInvalid(VerdictError):
     """A transparency log entry does not verify or does not match the bundle."""
+
+    reason: ClassVar[str] = "tlog-invalid"
 
 
 def _body(entry: TlogEntry) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from nebsign._internal.gcpause import paused_gc
 from nebsign._internal.hashpool import GroupHasher, Piece, first_error
@@ -33,6 +34,8 @@ __all__ = [
 
 class ManifestMismatch(VerdictError):
     """The tree does not match its manifest."""
+
+    reason: ClassVar[str] = "manifest-mismatch"
 
 
 @dataclass(slots=True)

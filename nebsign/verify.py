@@ -27,7 +27,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -43,6 +43,7 @@ from nebsign.bundle import (
 from nebsign.errors import InputError, VerdictError
 from nebsign.keys import PublicKey
 from nebsign.policy.trust import Evidence, Signer, TrustedKey, TrustPolicy
+from nebsign.release_check import MissingAttestation  # the one class, re-exported here
 
 if TYPE_CHECKING:
     from nebsign.attest import Statement
@@ -72,25 +73,31 @@ def _ecdsa(prehashed: bool) -> ec.ECDSA:
 class SignatureMismatch(VerdictError):
     """The signature does not verify with the trusted key."""
 
+    reason: ClassVar[str] = "signature-mismatch"
+
 
 class UntrustedKey(VerdictError):
     """The bundle names a key id the policy does not trust."""
+
+    reason: ClassVar[str] = "untrusted-key"
 
 
 class DigestMismatch(VerdictError):
     """The bundle signs a different digest than the artifact's (tampered artifact)."""
 
+    reason: ClassVar[str] = "digest-mismatch"
+
 
 class KeyExpired(VerdictError):
     """The trusted key's validity (``not_after``) has ended."""
+
+    reason: ClassVar[str] = "key-expired"
 
 
 class TlogMissing(VerdictError):
     """The policy requires a transparency log entry and the bundle has none."""
 
-
-class MissingAttestation(VerdictError):
-    """A predicate type the policy requires has no verified statement for the artifact."""
+    reason: ClassVar[str] = "tlog-missing"
 
 
 @dataclass(frozen=True, slots=True)

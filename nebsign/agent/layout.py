@@ -27,6 +27,7 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from nebsign._internal.atomic import io_error
 from nebsign.errors import EnvironmentFault
@@ -49,6 +50,8 @@ def crash_point(name: str) -> None:
 
 class AgentBusy(EnvironmentFault):
     """Another agent process holds the lock."""
+
+    reason: ClassVar[str] = "agent-busy"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,16 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["emit_json", "format_option", "inside", "progress", "quiet_option", "warn"]
+__all__ = [
+    "emit_json",
+    "format_option",
+    "inside",
+    "own_files",
+    "progress",
+    "quiet_option",
+    "shown",
+    "warn",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,3 +96,35 @@ def inside(path: str, root: str) -> str | None:
     if real == real_root or os.path.commonpath([real, real_root]) != real_root:
         return None
     return os.path.relpath(real, real_root)
+
+
+def own_files(tree: str, paths: list[str]) -> frozenset[str]:
+    """The relative paths of *paths* that lie inside *tree* (to leave out of its check)."""
+    return frozenset(rel for rel in (inside(p, tree) for p in paths) if rel is not None)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown(text: str) -> str:
+    """*text* safe to print on one line: control and unprintable characters escaped.
+
+    A name from a file system or a file (a newline, an ANSI escape, bytes that
+    are not UTF-8) cannot start a new line or drive the terminal; printable
+    text comes out unchanged.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return "".join(out)
