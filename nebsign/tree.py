@@ -114,12 +114,14 @@ def _entries(prefix: str, names: list[str], piece: Piece) -> tuple[FileEntry, ..
     return tuple(map(tuple.__new__, itertools.repeat(FileEntry), rows))
 
 
-def _start_scan(root: str, exclude: frozenset[str], hasher: GroupHasher) -> _Scan:
+def _start_scan(
+    root: str, exclude: frozenset[str], hasher: GroupHasher, skip_bundles: bool = False
+) -> _Scan:
     """Walk *root* (paths come out sorted) and feed every file to *hasher*."""
     scan = _Scan(hasher)
 
     def groups() -> Iterator[tuple[str, list[str], str]]:
-        for run in iter_tree(root, exclude):
+        for run in iter_tree(root, exclude, skip_bundles=skip_bundles):
             prefix = run.prefix
             scan.links.extend(LinkEntry(prefix + name, target) for name, target in run.links)
             if run.files:
@@ -138,15 +140,17 @@ def build_manifest(
     expires: str | None = None,
     exclude: frozenset[str] = frozenset(),
     progress: Callable[[int], None] | None = None,
+    skip_bundles: bool = False,
 ) -> Manifest:
     """Hash every regular file under *root* (in parallel) into a manifest.
 
     Symlinks are recorded, never followed; a link whose target leaves the
     tree, or a special file, is an :class:`InputError`. *progress* is called
-    with the number of files done.
+    with the number of files done. *skip_bundles* leaves out ``NAME.sigstore.json``
+    beside a file NAME (see :func:`~nebsign._internal.walk.iter_tree`).
     """
     with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
-        scan = _start_scan(os.fspath(root), exclude, hasher)
+        scan = _start_scan(os.fspath(root), exclude, hasher, skip_bundles)
         scan.finish()
     return scan.manifest(name, version, expires)
 
@@ -252,16 +256,18 @@ class TreeCheck:
         *,
         exclude: frozenset[str] = frozenset(),
         progress: Callable[[int], None] | None = None,
+        skip_bundles: bool = False,
     ) -> None:
         self._root = os.fspath(root)
         self._exclude = exclude
+        self._skip_bundles = skip_bundles
         self._hasher = GroupHasher(progress=progress, entry_type=FileEntry)
         self._scan: _Scan | None = None
         self._error: InputError | None = None
 
     def __enter__(self) -> TreeCheck:
         try:
-            self._scan = _start_scan(self._root, self._exclude, self._hasher)
+            self._scan = _start_scan(self._root, self._exclude, self._hasher, self._skip_bundles)
         except InputError as exc:
             self._error = exc
         return self
@@ -306,9 +312,10 @@ def load_and_verify_tree(
     what: str = "manifest",
     exclude: frozenset[str] = frozenset(),
     progress: Callable[[int], None] | None = None,
+    skip_bundles: bool = False,
 ) -> tuple[Manifest, TreeDiff]:
     """Parse manifest bytes and check *root* against them (see :meth:`TreeCheck.compare`)."""
-    with TreeCheck(root, exclude=exclude, progress=progress) as check:
+    with TreeCheck(root, exclude=exclude, progress=progress, skip_bundles=skip_bundles) as check:
         return check.compare(raw, what)
 
 

@@ -1,16 +1,25 @@
-"""Atomic, durable writes: temp file in the same directory, fsync, rename, fsync dir."""
+"""Atomic, durable writes: temp file in the same directory, fsync, rename, fsync dir.
+
+:func:`write_output` is what every output option (``-o``, ``--sarif``,
+``--manifest``, …) uses: it never destroys what the path names. A regular
+file or a new path is replaced atomically; a character device or a FIFO
+(``/dev/null``, ``/dev/stdout`` → a pipe) is written to in place; a symlink
+is followed to its target, which gets the same treatment. Directories,
+block devices, sockets and dangling symlinks are refused.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from nebsign.errors import EnvironmentFault, InputError, NebsignError
 
-__all__ = ["atomic_write", "atomic_writer", "fsync_dir", "io_error"]
+__all__ = ["atomic_write", "atomic_writer", "fsync_dir", "io_error", "write_output"]
 
 
 def io_error(path: str | os.PathLike[str], exc: OSError, action: str = "write") -> NebsignError:
@@ -76,3 +85,54 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
     """Atomically replace *path* with *data* (fsynced file and directory)."""
     with atomic_writer(path, mode) as fh:
         fh.write(data)
+
+
+def write_output(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Write *data* to an output path without destroying what the path is (see module doc)."""
+    target = os.fspath(path)
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        atomic_write(target, data, mode)
+        return
+    except OSError as exc:
+        raise io_error(target, exc) from exc
+    if stat.S_ISLNK(st.st_mode):
+        resolved = os.path.realpath(target)
+        try:
+            st = os.stat(resolved)
+        except FileNotFoundError:
+            raise InputError(
+                f"cannot write {target}: a symlink to {resolved}, which does not exist",
+                hint="create the target first, or give the real path",
+            ) from None
+        except OSError as exc:
+            raise io_error(target, exc) from exc
+        target = resolved
+    kind = stat.S_IFMT(st.st_mode)
+    if kind == stat.S_IFREG:
+        atomic_write(target, data, mode)  # a symlink stays a symlink: its target is replaced
+    elif kind in (stat.S_IFCHR, stat.S_IFIFO):
+        _write_through(target, data)
+    else:
+        what = {stat.S_IFDIR: "a directory", stat.S_IFBLK: "a block device"}.get(kind, "a socket")
+        raise InputError(f"cannot write {os.fspath(path)}: it is {what}")
+
+
+def _write_through(target: str, data: bytes) -> None:
+    """Write into an existing character device or FIFO (no create, no truncate, no rename)."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as exc:
+        raise io_error(target, exc) from exc
+    try:
+        if stat.S_IFMT(os.fstat(fd).st_mode) not in (stat.S_IFCHR, stat.S_IFIFO):
+            raise InputError(f"cannot write {target}: it changed while being opened")
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError as exc:
+        raise io_error(target, exc) from exc
+    finally:
+        os.close(fd)

@@ -13,27 +13,59 @@ import click
 
 __all__ = [
     "emit_json",
+    "emit_refusal",
     "format_option",
     "inside",
+    "json_pending",
+    "one_stdout",
     "own_files",
     "progress",
     "quiet_option",
+    "reset_state",
     "shown",
     "warn",
+    "write_output",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: What the running command asked for and did: the error boundary prints a
+#: refusal as JSON on stdout when ``--format json`` was asked for and the
+#: command had not printed its own report yet.
+_json = {"requested": False, "emitted": False}
+
+
+def reset_state() -> None:
+    """Forget the previous run's format (one process may run the CLI many times)."""
+    _json.update(requested=False, emitted=False)
+
+
+def json_pending() -> bool:
+    """True when ``--format json`` was asked for and nothing was printed as JSON yet."""
+    return _json["requested"] and not _json["emitted"]
+
+
+def _remember_format(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if value == "json":
+        _json["requested"] = True
+    return value
+
+
 def format_option(func: F) -> F:
-    """Add ``--format text|json`` (parameter ``output_format``)."""
+    """Add ``--format text|json`` (parameter ``output_format``).
+
+    With json, every outcome is JSON on stdout: the command's report, or (from
+    the error boundary) ``{"ok": false, "reason", "message", "exit_code"}``.
+    """
     return click.option(
         "--format",
         "output_format",
         type=click.Choice(["text", "json"]),
         default="text",
         show_default=True,
-        help="Output format; json is stable and machine-readable.",
+        callback=_remember_format,
+        help="Output format; json is stable and machine-readable, on every outcome.",
     )(func)
 
 
@@ -44,7 +76,13 @@ def quiet_option(func: F) -> F:
 
 def emit_json(value: Any) -> None:
     """Print *value* as sorted, indented JSON on stdout."""
+    _json["emitted"] = True
     click.echo(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def emit_refusal(reason: str, message: str, exit_code: int) -> None:
+    """The JSON form of an outcome that ended in an error (see :func:`format_option`)."""
+    emit_json({"ok": False, "reason": reason, "message": message, "exit_code": exit_code})
 
 
 def warn(message: str) -> None:
@@ -128,3 +166,23 @@ def shown(text: str) -> str:
         else:
             out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
     return "".join(out)
+
+
+def write_output(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write an output option's bytes: ``-`` is stdout; a device, FIFO or symlink is
+    written through, never replaced (:func:`nebsign._internal.atomic.write_output`)."""
+    from nebsign._internal.atomic import write_output as write_file
+
+    if os.fspath(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    write_file(path, data)
+
+
+def one_stdout(*paths: str | os.PathLike[str] | None) -> bool:
+    """True if one output goes to stdout (``-``); more than one is a usage error."""
+    dashes = sum(1 for p in paths if p is not None and os.fspath(p) == "-")
+    if dashes > 1:
+        raise click.UsageError("only one output can be '-' (stdout)")
+    return dashes == 1

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
-from nebsign._internal.atomic import atomic_write
 from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Statement, Subject
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
-from nebsign.cli._output import emit_json, format_option
+from nebsign.cli._output import emit_json, format_option, shown, write_output
 from nebsign.digest import sha256_file
 from nebsign.errors import InputError
 from nebsign.keys import MAX_KEY_BYTES, load_public_key
@@ -70,8 +69,9 @@ attest.help = (
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the bundle.",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the bundle ('-' for stdout). A device, FIFO or symlink is "
+    "written through, never replaced.",
 )
 @passphrase_fd_option
 @format_option
@@ -99,12 +99,15 @@ def create(
     statement = Statement(
         tuple(Subject(s, sha256_file(s).sha256) for s in subjects), uri, predicate
     )
+    if output == "-" and output_format == "json":
+        raise click.UsageError("-o - and --format json would both write to stdout")
     private = load_signing_key(key_file, passphrase_fd)
-    atomic_write(output, sign_statement(statement, private).to_json())
+    write_output(output, sign_statement(statement, private).to_json())
     if output_format == "json":
         emit_json({"bundle": output, "predicate_type": uri, "subjects": list(subjects)})
     else:
-        click.echo(f"attested {uri} for {len(subjects)} subject(s) -> {output}")
+        where = "stdout" if output == "-" else shown(output)
+        click.echo(f"attested {uri} for {len(subjects)} subject(s) -> {where}", err=output == "-")
 
 
 @attest.command("verify")

@@ -174,7 +174,7 @@ def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeChe
     from nebsign.tree import TreeCheck
 
     tree = root if root is not None else (os.path.dirname(path) or ".")
-    return TreeCheck(tree, exclude=own_files(tree, [path, *bundle_paths]))
+    return TreeCheck(tree, exclude=own_files(tree, [path, *bundle_paths]), skip_bundles=True)
 
 
 def _read_all(paths: list[str]) -> list[BundleInput]:
