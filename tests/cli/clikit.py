@@ -1,0 +1,20 @@
+"""Helpers for CLI tests."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+
+def make_char_device(path: Path, major: int, minor: int) -> Path:
+    """A character device node in a temp dir (1,3 is null; 1,7 is full), never the real /dev."""
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+        fd = os.open(path, os.O_WRONLY)
+        os.close(fd)
+    except PermissionError as exc:
+        pytest.skip(f"cannot make or open device nodes here (needs CAP_MKNOD, no nodev): {exc}")
+    return path
