@@ -68,9 +68,16 @@ def agent() -> None:
 def install_cmd(release: str, policy_path: str | None, output_format: str) -> None:
     """Verify and install RELEASE (a directory or an http(s):// URL).
 
+    \b
+    Examples:
+      nebsign agent install /srv/inbox/exchange-api-1.4.3
+      nebsign agent install https://releases.example.com/exchange-api/1.4.3 --format json
+
     Exit 0 when installed (or already installed), 1 when refused (tampered,
     untrusted, downgrade, expired, missing attestation, unsafe archive), 2 on
     bad input (unsafe policy file, malformed release), 3 on environment faults.
+    With --format json a refusal is printed as {"ok": false, "reason", "message",
+    "exit_code"}; the reason code is the one in the audit log.
     """
     from nebsign.agent.install import install_release
 
@@ -104,6 +111,11 @@ def run_cmd(
     it last); afterwards it moves to <inbox>/.done/ or <inbox>/.rejected/.
     URL: <url>/release.json is polled; a changed digest triggers one install.
     A refused release is logged and the current release keeps serving.
+
+    \b
+    Examples:
+      nebsign agent run --inbox /srv/nebsign/inbox
+      nebsign agent run --url https://releases.example.com/exchange-api/current --interval 60
     """
     from nebsign.agent.daemon import Event, run_daemon
 
@@ -154,6 +166,11 @@ def rollback_cmd(
 
     Refuses (exit 1) when the target's files no longer match its stored,
     verified manifest.
+
+    \b
+    Examples:
+      nebsign agent rollback
+      nebsign agent rollback --to 1.4.2 --format json
     """
     from nebsign.agent.rollback import rollback
 
@@ -178,7 +195,13 @@ def rollback_cmd(
 @_root_option
 @format_option
 def status_cmd(policy_path: str | None, root: str | None, output_format: str) -> None:
-    """Current and previous releases, their digests and signers, and the log's health."""
+    """Current and previous releases, their digests and signers, and the log's health.
+
+    \b
+    Examples:
+      nebsign agent status
+      nebsign agent status --root /var/lib/nebsign-agent --format json
+    """
     from nebsign.agent.rollback import agent_status
 
     st = agent_status(_root(policy_path, root))
@@ -200,7 +223,12 @@ def status_cmd(policy_path: str | None, root: str | None, output_format: str) ->
 
 @agent.group("log")
 def log_group() -> None:
-    """The tamper-evident audit log."""
+    """The tamper-evident audit log.
+
+    \b
+    Example:
+      nebsign agent log verify --format json
+    """
 
 
 @log_group.command("verify")
@@ -211,6 +239,11 @@ def log_verify_cmd(policy_path: str | None, root: str | None, output_format: str
     """Check the hash chain and that the head recorded in state.json is still there.
 
     Exit 1 if any line was edited, deleted, reordered, or the log was truncated.
+
+    \b
+    Examples:
+      nebsign agent log verify
+      nebsign agent log verify --root /var/lib/nebsign-agent --format json
     """
     from nebsign.agent.auditlog import verify_log
     from nebsign.agent.layout import AgentLayout

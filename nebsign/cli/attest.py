@@ -27,7 +27,15 @@ def attest() -> None:
 
     A statement (in-toto Statement v1) names artifacts by SHA-256 and carries a
     predicate of a versioned type; it is signed in a DSSE envelope inside a
-    Sigstore bundle. Short type names:
+    Sigstore bundle.
+
+    \b
+    Examples:
+      nebsign attest create --type sast --predicate sast.json \\
+          --subject dist/app.tar.gz --key release.key -o app.sast.sigstore.json
+      nebsign attest verify app.sast.sigstore.json --key release.pub
+
+    Short type names:
     """
 
 
@@ -86,9 +94,9 @@ def create(
 ) -> None:
     """Sign a statement that SUBJECTs have the given predicate.
 
-    \\b
+    \b
     Example:
-      nebsign attest create --type sast --predicate sast.json \\\\
+      nebsign attest create --type sast --predicate sast.json \\
           --subject dist/app.tar.gz --key release.key -o app.sast.sigstore.json
     """
     uri = NEBSIGN_PREDICATE_TYPES.get(predicate_type, predicate_type)
@@ -140,7 +148,7 @@ def verify(
 
     The statement is parsed only after its signature verified with a trusted key.
 
-    \\b
+    \b
     Example:
       nebsign attest verify app.sast.sigstore.json --key release.pub --subject dist/app.tar.gz
     """

@@ -34,6 +34,11 @@ def manifest() -> None:
     path, size, SHA-256) and every symlink (by target, never followed), as RFC
     8785 canonical JSON, so its own SHA-256 is stable across machines and runs.
     That digest is what `nebsign sign` signs and what hosts verify.
+
+    \b
+    Examples:
+      nebsign manifest create dist/ --name exchange-api --version 1.4.2 -o release.json
+      nebsign manifest verify release.json dist/
     """
 
 

@@ -21,7 +21,13 @@ from nebsign.errors import InputError
 
 @click.group("scan")
 def scan() -> None:
-    """Scan source code (SAST) and gate the result by policy."""
+    """Scan source code (SAST) and gate the result by policy.
+
+    \b
+    Examples:
+      nebsign scan sast                          # the current directory
+      nebsign scan sast src/ --sarif sast.sarif  # also SARIF 2.1.0
+    """
 
 
 def _parse_date(text: str | None, what: str) -> date | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,3 +19,13 @@ def make_char_device(path: Path, major: int, minor: int) -> Path:
     except PermissionError as exc:
         pytest.skip(f"cannot make or open device nodes here (needs CAP_MKNOD, no nodev): {exc}")
     return path
+
+
+def agent_kit(base: Path) -> Any:
+    """The agent tests' release kit (real keys, signatures and attestations)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "agent"))
+    from agentkit import ReleaseKit
+
+    return ReleaseKit(base)

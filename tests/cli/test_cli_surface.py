@@ -1,0 +1,201 @@
+"""What a user trips on (issue 9 items 17 and 20): help, JSON on every outcome,
+Ctrl-C, -v anywhere, missing files, escaping."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import pytest
+from helpers import NEBSIGN, assert_one_line_error, run_cli
+
+from nebsign.cli import COMMANDS, LazyGroup, cli
+
+
+def _all_commands() -> list[tuple[str, click.Command]]:
+    ctx = click.Context(cli)
+    assert isinstance(cli, LazyGroup)
+    out: list[tuple[str, click.Command]] = [("", cli)]
+    todo = [(name, cli.get_command(ctx, name)) for name in sorted(COMMANDS)]
+    while todo:
+        name, cmd = todo.pop(0)
+        assert cmd is not None
+        out.append((name, cmd))
+        if isinstance(cmd, click.Group):
+            todo += [(f"{name} {sub}", c) for sub, c in sorted(cmd.commands.items())]
+    return out
+
+
+@pytest.mark.parametrize(("name", "command"), _all_commands(), ids=lambda v: str(v) or "nebsign")
+def test_every_help_has_an_example_and_no_literal_backslash_b(
+    name: str, command: click.Command
+) -> None:
+    r = run_cli(*name.split(), "--help")
+    assert r.exit_code == 0, r.stderr
+    assert "Example" in r.stdout, f"`nebsign {name} --help` has no example"
+    assert "\\b" not in r.stdout and "\b" not in r.stdout
+
+
+def test_exit_codes_and_interrupt_are_documented() -> None:
+    r = run_cli("--help")
+    assert "130" in r.stdout and "interrupted" in r.stdout
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "| 130 |" in readme and "nebsign: interrupted" in readme
+    assert "_NEBSIGN_COMPLETE" in readme  # shell completion
+
+
+def test_ctrl_c_is_interrupted_130(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    # `hash -` on a pipe nobody writes to: waits until interrupted.
+    proc = subprocess.Popen(
+        [*NEBSIGN, "hash", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(1.0)  # let it start and block on stdin (not a timing assertion)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().strip() == "nebsign: interrupted"
+
+
+def test_verbose_after_the_subcommand(tmp_path: Path) -> None:
+    before = run_cli("-v", "hash", str(tmp_path / "nope"))
+    after = run_cli("hash", str(tmp_path / "nope"), "-v")
+    for r in (before, after):
+        assert r.exit_code == 2 and "Traceback" in r.stderr
+    nested = run_cli("agent", "log", "verify", "--root", str(tmp_path / "nope"), "--verbose")
+    assert nested.exit_code == 2 and "Traceback" in nested.stderr
+
+
+def test_sign_names_a_missing_file(tmp_path: Path) -> None:
+    r = run_cli("sign", "nope", "--key", "also-nope", cwd=tmp_path)
+    assert_one_line_error(r, 2)
+    assert "nope: no such file" in r.stderr
+
+
+def test_verify_names_a_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "k.pub").write_text("x")
+    r = run_cli("verify", "nope", "--key", "k.pub", cwd=tmp_path)
+    assert_one_line_error(r, 2)
+
+
+def test_hash_devices_and_process_substitution_like_sha256sum(tmp_path: Path) -> None:
+    script = (
+        f"{' '.join(NEBSIGN)} hash /dev/null <(printf hello); sha256sum /dev/null <(printf hello)"
+    )
+    out = subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
+    lines = out.decode().splitlines()
+    assert len(lines) == 4
+    assert lines[0] == lines[2]
+    assert lines[1].split()[0] == lines[3].split()[0]  # /dev/fd/N may differ
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["bash", "-c", f"printf abc > {fifo}"])
+    r = run_cli("hash", str(fifo))
+    writer.wait(60)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+
+def test_hash_check_reports_missing_as_missing(tmp_path: Path) -> None:
+    (tmp_path / "here").write_text("x")
+    sums = subprocess.run(["sha256sum", "here"], cwd=tmp_path, capture_output=True).stdout
+    (tmp_path / "SUMS").write_bytes(sums + b"0" * 64 + b"  gone\n")
+    r = run_cli("hash", "-c", "SUMS", cwd=tmp_path)
+    assert_one_line_error(r, 1)
+    assert "missing (first: gone)" in r.stderr
+    assert "did NOT match" not in r.stderr  # nothing was compared and found different
+    assert r.stdout == "here: OK\ngone: FAILED open or read\n"  # sha256sum's stdout
+    j = json.loads(run_cli("hash", "-c", "SUMS", "--format", "json", cwd=tmp_path).stdout)
+    assert j["missing"] == 1 and j["files"][1]["status"] == "MISSING"
+
+
+def test_manifest_verify_escapes_names(tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "a").write_text("a")
+    assert run_cli("manifest", "create", str(tree), "-o", str(tmp_path / "m.json")).exit_code == 0
+    (tree / "evil\nOK: 99 entries match").write_text("x")
+    (tree / "esc\x1b[31m").write_text("x")
+    r = run_cli("manifest", "verify", str(tmp_path / "m.json"), str(tree))
+    assert r.exit_code == 1
+    assert r.stdout.splitlines() == [
+        "EXTRA    esc\\x1b[31m",
+        "EXTRA    evil\\nOK: 99 entries match",
+    ]
+
+
+# --- --format json on every outcome (item 17) ---
+
+
+def test_json_on_a_refusal_of_any_command(tmp_path: Path) -> None:
+    r = run_cli("hash", str(tmp_path / "nope"), "--format", "json")
+    assert_one_line_error(r, 2)
+    report = json.loads(r.stdout)
+    assert report == {
+        "ok": False,
+        "reason": "input-error",
+        "message": report["message"],
+        "exit_code": 2,
+    }
+    assert "nope" in report["message"]
+
+
+def test_agent_refusal_and_log_failure_as_json(tmp_path: Path) -> None:
+    from cli.clikit import agent_kit
+
+    kit = agent_kit(tmp_path)
+    r = run_cli("agent", "install", str(kit.build("1.0.0", verdict="fail")),
+                "--policy", str(kit.policy_path), "--format", "json")  # fmt: skip
+    assert_one_line_error(r, 1)
+    report = json.loads(r.stdout)
+    assert report["ok"] is False and report["reason"] == "missing-attestation"
+    assert report["exit_code"] == 1 and "found verdicts ['fail']" in report["message"]
+    ok = run_cli("agent", "install", str(kit.build("1.0.0")), "--policy", str(kit.policy_path))
+    assert ok.exit_code == 0, ok.stderr
+    log = kit.root / "audit.log"
+    log.write_text(log.read_text().replace('"installed"', '"instaIled"'))
+    bad = run_cli("agent", "log", "verify", "--root", str(kit.root), "--format", "json")
+    assert_one_line_error(bad, 1)
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False and report["reason"] == "log-tampered"
+
+
+def test_json_is_not_printed_twice(tmp_path: Path) -> None:
+    """A command that printed its own JSON report and then fails prints one JSON document."""
+    (tmp_path / "a").write_text("a")
+    (tmp_path / "SUMS").write_text("0" * 64 + "  a\n")
+    r = run_cli("hash", "-c", "SUMS", "--format", "json", cwd=tmp_path)
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["failed"] == 1  # one document
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bash process substitution")
+def test_usage_error_with_json(tmp_path: Path) -> None:
+    r = run_cli("hash", "--format", "json")
+    assert_one_line_error(r, 2)
+    assert json.loads(r.stdout)["reason"] == "usage"
+
+
+# --- demo --workdir (item 18) ---
+
+
+def test_demo_workdir_relative_and_rerun(tmp_path: Path) -> None:
+    first = run_cli("demo", "--workdir", "rel", cwd=tmp_path, timeout=600)
+    assert first.exit_code == 0, first.stdout[-2000:] + first.stderr
+    again = run_cli("demo", "--workdir", "rel", cwd=tmp_path, timeout=600)
+    assert again.exit_code == 0, again.stdout[-2000:] + again.stderr
+    assert (tmp_path / "rel" / ".nebsign-demo").is_file()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("my file")
+    refused = run_cli("demo", "--workdir", str(mine))
+    assert_one_line_error(refused, 2)
+    assert (mine / "keep.txt").read_text() == "my file"
