@@ -86,8 +86,8 @@ def emit_refusal(reason: str, message: str, exit_code: int) -> None:
 
 
 def warn(message: str) -> None:
-    """One warning line on stderr."""
-    click.echo(f"nebsign: warning: {message}", err=True)
+    """One warning line on stderr (escaped: a name in it cannot start another line)."""
+    click.echo(f"nebsign: warning: {shown(message)}", err=True)
 
 
 @contextmanager

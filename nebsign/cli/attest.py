@@ -16,6 +16,7 @@ from nebsign.cli._output import emit_json, format_option, shown, write_output
 from nebsign.digest import sha256_file
 from nebsign.errors import InputError
 from nebsign.keys import MAX_KEY_BYTES, load_public_key
+from nebsign.policy import MAX_POLICY_BYTES
 from nebsign.policy.trust import TrustPolicy
 from nebsign.signing import sign_statement
 from nebsign.verify import MissingAttestation, verify_attestation
@@ -155,7 +156,7 @@ def verify(
     if (policy_file is None) == (not keys):
         raise InputError("give exactly one of --key PUB (repeatable) and --policy FILE")
     if policy_file is not None:
-        raw = read_bounded(policy_file, 1024 * 1024, "policy")
+        raw = read_bounded(policy_file, MAX_POLICY_BYTES, "policy")
         policy = TrustPolicy.from_toml(raw, Path(policy_file).parent, f"policy {policy_file}")
     else:
         policy = TrustPolicy.from_keys(

@@ -199,3 +199,27 @@ def test_demo_workdir_relative_and_rerun(tmp_path: Path) -> None:
     refused = run_cli("demo", "--workdir", str(mine))
     assert_one_line_error(refused, 2)
     assert (mine / "keep.txt").read_text() == "my file"
+
+
+def test_shell_completion_as_documented() -> None:
+    script = run_cli(env={"_NEBSIGN_COMPLETE": "bash_source"})
+    assert script.exit_code == 0 and "_nebsign_completion" in script.stdout
+    words = run_cli(
+        env={"_NEBSIGN_COMPLETE": "bash_complete", "COMP_WORDS": "nebsign agent log v",
+             "COMP_CWORD": "3"},
+    )  # fmt: skip
+    assert "plain,verify" in words.stdout.splitlines()
+
+
+def test_warnings_are_escaped(tmp_path: Path) -> None:
+    from cli.clikit import agent_kit
+
+    kit = agent_kit(tmp_path)
+    rel = kit.build("1.0.0")
+    (rel / "signatures").mkdir()
+    (rel / "signatures" / "x\nnebsign: installed evil.sigstore.json").write_bytes(b"{")
+    r = run_cli("agent", "install", str(rel), "--policy", str(kit.policy_path))
+    assert r.exit_code == 0, r.stderr
+    warning = [line for line in r.stderr.splitlines() if "ignored" in line]
+    assert len(warning) == 1 and "x\\nnebsign: installed evil" in warning[0]
+    assert not any(line.startswith("nebsign: installed") for line in r.stderr.splitlines())
