@@ -41,12 +41,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 from nebsign.digest import TooLarge, sha256_bytes
 from nebsign.errors import InputError, VerdictError
-from nebsign.manifest import Manifest
 
 if TYPE_CHECKING:
     from nebsign.attest import Statement
     from nebsign.bundle import Bundle
+    from nebsign.manifest import Manifest
     from nebsign.policy.trust import TrustPolicy
+
+# nebsign.verify imports this module (MissingAttestation) on the key-based
+# `nebsign verify FILE` path, which never parses a manifest: the manifest
+# model is imported where a release is checked.
 
 __all__ = [
     "BundleInput",
@@ -167,6 +171,8 @@ def verify_release(
     not anyone signed them: when the signatures are refused, the bytes are
     parsed only to tell the two apart, and nothing from them is used.
     """
+    from nebsign.manifest import Manifest
+
     sha = sha256_bytes(manifest_raw)
     ignored: list[IgnoredBundle] = []
     try:

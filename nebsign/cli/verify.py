@@ -159,9 +159,11 @@ def _pairs(
         elif bundles:
             sigs = [bundles[i]]
         else:
-            sigs = [path + BUNDLE_SUFFIX]
-            if manifest:
-                sigs += _listed(os.path.join(here, "signatures"))
+            default = path + BUNDLE_SUFFIX
+            more = _listed(os.path.join(here, "signatures")) if manifest else []
+            # FILE.sigstore.json may be absent when signatures/ holds the bundles
+            sigs = [default] if os.path.lexists(default) or not more else []
+            sigs += more
         atts = list(attestations)
         if manifest:
             atts += [a for a in _listed(os.path.join(here, "attestations")) if a not in atts]

@@ -254,3 +254,25 @@ def test_cli_verify_manifest_ignores_a_failing_extra_bundle(kit: ReleaseKit) -> 
                 str(rel / "payload"), "--key", str(pub))  # fmt: skip
     assert r.exit_code == 0, r.stderr
     assert "ignored signature bundle" in r.stderr and "broken.sigstore.json" in r.stderr
+
+
+def test_cli_verify_manifest_reads_signatures_dir(kit: ReleaseKit) -> None:
+    """The release layout's signatures/ counts, with or without release.json.sigstore.json."""
+    second = generate_key()
+    kit.write_policy(threshold=2, extra_keys=(second,))
+    rel = kit.build("1.0.0")
+    (rel / "signatures").mkdir()
+    digest = _sha((rel / "release.json").read_bytes())
+    (rel / "signatures" / "qa.sigstore.json").write_bytes(sign_digest(digest, second).to_json())
+    policy = kit.conf / "trust.toml"
+    args = ["verify", str(rel / "release.json"), "--manifest", "--root", str(rel / "payload"),
+            "--policy", str(policy)]  # fmt: skip
+    ok = run_cli(*args)
+    assert ok.exit_code == 0, ok.stderr
+    (rel / "release.json.sigstore.json").rename(rel / "signatures" / "main.sigstore.json")
+    moved = run_cli(*args)
+    assert moved.exit_code == 0, moved.stderr
+    (rel / "signatures" / "qa.sigstore.json").unlink()
+    one = run_cli(*args)
+    assert_one_line_error(one, 1)
+    assert "1 of 2 required" in one.stderr
