@@ -2,16 +2,17 @@
 
 Order (python-tuf style: metadata first, then targets bounded by it):
 
-1. copy ``release.json`` into ``<stage>/meta/release.json`` while hashing it
-   (bounded), then parse *our copy*;
-2. copy every bundle into ``<stage>/meta/bundles/`` (bounded, counted) and
-   verify the signatures over release.json's sha256 against the trust policy;
-3. check name, version presence and freshness (``expires``), then the required
-   attestations (verified DSSE statements covering release.json's digest,
-   with the required predicate type and verdict);
-4. copy each payload file into ``<stage>/payload/`` while hashing it, with
+1. copy ``release.json`` into ``<stage>/meta/release.json`` (bounded) and
+   every bundle into ``<stage>/meta/bundles/`` (bounded, counted);
+2. hand *our copies'* bytes to the one release check
+   (:func:`nebsign.release_check.verify_release`, shared with ``nebsign
+   verify --manifest``): signatures over release.json's sha256 by the trust
+   policy (a failing extra bundle counts for nothing), then the parsed
+   manifest's name, version, freshness and size, then the required
+   attestations;
+3. copy each payload file into ``<stage>/payload/`` while hashing it, with
    the manifest's size as the limit, and compare with the manifest;
-5. unpack archives (when the policy says so) from the staged copies.
+4. unpack archives (when the policy says so) from the staged copies.
 
 The source is read exactly once per file; everything after reads only the
 staged copies, so swapping a source file after it was read changes nothing.
@@ -133,7 +134,7 @@ def _mkdirs(*paths: Path) -> None:
 def stage_metadata(
     location: str, stage: Path, policy: HostPolicy, now: datetime, step: Step
 ) -> VerifiedMetadata:
-    """Steps 1-3: stage release.json and its bundles, then the one release check."""
+    """Steps 1-2: stage release.json and its bundles, then the one release check."""
 
     meta_dir, bundle_dir = stage / "meta", stage / "meta" / "bundles"
     _mkdirs(meta_dir, bundle_dir)
@@ -184,7 +185,7 @@ def release_requirements(policy: HostPolicy) -> ReleaseRequirements:
 def stage_payload(
     location: str, stage: Path, meta: VerifiedMetadata, policy: HostPolicy, step: Step
 ) -> StagedRelease:
-    """Steps 4-5: copy payload files once, compare with the verified manifest, unpack."""
+    """Steps 3-4: copy payload files once, compare with the verified manifest, unpack."""
     payload = stage / PAYLOAD_DIR
     _mkdirs(payload)
     shown = redact(location)

@@ -50,9 +50,8 @@ def _is_stream(path: str) -> bool:
 def _hash_stream_path(path: str) -> FileDigest:
     """SHA-256 of what reading *path* gives, as sha256sum does (``/dev/null``, ``<(cmd)``)."""
     try:
-        # O_NONBLOCK: a FIFO with no writer does not block the open; then blocking reads.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        os.set_blocking(fd, True)
+        # A FIFO's open waits for its writer, as with sha256sum (Ctrl-C ends the wait).
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:

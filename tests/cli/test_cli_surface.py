@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -53,14 +52,14 @@ def test_exit_codes_and_interrupt_are_documented() -> None:
 def test_ctrl_c_is_interrupted_130(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    # `hash -` on a pipe nobody writes to: waits until interrupted.
     proc = subprocess.Popen(
-        [*NEBSIGN, "hash", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    time.sleep(1.0)  # let it start and block on stdin (not a timing assertion)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+        [*NEBSIGN, "hash", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    # Opening the FIFO for writing returns once nebsign opened it to read: it is
+    # running and now waits for data that never comes.
+    with open(fifo, "wb"):
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.decode().strip() == "nebsign: interrupted"
 
