@@ -222,3 +222,28 @@ def test_warnings_are_escaped(tmp_path: Path) -> None:
     warning = [line for line in r.stderr.splitlines() if "ignored" in line]
     assert len(warning) == 1 and "x\\nnebsign: installed evil" in warning[0]
     assert not any(line.startswith("nebsign: installed") for line in r.stderr.splitlines())
+
+
+def test_manifest_create_and_verify_leave_out_the_same_files(
+    tmp_path: Path, keypair: tuple[Path, Path]
+) -> None:
+    tree = tmp_path / "dist"
+    tree.mkdir()
+    (tree / "app.tar.gz").write_text("app")
+    (tree / "old.bin").write_text("old")
+    (tree / "old.bin.sigstore.json").write_text("a signature of old.bin")
+    (tree / "orphan.sigstore.json").write_text("no file of that name: part of the release")
+    made = run_cli("manifest", "create", str(tree), "-o", str(tree / "release.json"),
+                   "--format", "json")  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    assert json.loads(made.stdout)["files"] == 3  # app.tar.gz, old.bin, orphan.sigstore.json
+    signed = run_cli("sign", str(tree / "app.tar.gz"), str(tree / "release.json"),
+                     "--key", str(keypair[0]))  # fmt: skip
+    assert signed.exit_code == 0, signed.stderr
+    ok = run_cli("manifest", "verify", str(tree / "release.json"))
+    assert ok.exit_code == 0, ok.stdout + ok.stderr
+    both = run_cli("verify", str(tree / "release.json"), "--manifest", "--key", str(keypair[1]))
+    assert both.exit_code == 0, both.stderr
+    (tree / "orphan.sigstore.json").unlink()
+    gone = run_cli("manifest", "verify", str(tree / "release.json"))
+    assert gone.exit_code == 1 and "MISSING  orphan.sigstore.json" in gone.stdout
