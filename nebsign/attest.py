@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from nebsign._internal.canonical import canonical_json, parse_json_object
 from nebsign.bundle import IN_TOTO_PAYLOAD_TYPE, pae
@@ -72,7 +72,7 @@ _URI_RE = re.compile(r"https://[\x21-\x7e]{1,2000}")
 class InvalidStatement(InputError):
     """The bytes are not a well-formed in-toto Statement v1."""
 
-    reason: ClassVar[str] = "invalid-statement"
+    reason = "invalid-statement"
 
 
 class Subject(NamedTuple):

@@ -19,7 +19,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from nebsign._internal.canonical import canonical_json, parse_json_object
 from nebsign.errors import InputError
@@ -54,7 +54,7 @@ _INT_RE = re.compile(r"-?[0-9]{1,19}")
 class InvalidBundle(InputError):
     """The bytes are not a well-formed Sigstore bundle."""
 
-    reason: ClassVar[str] = "invalid-bundle"
+    reason = "invalid-bundle"
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:

@@ -20,7 +20,7 @@ import stat
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO
 
 from nebsign.errors import InputError
 
@@ -84,7 +84,7 @@ def parse_digest(text: str) -> str:
 class TooLarge(InputError):
     """A stream was longer than the caller's limit."""
 
-    reason: ClassVar[str] = "oversized"
+    reason = "oversized"
 
 
 def _hash_stream_threaded(

@@ -9,7 +9,7 @@ writable per-user TUF cache, and nothing here touches the network.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from nebsign.bundle import Bundle, InvalidBundle
 from nebsign.errors import InputError, VerdictError
@@ -28,13 +28,13 @@ _OTHERNAME_OID = "1.3.6.1.4.1.57264.1.7"
 class KeylessVerificationFailed(VerdictError):
     """The Sigstore bundle did not verify (certificate chain, log entry, signature)."""
 
-    reason: ClassVar[str] = "keyless-verification-failed"
+    reason = "keyless-verification-failed"
 
 
 class IdentityMismatch(VerdictError):
     """The certificate's identity or issuer is not one the policy trusts."""
 
-    reason: ClassVar[str] = "identity-mismatch"
+    reason = "identity-mismatch"
 
 
 def _der_utf8(value: bytes) -> str:

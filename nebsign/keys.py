@@ -19,7 +19,7 @@ import binascii
 import enum
 import os
 import re
-from typing import ClassVar, TypeAlias
+from typing import TypeAlias
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -70,13 +70,13 @@ class KeyKind(enum.Enum):
 class InvalidKey(InputError):
     """A key file is not a usable Ed25519 or P-256 key."""
 
-    reason: ClassVar[str] = "invalid-key"
+    reason = "invalid-key"
 
 
 class WrongPassphrase(InputError):
     """The passphrase does not decrypt the private key (or one is missing)."""
 
-    reason: ClassVar[str] = "wrong-passphrase"
+    reason = "wrong-passphrase"
 
 
 def generate_key(kind: KeyKind = KeyKind.ED25519) -> PrivateKey:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 from nebsign.bundle import Bundle, DsseEnvelope, MessageSignature, TlogEntry
 from nebsign.digest import sha256_bytes
@@ -26,7 +26,7 @@ __all__ = ["TlogInvalid", "verify_tlog_entries"]
 class TlogInvalid(VerdictError):
     """A transparency log entry does not verify or does not match the bundle."""
 
-    reason: ClassVar[str] = "tlog-invalid"
+    reason = "tlog-invalid"
 
 
 def _body(entry: TlogEntry) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from nebsign._internal.gcpause import paused_gc
 from nebsign._internal.hashpool import GroupHasher, Piece, first_error
@@ -35,7 +34,7 @@ __all__ = [
 class ManifestMismatch(VerdictError):
     """The tree does not match its manifest."""
 
-    reason: ClassVar[str] = "manifest-mismatch"
+    reason = "manifest-mismatch"
 
 
 @dataclass(slots=True)

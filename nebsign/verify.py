@@ -27,7 +27,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -73,31 +73,31 @@ def _ecdsa(prehashed: bool) -> ec.ECDSA:
 class SignatureMismatch(VerdictError):
     """The signature does not verify with the trusted key."""
 
-    reason: ClassVar[str] = "signature-mismatch"
+    reason = "signature-mismatch"
 
 
 class UntrustedKey(VerdictError):
     """The bundle names a key id the policy does not trust."""
 
-    reason: ClassVar[str] = "untrusted-key"
+    reason = "untrusted-key"
 
 
 class DigestMismatch(VerdictError):
     """The bundle signs a different digest than the artifact's (tampered artifact)."""
 
-    reason: ClassVar[str] = "digest-mismatch"
+    reason = "digest-mismatch"
 
 
 class KeyExpired(VerdictError):
     """The trusted key's validity (``not_after``) has ended."""
 
-    reason: ClassVar[str] = "key-expired"
+    reason = "key-expired"
 
 
 class TlogMissing(VerdictError):
     """The policy requires a transparency log entry and the bundle has none."""
 
-    reason: ClassVar[str] = "tlog-missing"
+    reason = "tlog-missing"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from nebsign.digest import FileDigest, TooLarge, sha256_bytes, sha256_stream
 from nebsign.errors import EnvironmentFault, InputError
@@ -48,25 +48,25 @@ __all__ = [
 class FetchError(EnvironmentFault):
     """The source could not be read (network error, HTTP status, missing file)."""
 
-    reason: ClassVar[str] = "fetch-error"
+    reason = "fetch-error"
 
 
 class SizeMismatch(FetchError):
     """The body ended with fewer bytes than expected."""
 
-    reason: ClassVar[str] = "size-mismatch"
+    reason = "size-mismatch"
 
 
 class FetchStalled(FetchError):
     """No byte arrived for longer than the stall timeout."""
 
-    reason: ClassVar[str] = "fetch-stalled"
+    reason = "fetch-stalled"
 
 
 class FetchTimeout(FetchError):
     """The whole transfer took longer than the deadline."""
 
-    reason: ClassVar[str] = "fetch-timeout"
+    reason = "fetch-timeout"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO
 
 from nebsign._internal.atomic import io_error
 from nebsign._internal.safepath import check_link_target, check_relpath
@@ -35,7 +35,7 @@ _MAX_LINK_TARGET = 4096
 class UnsafeArchive(VerdictError):
     """An archive member would escape the target or break a limit."""
 
-    reason: ClassVar[str] = "unsafe-archive"
+    reason = "unsafe-archive"
 
 
 @dataclass(frozen=True, slots=True)

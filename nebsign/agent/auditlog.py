@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.canonical import canonical_json, parse_json_object
@@ -49,7 +49,7 @@ _RESERVED = frozenset({"event", "prev", "seq", "time"})
 class LogTampered(VerdictError):
     """The audit log was edited, truncated, reordered or lines were deleted."""
 
-    reason: ClassVar[str] = "log-tampered"
+    reason = "log-tampered"
 
 
 @dataclass(frozen=True, slots=True)

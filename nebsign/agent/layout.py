@@ -27,7 +27,6 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 from nebsign._internal.atomic import io_error
 from nebsign.errors import EnvironmentFault
@@ -51,7 +50,7 @@ def crash_point(name: str) -> None:
 class AgentBusy(EnvironmentFault):
     """Another agent process holds the lock."""
 
-    reason: ClassVar[str] = "agent-busy"
+    reason = "agent-busy"
 
 
 @dataclass(frozen=True, slots=True)

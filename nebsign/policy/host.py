@@ -46,7 +46,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from nebsign.errors import InputError
 from nebsign.policy import MAX_POLICY_BYTES, load_toml, policy_digest
@@ -74,7 +74,7 @@ __all__ = [
 class UnsafePolicyFile(InputError):
     """A policy file (or its directory) is writable by someone other than its owner."""
 
-    reason: ClassVar[str] = "unsafe-policy-file"
+    reason = "unsafe-policy-file"
 
 
 @dataclass(frozen=True, slots=True)

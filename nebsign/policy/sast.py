@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from nebsign._internal.safepath import check_relpath
 from nebsign.errors import InputError, VerdictError
@@ -62,7 +62,7 @@ class Level(enum.Enum):
 class SastGateFailed(VerdictError):
     """The SAST policy said no."""
 
-    reason: ClassVar[str] = "sast-gate-failed"
+    reason = "sast-gate-failed"
 
 
 def _level(value: object, what: str) -> Level:

@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
@@ -87,13 +87,13 @@ BUNDLED_TRUSTED_ROOTS: dict[str, tuple[str, str]] = {
 class InvalidPolicy(InputError):
     """The trust policy is malformed, empty or pins a file that does not match."""
 
-    reason: ClassVar[str] = "invalid-policy"
+    reason = "invalid-policy"
 
 
 class ThresholdNotMet(VerdictError):
     """Fewer distinct trusted signers than the policy's threshold."""
 
-    reason: ClassVar[str] = "threshold-not-met"
+    reason = "threshold-not-met"
 
 
 @dataclass(frozen=True, slots=True)
