@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._bundles import BUNDLE_SUFFIX, Bundles, find_bundles, read_all
 from nebsign.cli._output import emit_json, format_option, own_files, quiet_option, shown, warn
 from nebsign.digest import sha256_bytes, sha256_file
 from nebsign.errors import InputError, NebsignError, VerdictError
@@ -20,14 +21,12 @@ from nebsign.policy import MAX_POLICY_BYTES
 if TYPE_CHECKING:
     from nebsign.manifest import Manifest
     from nebsign.policy.trust import TrustedRoot, TrustPolicy
-    from nebsign.release_check import BundleInput, IgnoredBundle
+    from nebsign.release_check import IgnoredBundle
     from nebsign.tree import TreeCheck, TreeDiff
 
 # The signing stack (cryptography, bundle and policy models: ~40 ms of
 # imports) is imported where it is used, so `verify --manifest` can start
 # hashing the release tree first and load it while the tree hashes.
-
-BUNDLE_SUFFIX = ".sigstore.json"
 
 
 @dataclass
@@ -39,17 +38,6 @@ class _Outcome:
     detail: str = ""
     attestations: tuple[str, ...] = ()
     ignored: tuple[IgnoredBundle, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Bundles:
-    """The bundle files of one FILE: signatures and attestations."""
-
-    signatures: list[str]
-    attestations: list[str]
-
-    def all(self) -> list[str]:
-        return [*self.signatures, *self.attestations]
 
 
 def _root(trusted_root: str | None, staging: bool, needed: bool) -> TrustedRoot | None:
@@ -105,7 +93,7 @@ def _policy(
 
 
 def _verify_all(
-    pairs: list[tuple[str, _Bundles]],
+    pairs: list[tuple[str, Bundles]],
     policy: TrustPolicy,
     manifest: bool,
     root: str | None,
@@ -125,52 +113,6 @@ def _verify_all(
     return outcomes
 
 
-def _listed(directory: str) -> list[str]:
-    """The ``*.sigstore.json`` files of a release layout's bundle directory (sorted)."""
-    try:
-        names = os.listdir(directory)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as exc:
-        raise InputError(f"cannot list {directory}: {exc.strerror or exc}") from exc
-    return [os.path.join(directory, n) for n in sorted(names) if n.endswith(BUNDLE_SUFFIX)]
-
-
-def _pairs(
-    files: tuple[str, ...], bundles: tuple[str, ...], attestations: tuple[str, ...], manifest: bool
-) -> list[tuple[str, _Bundles]]:
-    """Each FILE with its bundles.
-
-    Without --bundle: FILE.sigstore.json, and with --manifest the release
-    layout's ``signatures/`` and ``attestations/`` next to FILE.
-    """
-    if attestations and len(files) != 1:
-        raise InputError("--attestation needs exactly one FILE")
-    if bundles and len(files) != 1 and len(bundles) != len(files):
-        raise InputError(
-            f"{len(files)} files but {len(bundles)} --bundle options: give one bundle per file "
-            "(in order), several bundles for one file, or none (FILE.sigstore.json)"
-        )
-    out = []
-    for i, path in enumerate(files):
-        here = os.path.dirname(path)
-        if len(files) == 1 and bundles:
-            sigs = list(bundles)
-        elif bundles:
-            sigs = [bundles[i]]
-        else:
-            default = path + BUNDLE_SUFFIX
-            more = _listed(os.path.join(here, "signatures")) if manifest else []
-            # FILE.sigstore.json may be absent when signatures/ holds the bundles
-            sigs = [default] if os.path.lexists(default) or not more else []
-            sigs += more
-        atts = list(attestations)
-        if manifest:
-            atts += [a for a in _listed(os.path.join(here, "attestations")) if a not in atts]
-        out.append((path, _Bundles(sigs, atts)))
-    return out
-
-
 def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeCheck:
     """The check of a signed manifest's tree (the manifest and its bundles left out)."""
     from nebsign.tree import TreeCheck
@@ -179,15 +121,9 @@ def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeChe
     return TreeCheck(tree, exclude=own_files(tree, [path, *bundle_paths]), skip_bundles=True)
 
 
-def _read_all(paths: list[str]) -> list[BundleInput]:
-    from nebsign.bundle import MAX_BUNDLE_BYTES
-
-    return [(p, read_bounded(p, MAX_BUNDLE_BYTES, "bundle")) for p in paths]
-
-
 def _verify_one(
     path: str,
-    found: _Bundles,
+    found: Bundles,
     policy: TrustPolicy,
     manifest: bool,
     root: str | None,
@@ -206,7 +142,7 @@ def _verify_one(
     from nebsign.release_check import ReleaseRequirements, verify_release
 
     raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
-    sigs, atts = _read_all(found.signatures), _read_all(found.attestations)
+    sigs, atts = read_all(found.signatures), read_all(found.attestations)
     diffs: list[TreeDiff] = []
     with contextlib.ExitStack() as stack:
         check = started or stack.enter_context(_tree_check(path, found.all(), root))
@@ -234,19 +170,19 @@ def _verify_one(
     )
 
 
-def _verify_artifact(path: str, found: _Bundles, policy: TrustPolicy, now: datetime) -> _Outcome:
+def _verify_artifact(path: str, found: Bundles, policy: TrustPolicy, now: datetime) -> _Outcome:
     from nebsign.bundle import Bundle
     from nebsign.release_check import check_attestations
     from nebsign.verify import verify_artifact
 
-    bundles = [Bundle.from_json(raw, f"bundle {p}") for p, raw in _read_all(found.signatures)]
+    bundles = [Bundle.from_json(raw, f"bundle {p}") for p, raw in read_all(found.signatures)]
     digest = sha256_file(path).sha256
     verified = verify_artifact(digest, bundles, policy, now=now)
     attested: tuple[str, ...] = ()
     ignored: tuple[IgnoredBundle, ...] = ()
     if found.attestations or policy.required_predicates:
         attested, ignored = check_attestations(
-            digest, _read_all(found.attestations), policy, now=now, what=path
+            digest, read_all(found.attestations), policy, now=now, what=path
         )
     return _Outcome(path, digest, verified.signers, None, "", attested, ignored)
 
@@ -258,7 +194,8 @@ def _verify_artifact(path: str, found: _Bundles, policy: TrustPolicy, now: datet
     "bundles",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help=f"Bundle to check (repeatable). Default: FILE{BUNDLE_SUFFIX}.",
+    help=f"Bundle to check (repeatable). Default: FILE{BUNDLE_SUFFIX}, and with "
+    f"--manifest the signatures/*{BUNDLE_SUFFIX} beside FILE (the release layout).",
 )
 @click.option(
     "--key",
@@ -365,7 +302,7 @@ def verify(
     Exit 0 if every FILE verifies, 1 if any is refused (each is reported),
     2 for malformed input.
     """
-    pairs = _pairs(files, bundles, attestations, manifest)
+    pairs = find_bundles(files, bundles, attestations, manifest)
     with contextlib.ExitStack() as stack:
         started = None
         if manifest and len(files) == 1 and os.path.isfile(files[0]):
