@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from nebsign import __version__
-from nebsign.cli._output import emit_refusal, json_pending, reset_state, shown
+from nebsign.cli._output import emit_refusal, json_pending, note_argv, reset_state, shown
 from nebsign.errors import InputError, NebsignError
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -148,6 +148,7 @@ def _run(argv: list[str] | None) -> int:
             f"cannot open {exc.ui_filename}: {exc.message}", InputError.exit_code, "input-error"
         )
     except click.UsageError as exc:
+        note_argv(sys.argv[1:] if argv is None else argv)
         hint = ""
         if exc.ctx is not None:
             hint = f" (see '{exc.ctx.command_path} --help')"

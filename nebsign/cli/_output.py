@@ -17,6 +17,7 @@ __all__ = [
     "format_option",
     "inside",
     "json_pending",
+    "note_argv",
     "one_stdout",
     "own_files",
     "progress",
@@ -39,6 +40,16 @@ _json = {"requested": False, "emitted": False}
 def reset_state() -> None:
     """Forget the previous run's format (one process may run the CLI many times)."""
     _json.update(requested=False, emitted=False)
+
+
+def note_argv(argv: list[str]) -> None:
+    """Remember ``--format json`` from the raw arguments, for errors click raises while
+    parsing, before the option's own callback ran (an unknown option, say)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--format=json" or (arg == "--format" and argv[i + 1 : i + 2] == ["json"]):
+            _json["requested"] = True
 
 
 def json_pending() -> bool:

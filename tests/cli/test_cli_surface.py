@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -176,11 +175,11 @@ def test_json_is_not_printed_twice(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["failed"] == 1  # one document
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="bash process substitution")
 def test_usage_error_with_json(tmp_path: Path) -> None:
-    r = run_cli("hash", "--format", "json")
-    assert_one_line_error(r, 2)
-    assert json.loads(r.stdout)["reason"] == "usage"
+    for args in (["--format", "json"], ["--format", "json", "--bogus"], ["--format=json", "-Z"]):
+        r = run_cli("hash", *args)
+        assert_one_line_error(r, 2)
+        assert json.loads(r.stdout)["reason"] == "usage"
 
 
 # --- demo --workdir (item 18) ---
