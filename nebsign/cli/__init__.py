@@ -7,6 +7,7 @@ To add a command group, add one line to :data:`COMMANDS` and one module here.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -113,7 +114,8 @@ def _traceback() -> None:
 def _fail(message: str, code: int, reason: str) -> int:
     """One escaped line on stderr; with --format json, the refusal on stdout too."""
     if json_pending():
-        emit_refusal(reason, message, code)
+        with contextlib.suppress(OSError):  # stdout may be what failed (disk full)
+            emit_refusal(reason, message, code)
     click.echo(f"nebsign: error: {shown(message)}", err=True)
     return code
 

@@ -16,6 +16,7 @@ __all__ = [
     "emit_refusal",
     "format_option",
     "inside",
+    "is_stdout",
     "json_pending",
     "note_argv",
     "one_stdout",
@@ -184,16 +185,22 @@ def write_output(path: str | os.PathLike[str], data: bytes) -> None:
     written through, never replaced (:func:`nebsign._internal.atomic.write_output`)."""
     from nebsign._internal.atomic import write_output as write_file
 
-    if os.fspath(path) == "-":
+    if is_stdout(path):  # '-', /dev/stdout: through our own stdout (a `>>` keeps appending)
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
     write_file(path, data)
 
 
+def is_stdout(path: str | os.PathLike[str]) -> bool:
+    """True for ``-`` and the names of this process's stdout (``/dev/stdout``, ``/dev/fd/1``)."""
+    name = os.fspath(path)
+    return name == "-" or os.path.normpath(name) in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 def one_stdout(*paths: str | os.PathLike[str] | None) -> bool:
-    """True if one output goes to stdout (``-``); more than one is a usage error."""
-    dashes = sum(1 for p in paths if p is not None and os.fspath(p) == "-")
+    """True if one output goes to stdout (``-``, ``/dev/stdout``); more is a usage error."""
+    dashes = sum(1 for p in paths if p is not None and is_stdout(p))
     if dashes > 1:
         raise click.UsageError("only one output can be '-' (stdout)")
     return dashes == 1

@@ -12,7 +12,7 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Statement, Subject
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
-from nebsign.cli._output import emit_json, format_option, shown, write_output
+from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.digest import sha256_file
 from nebsign.errors import InputError
 from nebsign.keys import MAX_KEY_BYTES, load_public_key
@@ -108,7 +108,7 @@ def create(
     statement = Statement(
         tuple(Subject(s, sha256_file(s).sha256) for s in subjects), uri, predicate
     )
-    if output == "-" and output_format == "json":
+    if output is not None and is_stdout(output) and output_format == "json":
         raise click.UsageError("-o - and --format json would both write to stdout")
     private = load_signing_key(key_file, passphrase_fd)
     write_output(output, sign_statement(statement, private).to_json())
@@ -116,7 +116,9 @@ def create(
         emit_json({"bundle": output, "predicate_type": uri, "subjects": list(subjects)})
     else:
         where = "stdout" if output == "-" else shown(output)
-        click.echo(f"attested {uri} for {len(subjects)} subject(s) -> {where}", err=output == "-")
+        click.echo(
+            f"attested {uri} for {len(subjects)} subject(s) -> {where}", err=is_stdout(output)
+        )
 
 
 @attest.command("verify")

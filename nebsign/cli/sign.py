@@ -7,7 +7,7 @@ import os
 import click
 
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
-from nebsign.cli._output import emit_json, format_option, shown, write_output
+from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.digest import sha256_file
 from nebsign.errors import InputError
 from nebsign.signing import sign_digest, sign_digest_sigstore
@@ -66,7 +66,7 @@ def sign(
         raise InputError("--staging only applies to --sigstore")
     if output is not None and len(files) != 1:
         raise InputError("--output needs exactly one FILE")
-    if output == "-" and output_format == "json":
+    if output is not None and is_stdout(output) and output_format == "json":
         raise click.UsageError("-o - and --format json would both write to stdout")
     for path in files:  # before the passphrase is asked for
         if not os.path.lexists(path):
@@ -89,7 +89,7 @@ def sign(
             shown_target = "stdout" if target == "-" else shown(target)
             # the bundle owns stdout with -o -: the note goes to stderr
             click.echo(
-                f"signed {shown(path)} (sha256:{digest}) -> {shown_target}", err=target == "-"
+                f"signed {shown(path)} (sha256:{digest}) -> {shown_target}", err=is_stdout(target)
             )
     if output_format == "json":
         emit_json(results)

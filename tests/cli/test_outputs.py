@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 from cli.clikit import make_char_device
-from helpers import assert_one_line_error, run_cli
+from helpers import NEBSIGN, assert_one_line_error, run_cli
 
 from nebsign._internal.atomic import write_output
 from nebsign.errors import EnvironmentFault, InputError
@@ -152,3 +153,33 @@ def test_scan_outputs_take_the_same_path(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["files"]  # the manifest on stdout, the summary on stderr
     both = run_cli("scan", "sast", "--sarif", "-", "--manifest", "-", cwd=tmp_path)
     assert_one_line_error(both, 2)
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1"])
+def test_own_stdout_keeps_the_shells_redirection(
+    tmp_path: Path, keypair: tuple[Path, Path], name: str
+) -> None:
+    """`-o /dev/stdout >> log` appends (the fd is written, the log is never replaced)."""
+    argv = _with(_outputs(tmp_path, keypair[0])["sign -o"], name)
+    piped = run_cli(*argv)
+    assert piped.exit_code == 0, piped.stderr
+    assert json.loads(piped.stdout)["mediaType"].startswith("application/vnd.dev.sigstore")
+    log = tmp_path / "log"
+    log.write_bytes(b"first line\n")
+    inode = log.stat().st_ino
+    with open(log, "ab") as out:
+        proc = subprocess.run([*NEBSIGN, *argv], stdout=out, stderr=subprocess.PIPE, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_bytes().startswith(b'first line\n{"mediaType"')
+    assert log.stat().st_ino == inode
+
+
+def test_library_writes_own_descriptors_directly(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    log.write_bytes(b"a\n")
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        write_output(f"/dev/fd/{fd}", b"b\n")
+    finally:
+        os.close(fd)
+    assert log.read_bytes() == b"a\nb\n"
