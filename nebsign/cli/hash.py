@@ -106,7 +106,9 @@ def hash_cmd(
         raise click.UsageError("give at least one PATH (or '-' for stdin)")
     files = _expand(paths, recursive)
     results: list[FileDigest] = []
-    regular = [p for p in files if p != "-" and not _is_stream(p)]
+    # only paths named on the command line can be devices or pipes (a walk refuses them)
+    streams = {p for p in paths if p != "-" and _is_stream(p)}
+    regular = [p for p in files if p != "-" and p not in streams]
     digests: dict[str, FileDigest] = {}
     if len(regular) > 1:
         with progress("hashing", len(regular), quiet=quiet, unit="files") as advance:
@@ -116,7 +118,7 @@ def hash_cmd(
             digest = sha256_stream(sys.stdin.buffer)
         elif path in digests:
             digest = digests[path]
-        elif path not in regular:
+        elif path in streams:
             digest = _hash_stream_path(path)
         else:
             size = os.path.getsize(path) if os.path.isfile(path) else 0
