@@ -310,6 +310,8 @@ def check_attestations(
             ignored.append(IgnoredBundle(name, "attestation", exc.diagnostics()))
             notes.append(exc.message)
             continue
+        # A check of a verified predicate against what it is about (e.g. that a
+        # SAST verdict covers the release's files) belongs here, before it counts.
         verdict = statement.predicate.get("verdict")
         found.setdefault(statement.predicate_type, set()).add(
             verdict if isinstance(verdict, str) else ""
