@@ -186,6 +186,8 @@ def test_usage_error_with_json(tmp_path: Path) -> None:
 
 
 def test_demo_workdir_relative_and_rerun(tmp_path: Path) -> None:
+    tmp_path = tmp_path / 'a "quoted" dir'  # the agent step writes it into TOML
+    tmp_path.mkdir()
     first = run_cli("demo", "--workdir", "rel", cwd=tmp_path, timeout=600)
     assert first.exit_code == 0, first.stdout[-2000:] + first.stderr
     again = run_cli("demo", "--workdir", "rel", cwd=tmp_path, timeout=600)
