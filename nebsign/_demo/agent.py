@@ -3,6 +3,7 @@ upgrades, rolls back in one call, and its audit log catches an edit."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -64,7 +65,8 @@ def _write_policies(etc: Path, root: Path, key: PrivateKey) -> Path:
     )
     host = etc / "agent.toml"
     host.write_text(
-        f'root = "{root}"\ntrust_policy = "trust.toml"\nname = "exchange-api"\nkeep = 3\n'
+        f'root = {json.dumps(str(root))}\ntrust_policy = "trust.toml"\nname = "exchange-api"\n'
+        "keep = 3\n"
         '[[require]]\npredicate_type = "sast"\nverdict = "pass"\n'
     )
     for path in (trust, host):

@@ -8,14 +8,26 @@ from pathlib import Path
 
 import click
 
-from nebsign._internal.atomic import atomic_write
-from nebsign.cli._output import emit_json, format_option, quiet_option, warn
+from nebsign.cli._output import (
+    emit_json,
+    format_option,
+    one_stdout,
+    quiet_option,
+    warn,
+    write_output,
+)
 from nebsign.errors import InputError
 
 
 @click.group("scan")
 def scan() -> None:
-    """Scan source code (SAST) and gate the result by policy."""
+    """Scan source code (SAST) and gate the result by policy.
+
+    \b
+    Examples:
+      nebsign scan sast                          # the current directory
+      nebsign scan sast src/ --sarif sast.sarif  # also SARIF 2.1.0
+    """
 
 
 def _parse_date(text: str | None, what: str) -> date | None:
@@ -78,19 +90,19 @@ def _outside(path: Path, cwd: Path) -> bool:
 @click.option(
     "--sarif",
     "sarif_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Also write SARIF 2.1.0 here (GitHub code scanning upload-ready).",
 )
 @click.option(
     "--manifest",
     "manifest_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Also write the manifest of exactly the scanned files (the verdict's subject).",
 )
 @click.option(
     "--write-baseline",
     "write_baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write a baseline accepting every open finding (needs --who, --why; --until), "
     "then exit 0.",
 )
@@ -101,7 +113,7 @@ def _outside(path: Path, cwd: Path) -> bool:
 @click.option(
     "--attest",
     "attest_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write the verdict as a signed in-toto statement (a Sigstore bundle) here.",
 )
 @click.option(
@@ -173,6 +185,9 @@ def sast(
         raise click.UsageError("--attest needs --key")
     if write_baseline is not None and not (who and why):
         raise click.UsageError("--write-baseline needs --who and --why")
+    to_stdout = one_stdout(sarif_path, manifest_path, write_baseline, attest_path)
+    if to_stdout and output_format == "json":
+        raise click.UsageError("an output '-' and --format json would both write to stdout")
     until = _parse_date(until_text, "--until")
     today = _parse_date(today_text, "--today")
     cwd = Path(os.getcwd())
@@ -204,16 +219,17 @@ def sast(
         from nebsign import __version__
 
         log = to_sarif(verdict.findings, tools=outcome.tools, driver_version=__version__)
-        atomic_write(sarif_path, sarif_bytes(log))
+        write_output(sarif_path, sarif_bytes(log))
     if manifest_path is not None:
-        atomic_write(manifest_path, outcome.manifest.to_json())
+        write_output(manifest_path, outcome.manifest.to_json())
     if write_baseline is not None:
         from nebsign.findings import Status
 
         open_findings = [f for f in verdict.findings if f.status is Status.OPEN]
         assert who is not None and why is not None
-        write_baseline.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
+        if str(write_baseline) != "-":
+            write_baseline.parent.mkdir(parents=True, exist_ok=True)
+        write_output(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
         if not quiet:
             warn(f"wrote {len(open_findings)} accepted finding(s) to {write_baseline}")
     if attest_path is not None:
@@ -223,7 +239,7 @@ def sast(
         from nebsign.signing import sign_statement
 
         bundle = sign_statement(statement(verdict), load_signing_key(str(key_path), passphrase_fd))
-        atomic_write(attest_path, bundle.to_json())
+        write_output(attest_path, bundle.to_json())
 
     if output_format == "json":
         emit_json(result_dict(verdict))
@@ -235,7 +251,8 @@ def sast(
         if write_baseline is not None:
             # the baseline accepts these findings: no "verdict: FAIL" before exit 0
             text = text[: text.rfind("verdict: ")] + f"baseline written: {write_baseline}\n"
-        click.echo(text, nl=False)
+        # with an output on stdout ('-'), the summary goes to stderr
+        click.echo(text, nl=False, err=to_stdout)
     if not verdict.passed and write_baseline is None:
         from nebsign.policy.sast import SastGateFailed
 

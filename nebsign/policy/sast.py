@@ -59,6 +59,8 @@ _TOP_KEYS = {
 class SastGateFailed(VerdictError):
     """The SAST policy said no."""
 
+    reason = "sast-gate-failed"
+
 
 @dataclass(frozen=True, slots=True)
 class PathRule:

@@ -40,9 +40,13 @@ __all__ = [
 class ScannerMissing(EnvironmentFault):
     """The scanner executable is not installed."""
 
+    reason = "scanner-missing"
+
 
 class ScannerFailed(EnvironmentFault):
     """The scanner ran but produced no usable result."""
+
+    reason = "scanner-failed"
 
 
 @dataclass(frozen=True, slots=True)

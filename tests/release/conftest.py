@@ -1,3 +1,6 @@
+"""Fixtures for the release tests: the release check (the agent's release kit) and
+``nebsign release`` (an encrypted key, a copy of the example, one SAST cache per session)."""
+
 from __future__ import annotations
 
 import sys
@@ -5,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "agent"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from agentkit import ReleaseKit
 from releasekit import copy_example, make_key
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> ReleaseKit:
+    return ReleaseKit(tmp_path)
 
 
 @pytest.fixture(scope="session")
