@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from nebsign.attest import Subject
 from nebsign.errors import VerdictError
@@ -128,6 +128,8 @@ class Step(Protocol):
 
 class ReleaseStopped(VerdictError):
     """A step of the release said no; nothing was published."""
+
+    reason: ClassVar[str] = "release-stopped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,8 @@ def run_release(
             ctx = ReleaseContext(request, manifest, raw, payload, when, Path(work), progress)
             for step in chosen:
                 if not step.applies(request):
-                    skipped.append(f"{step.name}: no input given")
+                    why = getattr(step, "skip_reason", "no input given")
+                    skipped.append(f"{step.name}: {why}")
                     continue
                 if results and not results[-1].passed and not request.keep_going:
                     skipped.append(f"{step.name}: not run, an earlier step failed")
@@ -134,8 +135,10 @@ def run_release(
                 raw,
                 results,
                 key,
+                now=when,
                 force=request.force,
                 after_verify=report if request.report else None,
+                note=progress,
             )
             published = True
             progress(f"published {request.out_dir}")

@@ -22,12 +22,13 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.canonical import canonical_json
 from nebsign.attest import Statement, Subject
-from nebsign.errors import InputError, VerdictError
+from nebsign.errors import InputError
 from nebsign.keys import PrivateKey
 from nebsign.manifest import Manifest
 from nebsign.release.model import StepResult
@@ -143,22 +144,40 @@ def _fsync_tree(root: Path) -> None:
         fsync_dir(dirpath)
 
 
-def _verify(stage: Path, manifest: Manifest, key: PrivateKey, names: Sequence[str]) -> None:
-    """Verify the signatures as a host would, with the signing key as trust.
+def _verify(
+    stage: Path,
+    manifest_raw: bytes,
+    key: PrivateKey,
+    names: Sequence[str],
+    results: Sequence[StepResult],
+    now: datetime,
+) -> list[str]:
+    """Judge the staged release with the one release check hosts run (nebsign.release_check),
+    the signing key as the trust policy and every step's predicate type required to pass.
 
+    A SAST verdict counts there only if it scanned the release's Python files byte for
+    byte, so a release this accepts is one an agent requiring ``sast = pass`` accepts.
     The payload is not hashed again: the manifest was built from these very copies.
     """
-    from nebsign.bundle import Bundle
     from nebsign.policy.trust import TrustPolicy
-    from nebsign.verify import verify_artifact, verify_attestation
+    from nebsign.release_check import ReleaseRequirements, RequiredAttestation, verify_release
 
     policy = TrustPolicy.from_keys([key.public_key()])
-    sig = Bundle.from_json((stage / SIGNATURE_FILE).read_bytes(), SIGNATURE_FILE)
-    verify_artifact(manifest.digest(), [sig], policy)
-    for name in names:
-        bundle = Bundle.from_json((stage / name).read_bytes(), name)
-        if not verify_attestation(bundle, policy).covers(manifest.digest()):
-            raise VerdictError(f"{name} does not name release.json (a bug)")
+    required = tuple(
+        RequiredAttestation(t, "pass") for t in sorted({r.predicate_type for r in results})
+    )
+    sig = (SIGNATURE_FILE, (stage / SIGNATURE_FILE).read_bytes())
+    atts = [(name, (stage / name).read_bytes()) for name in names]
+    verified = verify_release(
+        manifest_raw,
+        [sig],
+        atts,
+        policy,
+        ReleaseRequirements(require_version=True, require_expires=True, attestations=required),
+        now=now,
+        what=f"the staged release {stage.name}",
+    )
+    return [f"{i.name} counts for nothing on hosts: {i.message}" for i in verified.ignored]
 
 
 def finish(
@@ -169,8 +188,10 @@ def finish(
     results: Sequence[StepResult],
     key: PrivateKey,
     *,
+    now: datetime,
     force: bool,
     after_verify: Callable[[Path], tuple[str, ...]] | None = None,
+    note: Callable[[str], None] = lambda _line: None,
 ) -> tuple[str, ...]:
     """Sign, write the layout, verify it, and rename the stage to OUT. Returns the files written.
 
@@ -190,7 +211,8 @@ def finish(
     _write(stage / SIGNATURE_FILE, sign_digest(digest, key).to_json())
     index = {"signatures": [SIGNATURE_FILE], "attestations": sorted(names)}
     _write(stage / INDEX_FILE, canonical_json(index))
-    _verify(stage, manifest, key, names)
+    for line in _verify(stage, manifest_bytes, key, names, results, now):
+        note(line)
     extra = after_verify(stage) if after_verify is not None else ()
     _fsync_tree(stage)
     _swap_in(stage, out, force=force)

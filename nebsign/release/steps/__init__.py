@@ -15,9 +15,10 @@ from nebsign.release.model import Step
 
 __all__ = ["STEPS", "load_steps"]
 
-#: SAST on the source -> DAST on staging -> audit coverage -> staging gate -> canary gate
+#: SAST (payload, source) -> DAST on staging -> audit coverage -> staging gate -> canary gate
 STEPS: list[str] = [
     "nebsign.release.steps.sast",
+    "nebsign.release.steps.sast:SOURCE",
     "nebsign.release.steps.audit",
     "nebsign.release.steps.gates:STAGING",
     "nebsign.release.steps.gates:CANARY",

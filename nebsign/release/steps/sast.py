@@ -1,20 +1,34 @@
-"""Release step: SAST (bandit + semgrep under the policy) on the source directory."""
+"""Release steps: SAST (bandit + semgrep under the policy) on what ships, and on the source.
+
+``sast`` scans the staged payload, the very bytes release.json lists, so its
+``scanned`` table covers the release's Python and executable files path for
+path (what hosts require of a SAST verdict, see :mod:`nebsign.scancoverage`).
+``sast-source`` also scans SRC_DIR when it is another directory than BUILD_DIR
+(code that shapes the build but does not ship); both gate the release.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from nebsign.attest import SAST_V1, Subject
 from nebsign.release.model import ReleaseContext, ReleaseRequest, StepResult
 
-__all__ = ["STEP", "SastStep"]
+__all__ = ["SOURCE", "STEP", "SastStep"]
 
 
 class SastStep:
-    """Always runs: a release without a SAST verdict is not a release."""
+    """``sast`` always runs (on the payload); ``sast-source`` when SRC_DIR is elsewhere."""
 
-    name = "sast"
+    def __init__(self, *, source: bool) -> None:
+        self.source = source
+        self.name = "sast-source" if source else "sast"
+        self.skip_reason = "SRC_DIR is BUILD_DIR (scanned as the payload)"
 
     def applies(self, request: ReleaseRequest) -> bool:
-        return True
+        if not self.source:
+            return True
+        return request.src_dir.resolve() != request.build_dir.resolve()
 
     def check(self, request: ReleaseRequest) -> None:
         from nebsign.sast.gate import load_policy
@@ -27,9 +41,10 @@ class SastStep:
         from nebsign.sast.report import predicate, subject
 
         req = ctx.request
+        root: Path = req.src_dir if self.source else ctx.payload
         verdict, _ = scan_sast(
             ScanRequest(
-                root=req.src_dir,
+                root=root,
                 policy_path=req.policy_path,
                 baseline_path=req.sast_baseline,
                 cache_dir=req.sast_cache,
@@ -52,4 +67,5 @@ class SastStep:
         )
 
 
-STEP = SastStep()
+STEP = SastStep(source=False)
+SOURCE = SastStep(source=True)
