@@ -382,3 +382,42 @@ def test_control_characters_in_a_file_name_are_escaped_in_every_output(
     assert result.exit_code == 1, result.stderr
     assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
     assert "evil\\u001b[2Jname.py" in result.stdout + result.stderr
+
+
+def test_a_separate_source_dir_is_scanned_too_and_the_payload_scan_is_what_hosts_count(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
+) -> None:
+    from helpers import run_cli
+
+    out = tmp_path / "out"
+    result = release(
+        example / "app",
+        example,
+        out,
+        keys[0],
+        "--expires",
+        FAR,
+        "--format",
+        "json",
+        cache=sast_cache,
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [s["step"] for s in report["steps"]] == ["sast", "sast-source"]
+    # the source scan names files by their source path: hosts count the payload scan
+    assert "sast-source.sigstore.json counts for nothing on hosts" in result.stderr
+    host = write_agent_policy(tmp_path / "etc", tmp_path / "host", keys[1], require_gate=False)
+    installed = run_cli("agent", "install", str(out), "--policy", str(host))
+    assert installed.exit_code == 0, installed.stderr
+
+
+def test_a_vulnerability_only_in_the_source_dir_stops_the_release(
+    tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "tool.py").write_text("import sqlite3\n" + VULN)
+    result = release(src, example, tmp_path / "out", keys[0], "--format", "json", cache=sast_cache)
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(result.stdout)["failed"] == ["sast-source"]
+    assert "release stopped at sast-source" in result.stderr
