@@ -27,7 +27,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -44,7 +44,6 @@ from nebsign.bundle import (
 from nebsign.errors import InputError, VerdictError
 from nebsign.keys import PublicKey
 from nebsign.policy.trust import Evidence, Signer, TrustedKey, TrustPolicy
-from nebsign.release_check import MissingAttestation  # the one class, re-exported here
 
 if TYPE_CHECKING:
     from nebsign.attest import Statement
@@ -69,6 +68,12 @@ def _ecdsa(prehashed: bool) -> ec.ECDSA:
     """The ECDSA-with-SHA-256 algorithm object (made on first use: constructing
     one imports cryptography's OpenSSL backend, ~11 ms an Ed25519 check never needs)."""
     return ec.ECDSA(utils.Prehashed(hashes.SHA256()) if prehashed else hashes.SHA256())
+
+
+class MissingAttestation(VerdictError):
+    """A predicate type the policy requires has no verified statement for the artifact."""
+
+    reason: ClassVar[str] = "missing-attestation"
 
 
 class SignatureMismatch(VerdictError):
