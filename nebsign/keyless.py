@@ -112,7 +112,7 @@ def _load(bundle: Bundle, trusted_root: TrustedRoot) -> tuple[Any, Any]:
         raise InputError(f"trusted root {trusted_root.name} is not usable: {exc}") from exc
     try:
         parsed = SigstoreBundle.from_json(bundle.source or bundle.to_json())
-    except (SigstoreError, ValueError) as exc:
+    except (SigstoreError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise InvalidBundle(
             f"sigstore bundle rejected: {' '.join(str(exc).split())[:300]}"
         ) from exc
@@ -167,6 +167,13 @@ def verify_keyless(
         raise KeylessVerificationFailed(f"Sigstore verification failed: {text}") from exc
     except SigstoreError as exc:
         raise KeylessVerificationFailed(f"Sigstore verification failed: {exc}") from exc
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        # sigstore decodes log entries and checkpoints (not signed data: anyone can
+        # edit them) with plain base64/str calls; "Incorrect padding" is a refusal
+        text = " ".join(str(exc).split())[:200]
+        raise KeylessVerificationFailed(
+            f"Sigstore verification failed: malformed log entry or checkpoint ({text})"
+        ) from exc
     if policy.signer is None:  # pragma: no cover - sigstore always consults the policy
         raise KeylessVerificationFailed("Sigstore verification did not check the identity")
     return policy.signer, payload

@@ -37,6 +37,12 @@ def _body(entry: TlogEntry) -> dict[str, Any]:
     return body
 
 
+def _field(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    """``obj[name]`` when it is an object, else empty (log bodies are not signed: any shape)."""
+    value = obj.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _key_matches(pem_b64: object, signer: Signer) -> bool:
     if not isinstance(pem_b64, str):
         return False
@@ -53,9 +59,9 @@ def _check_body(entry: TlogEntry, bundle: Bundle, signer: Signer) -> None:
     if isinstance(content, MessageSignature):
         if (entry.kind, body.get("kind")) != ("hashedrekord", "hashedrekord"):
             raise TlogInvalid(f"log entry kind {entry.kind!r} does not fit a message signature")
-        data = spec.get("data", {}).get("hash", {}) if isinstance(spec.get("data"), dict) else {}
-        sig: dict[str, Any] = spec["signature"] if isinstance(spec.get("signature"), dict) else {}
-        key: dict[str, Any] = sig["publicKey"] if isinstance(sig.get("publicKey"), dict) else {}
+        data = _field(_field(spec, "data"), "hash")
+        sig = _field(spec, "signature")
+        key = _field(sig, "publicKey")
         ok = (
             content.digest is not None
             and data.get("algorithm") == "sha256"
@@ -67,7 +73,7 @@ def _check_body(entry: TlogEntry, bundle: Bundle, signer: Signer) -> None:
         assert isinstance(content, DsseEnvelope)
         if (entry.kind, body.get("kind")) != ("dsse", "dsse"):
             raise TlogInvalid(f"log entry kind {entry.kind!r} does not fit a DSSE envelope")
-        payload_hash = spec.get("payloadHash") if isinstance(spec.get("payloadHash"), dict) else {}
+        payload_hash = _field(spec, "payloadHash")
         sigs = spec.get("signatures")
         ok = (
             payload_hash.get("value") == sha256_bytes(content.payload)
@@ -142,7 +148,9 @@ def verify_tlog_entries(bundle: Bundle, signer: Signer, policy: TrustPolicy) -> 
         try:
             parsed = TransparencyLogEntry(RawEntry.from_dict(entry.raw))
             parsed._verify(keyring)
-        except (SigstoreError, ValueError, KeyError) as exc:
+        except (SigstoreError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            # ValueError includes binascii.Error and UnicodeError: the entry is not
+            # signed data, anyone can edit it, so any failure is "does not verify"
             text = " ".join(str(exc).split())[:200]
             raise TlogInvalid(
                 f"transparency log entry {entry.log_index} does not verify: {text}"

@@ -111,6 +111,9 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
         sizes: list[int] = []
         raw, execs = b"", b""
         try:
+            if prefix is not None and not _utf8(prefix):
+                out.extend(_hash_group_batch([group]))  # opened beneath the root, as in C
+                continue
             if prefix is not None and entry_type is not None:
                 entries, json, errnos = _speedups.hash_entries(
                     directory, listed, prefix, entry_type, _LARGE, expected
@@ -151,6 +154,17 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
 
 _DEFERRED = -2  # the C loop's code for "larger than _LARGE: hash it yourself"
 _LARGE = _SEQUENTIAL_MAX  # above this, sha256 through the reader-thread ring
+
+
+def _utf8(text: str) -> bool:
+    """True if *text* encodes as UTF-8. The C loop takes only such directory
+    prefixes; a group in a non-UTF-8 directory is hashed by the Python loop,
+    whose results the caller refuses by name (not valid UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unpack(expected: bytes | None) -> Sequence[int] | None:
