@@ -115,6 +115,24 @@ def verify_message(public: PublicKey, signature: bytes, message: bytes, *, preha
     return True
 
 
+_P256_HALF_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 // 2
+
+
+def _high_s(public: PublicKey, signature: bytes) -> bool:
+    """True for an ECDSA signature whose s is in the upper half (ADR 0006: low-S only).
+
+    (r, s) and (r, n - s) are both valid, so accepting both would give one
+    signature two byte forms; nebsign writes and accepts the low one only.
+    """
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return False
+    try:
+        _, s = utils.decode_dss_signature(signature)
+    except ValueError:
+        return False  # not DER: the signature check itself refuses it
+    return bool(s > _P256_HALF_ORDER)
+
+
 def _check_expiry(key: TrustedKey, now: datetime | None) -> None:
     if key.not_after is None:
         return
@@ -186,6 +204,11 @@ def _keyed_signer(
             f"bundle is signed with a public key but the policy trusts no key for {purpose}"
         )
     for key in candidates:
+        if _high_s(key.public_key, signature):
+            raise SignatureMismatch(
+                "high-S ECDSA signature: nebsign accepts only the low-S form (s <= n/2) so that "
+                "a signature has one byte form; normalize s to n - s or re-sign"
+            )
         if verify_message(key.public_key, signature, message, prehashed=False):
             _check_expiry(key, now)
             return Signer(key_id=key.key_id), key

@@ -8,6 +8,7 @@ import sys
 import click
 
 from nebsign._internal.atomic import atomic_write
+from nebsign._internal.display import display_path
 from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._output import emit_json, format_option, inside, progress, quiet_option
 from nebsign.digest import sha256_bytes
@@ -171,11 +172,12 @@ def verify(
         )
     else:
         for change in diff.changed:
-            click.echo(f"CHANGED  {change.path}: expected {change.expected}, found {change.found}")
+            shown = display_path(change.path)
+            click.echo(f"CHANGED  {shown}: expected {change.expected}, found {change.found}")
         for path in diff.missing:
-            click.echo(f"MISSING  {path}")
+            click.echo(f"MISSING  {display_path(path)}")
         for path in diff.extra:
-            click.echo(f"EXTRA    {path}")
+            click.echo(f"EXTRA    {display_path(path)}")
         if diff.ok and not quiet:
             click.echo(f"OK: {diff.checked} entries match {manifest_file}")
     diff.verify()
