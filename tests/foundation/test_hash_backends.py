@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nebsign._internal import hashpool
+from nebsign._internal import hashloops, hashpool
 from nebsign.digest import hash_files
 from nebsign.errors import InputError
 from nebsign.manifest import FileEntry, Manifest, files_json
@@ -482,7 +482,7 @@ def test_deferred_file_errors_name_the_file(tmp_path: Path) -> None:
     c_out = hashpool._hash_group_batch_c(batch, entry_type=None)
     assert c_out == hashpool._hash_group_batch(batch)
     assert c_out[0][3] == {1: f"cannot hash {tmp_path}/fifo: not a regular file"}
-    assert hashpool._hash_deferred(str(tmp_path), None, ["fifo", "gone"], [0, 1]) == {
+    assert hashloops._hash_deferred(str(tmp_path), None, ["fifo", "gone"], [0, 1]) == {
         0: (-1, "00" * 32, False, f"cannot hash {tmp_path}/fifo: not a regular file"),
         1: (-1, "00" * 32, False, f"cannot read {tmp_path}/gone: No such file or directory"),
     }
