@@ -136,7 +136,11 @@ def verify_tlog_entries(bundle: Bundle, signer: Signer, policy: TrustPolicy) -> 
         root = SigstoreTrustedRoot(trustroot_v1.TrustedRoot.from_json(policy.trusted_root.data))
         keyring = root.rekor_keyring(KeyringPurpose.VERIFY)
     except (SigstoreError, ValueError) as exc:
-        raise InputError(f"trusted root {policy.trusted_root.name} is not usable: {exc}") from exc
+        from nebsign.keyless import short_error
+
+        raise InputError(
+            f"trusted root {policy.trusted_root.name} is not usable: {short_error(exc)}"
+        ) from exc
     for entry in bundle.tlog_entries:
         if not entry.has_inclusion_proof:
             raise TlogInvalid(
