@@ -101,6 +101,8 @@ class Verified:
     sha256: str
     signers: tuple[str, ...]
     policy_digest: str = ""
+    #: statements of the DSSE bundles that counted (``verify_artifact(attestations=True)``)
+    statements: tuple[Statement, ...] = ()
 
 
 def verify_message(public: PublicKey, signature: bytes, message: bytes, *, prehashed: bool) -> bool:
@@ -270,7 +272,10 @@ def _artifact_signer(
 ) -> tuple[Signer, bool]:
     content = bundle.content
     if not isinstance(content, MessageSignature):
-        raise InvalidBundle("bundle holds an attestation (DSSE), not an artifact signature")
+        raise InvalidBundle(
+            "bundle holds an attestation (DSSE), not an artifact signature",
+            hint="`nebsign verify FILE --bundle B` checks that an attestation names FILE",
+        )
     if bundle.certificate is not None:
         from nebsign.keyless import verify_keyless
 
@@ -302,6 +307,7 @@ def verify_artifact(
     policy: TrustPolicy,
     *,
     now: datetime | None = None,
+    attestations: bool = False,
 ) -> Verified:
     """Verify that *bundles* sign the artifact *sha256_hex* as *policy* demands.
 
@@ -310,7 +316,11 @@ def verify_artifact(
     policy's rule (thresholds, ``AllOf``/``AnyOf`` groups). With a single
     failing bundle its own error is raised (wrong key, tampered artifact, …);
     otherwise :class:`~nebsign.policy.trust.ThresholdNotMet` lists every reason.
-    *now* (default: the current time) decides key expiry.
+    *now* (default: the current time) decides key expiry. With
+    *attestations*, a DSSE bundle counts too when its statement names the
+    artifact's digest, as ``cosign verify-blob-attestation`` checks (its
+    signer must be trusted for attestations of that type); leave it off where
+    only signatures of the artifact itself may count (release manifests).
     """
     if not bundles:
         raise InputError("no bundle to verify")
@@ -320,9 +330,14 @@ def verify_artifact(
     signers: set[Signer] = set()
     logged: set[Signer] = set()
     failures: list[VerdictError] = []
+    statements: list[Statement] = []
     for bundle in bundles:
         try:
-            signer, in_log = _artifact_signer(sha, bundle, policy, now)
+            if attestations and isinstance(bundle.content, DsseEnvelope):
+                signer, in_log, statement = _attestation_signer(sha, bundle, policy, now)
+                statements.append(statement)
+            else:
+                signer, in_log = _artifact_signer(sha, bundle, policy, now)
         except VerdictError as exc:
             failures.append(exc)
             continue
@@ -333,7 +348,7 @@ def verify_artifact(
         raise failures[0]
     reasons = tuple(f.message for f in failures) if failures else ()
     policy.verify(Evidence(frozenset(signers), frozenset(logged), reasons))
-    return Verified(sha, tuple(sorted(map(str, signers))), policy.digest)
+    return Verified(sha, tuple(sorted(map(str, signers))), policy.digest, tuple(statements))
 
 
 def verify_attestation(
@@ -347,6 +362,13 @@ def verify_attestation(
     policy requires one. Raises ``VerdictError`` subclasses, or
     :class:`~nebsign.attest.InvalidStatement` for a verified but malformed payload.
     """
+    return _attested(bundle, policy, now)[2]
+
+
+def _attested(
+    bundle: Bundle, policy: TrustPolicy, now: datetime | None
+) -> tuple[Signer, bool, Statement]:
+    """(signer, whether a log entry verified, statement) of a DSSE bundle; see above."""
     from nebsign.attest import Statement
 
     content = bundle.content
@@ -363,7 +385,7 @@ def verify_attestation(
         assert payload is not None
         statement = Statement.from_json(payload, "attestation statement")
         _check_purpose(policy, signer, "attestations", statement.predicate_type)
-        return statement
+        return signer, True, statement
     if content.payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise SignatureMismatch(f"DSSE payload type {content.payload_type[:80]!r} is not in-toto")
     message = content.pae()
@@ -379,7 +401,22 @@ def verify_attestation(
             f"wrong purpose: key {key.key_id} is trusted for {key.purposes} only, "
             f"not attestations of {statement.predicate_type}"
         )
-    return statement
+    return signer, in_log, statement
+
+
+def _attestation_signer(
+    sha256_hex: str, bundle: Bundle, policy: TrustPolicy, now: datetime | None
+) -> tuple[Signer, bool, Statement]:
+    """A DSSE bundle as evidence about an artifact (``cosign verify-blob-attestation``):
+    its signature verifies and its statement names the artifact's digest."""
+    signer, in_log, statement = _attested(bundle, policy, now)
+    if not statement.covers(sha256_hex):
+        names = ", ".join(f"sha256:{s.sha256}" for s in statement.subjects[:3])
+        raise DigestMismatch(
+            f"tampered artifact: its sha256:{sha256_hex} is not a subject of the "
+            f"{statement.predicate_type} attestation ({names})"
+        )
+    return signer, in_log, statement
 
 
 def verify_attestations(

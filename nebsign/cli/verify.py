@@ -158,8 +158,10 @@ def _verify_one(
     now = datetime.now(UTC)
     if not manifest:
         digest = sha256_file(path).sha256
-        verified = verify_artifact(digest, bundles, policy, now=now)
-        return _Outcome(path, digest, verified.signers, None)
+        # a DSSE bundle counts when its statement names the file (cosign verify-blob-attestation)
+        verified = verify_artifact(digest, bundles, policy, now=now, attestations=True)
+        detail = ", ".join(f"attestation {s.predicate_type}" for s in verified.statements)
+        return _Outcome(path, digest, verified.signers, None, detail)
     from nebsign.manifest import MAX_MANIFEST_BYTES
 
     raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
