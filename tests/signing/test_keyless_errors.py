@@ -83,3 +83,18 @@ def test_timestamp_at_the_end_of_the_validity_period_is_valid(
     result = _verify("staging-rekor-v2.txt", "staging-rekor-v2.txt.sigstore.json", "jku@goto.fi",
                      GHO, "--trusted-root", str(tmp_path / "root.json"))  # fmt: skip
     assert result.exit_code == code, result.stderr
+
+
+def test_identity_purposes_scope_keyless_signers(tmp_path: Path) -> None:
+    """A Sigstore identity trusted for attestations only does not sign artifacts."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(
+        'version = 1\n[sigstore]\ninstance = "staging"\n[[identities]]\n'
+        f'identity = "william@yossarian.net"\nissuer = "{GHO}"\npurposes = ["attestations"]\n'
+    )
+    args = ["verify", str(DATA / "bundle_v3.txt"), "--bundle", str(DATA / "bundle_v3.txt.sigstore")]
+    result = run_cli(*args, "--policy", str(policy))
+    assert_one_line_error(result, 1)
+    assert "wrong purpose" in result.stderr
+    policy.write_text(policy.read_text().replace('["attestations"]', '["artifacts"]'))
+    assert run_cli(*args, "--policy", str(policy)).exit_code == 0
