@@ -8,6 +8,7 @@ import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.canonical import parse_json_object
+from nebsign._internal.display import display_path
 from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Statement, Subject
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
@@ -184,5 +185,5 @@ def verify(
     else:
         click.echo(f"OK: {statement.predicate_type}")
         for name, sha in statement.subjects:
-            click.echo(f"  subject {name} sha256:{sha}")
+            click.echo(f"  subject {display_path(name)} sha256:{sha}")
         click.echo(json.dumps(statement.predicate, indent=2, sort_keys=True))

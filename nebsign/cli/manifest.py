@@ -179,5 +179,5 @@ def verify(
         for path in diff.extra:
             click.echo(f"EXTRA    {display_path(path)}")
         if diff.ok and not quiet:
-            click.echo(f"OK: {diff.checked} entries match {manifest_file}")
+            click.echo(f"OK: {diff.checked} entries match {display_path(manifest_file)}")
     diff.verify()

@@ -7,6 +7,7 @@ import os
 import click
 
 from nebsign._internal.atomic import atomic_write
+from nebsign._internal.display import display_path
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError
@@ -79,6 +80,6 @@ def sign(
         atomic_write(target, bundle.to_json())
         results.append({"file": path, "sha256": digest, "bundle": target})
         if output_format == "text":
-            click.echo(f"signed {path} (sha256:{digest}) -> {target}")
+            click.echo(f"signed {display_path(path)} (sha256:{digest}) -> {display_path(target)}")
     if output_format == "json":
         emit_json(results)

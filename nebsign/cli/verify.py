@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nebsign._internal.display import display_path
 from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._output import emit_json, format_option, inside, quiet_option
 from nebsign.digest import sha256_bytes, sha256_file
@@ -311,10 +312,10 @@ def verify(
     else:
         for o in outcomes:
             if o.error is not None:
-                click.echo(f"FAIL {o.file}: {o.error.diagnostics()}")
+                click.echo(f"FAIL {display_path(o.file)}: {o.error.diagnostics()}")
             elif not quiet:
                 extra = f"; {o.detail}" if o.detail else ""
-                click.echo(f"OK   {o.file}: signed by {', '.join(o.signers)}{extra}")
+                click.echo(f"OK   {display_path(o.file)}: signed by {', '.join(o.signers)}{extra}")
     if failed:
         if len(outcomes) == 1 and failed[0].error is not None:
             raise failed[0].error

@@ -144,3 +144,32 @@ def test_check_strict_paths(tmp_path: Path) -> None:
     sums.write_text(f"{digest}  ok\n{digest}  ./ok\n")
     ok = run_cli("hash", "--check", "sums", "--strict-paths", cwd=tmp_path / "w")
     assert ok.exit_code == 0, ok.stderr
+
+
+def test_sign_verify_attest_escape_names(tmp_path: Path) -> None:
+    """A name with a newline or an escape sequence cannot forge or recolor output lines."""
+    from signing.sigassets import GOLDEN
+
+    evil = tmp_path / "a\nOK   forged: signed by x\x1b[2J.bin"
+    evil.write_bytes(b"payload")
+    key, pub = str(GOLDEN / "keys/ed25519-a.key"), str(GOLDEN / "keys/ed25519-a.pub")
+    signed = run_cli("sign", str(evil), "--key", key)
+    assert signed.exit_code == 0, signed.stderr
+    verified = run_cli("verify", str(evil), "--key", pub)
+    assert verified.exit_code == 0, verified.stderr
+    for out in (signed.stdout, verified.stdout):
+        assert len(out.splitlines()) == 1 and "\x1b" not in out and "\\n" in out, out
+    att = str(tmp_path / "att.json")
+    made = run_cli("attest", "create", "--type", "sast", "--predicate", str(_predicate(tmp_path)),
+                   "--subject", str(evil), "--key", key, "-o", att)  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    shown = run_cli("attest", "verify", str(tmp_path / "att.json"), "--key", pub)
+    assert shown.exit_code == 0, shown.stderr
+    subject_lines = [line for line in shown.stdout.splitlines() if "subject" in line]
+    assert len(subject_lines) == 1 and "\x1b" not in shown.stdout, shown.stdout
+
+
+def _predicate(tmp_path: Path) -> Path:
+    path = tmp_path / "pred.json"
+    path.write_text('{"verdict": "pass"}')
+    return path
