@@ -5,7 +5,8 @@ nebsign checks it against the Rekor keys of the policy's pinned trusted root:
 the inclusion proof and signed checkpoint, the signed entry timestamp (Rekor
 v1; Rekor v2 entries have none), and that the logged body names the same
 digest, signature and public key as the bundle (``hashedrekord``/``dsse``
-0.0.1 bodies of Rekor v1, ``hashedRekordV002``/``dsseV002`` of Rekor v2). The sigstore library does the log cryptography; it is imported only
+0.0.1 bodies of Rekor v1, ``hashedRekordV002``/``dsseV002`` of Rekor v2).
+The sigstore library does the log cryptography; it is imported only
 here, only for bundles that carry entries.
 """
 
