@@ -28,16 +28,6 @@ from nebsign.tree import build_manifest, load_and_verify_tree, verify_tree
 needs_c = pytest.mark.skipif(hashpool._speedups is None, reason="C loop not built here")
 
 
-@pytest.fixture(params=["c", "python"])
-def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with the C loop, then with the pure-Python one."""
-    if request.param == "python":
-        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
-    elif hashpool._speedups is None:
-        pytest.skip("C loop not built here")
-    return str(request.param)
-
-
 SIZES = [0, 1, 4096, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 2 * 2**20 + 3]
 
 
