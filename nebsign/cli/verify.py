@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from nebsign.tree import TreeCheck
 
 # The signing stack (cryptography, bundle and policy models: ~40 ms of
-# imports) is imported where it is used, so `verify --manifest` can start
-# hashing the release tree first and load it while the tree hashes.
+# imports) is imported where it is used, so commands that never verify a
+# signature do not pay for it.
 
 BUNDLE_SUFFIX = ".sigstore.json"
 MAX_POLICY_FILE = 1024 * 1024
@@ -168,8 +168,8 @@ def _verify_one(
     raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
     digest = sha256_bytes(raw)
     verified = verify_artifact(digest, bundles, policy, now=now)
-    # Parsed only now that its signature verified (the tree may have been
-    # hashing meanwhile: `started`).
+    # Parsed, and the tree read, only now that its signature verified: only
+    # files it names, at the size it names (ADR 0006).
     with contextlib.ExitStack() as stack:
         check = started or stack.enter_context(_tree_check(path, bundle_paths, root))
         parsed, diff = check.compare(raw, what=path)
@@ -279,9 +279,8 @@ def verify(
     with contextlib.ExitStack() as stack:
         started = None
         if manifest and len(files) == 1 and os.path.isfile(files[0]):
-            # Hash the release tree while the trust stack loads and the
-            # signature is checked; nothing from the tree or the manifest is
-            # used before the signature verifies.
+            # The tree check is set up here but reads nothing until the
+            # manifest's signature has verified (ADR 0006).
             paths = list(bundles) or [files[0] + BUNDLE_SUFFIX]
             started = stack.enter_context(_tree_check(files[0], paths, root))
         policy = _policy(
