@@ -9,30 +9,25 @@ from typing import Any
 import click
 
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
-from nebsign.cli._output import emit_json, format_option, quiet_option
+from nebsign.cli._output import emit_json, format_option, quiet_option, shown
 from nebsign.errors import NebsignError
 
 _FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 
 
-def _clean(text: str) -> str:
-    """One printable line: control characters and other non-printables escaped."""
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
-
-
 def _text(outcome: Any) -> None:
     word = "PUBLISHED" if outcome.published is not None else "STOPPED"
-    click.echo(f"nebsign release {_clean(outcome.name)} {_clean(outcome.version)}: {word}")
+    click.echo(f"nebsign release {shown(outcome.name)} {shown(outcome.version)}: {word}")
     click.echo(f"  release.json sha256:{outcome.manifest_sha256} ({outcome.files} entries)")
     for step in outcome.steps:
-        click.echo(f"  {step.step:<13} {step.verdict.upper():<12} {_clean(step.reason)}")
+        click.echo(f"  {step.step:<13} {step.verdict.upper():<12} {shown(step.reason)}")
     for line in outcome.skipped:
-        click.echo(f"  skipped       {_clean(line)}")
+        click.echo(f"  skipped       {shown(line)}")
     if outcome.published is not None:
-        click.echo(f"  -> {_clean(str(outcome.published))}")
+        click.echo(f"  -> {shown(str(outcome.published))}")
         if "report/index.html" in outcome.layout:
             report = outcome.published / "report" / "index.html"
-            click.echo(f"  public report: {_clean(str(report))}")
+            click.echo(f"  public report: {shown(str(report))}")
 
 
 @click.command("release")
@@ -154,7 +149,7 @@ def release(
 
     def progress(line: str) -> None:
         if not quiet:
-            click.echo(f"nebsign release: {_clean(line)}", err=True)
+            click.echo(f"nebsign release: {shown(line)}", err=True)
 
     try:
         epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))

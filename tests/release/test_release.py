@@ -381,7 +381,7 @@ def test_control_characters_in_a_file_name_are_escaped_in_every_output(
     result = release(example, example, tmp_path / "out", keys[0], cache=sast_cache)
     assert result.exit_code == 1, result.stderr
     assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
-    assert "evil\\u001b[2Jname.py" in result.stdout + result.stderr
+    assert "evil\\x1b[2Jname.py" in result.stdout + result.stderr
 
 
 def test_a_separate_source_dir_is_scanned_too_and_the_payload_scan_is_what_hosts_count(
