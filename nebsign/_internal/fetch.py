@@ -14,6 +14,7 @@ writes, so hashing and writing overlap); the source is read exactly once.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import http.client
 import io
@@ -25,9 +26,11 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from nebsign._internal.printable import printable
 from nebsign.digest import FileDigest, TooLarge, sha256_bytes, sha256_stream
 from nebsign.errors import EnvironmentFault, InputError
 
@@ -37,10 +40,12 @@ __all__ = [
     "FetchStalled",
     "FetchTimeout",
     "SizeMismatch",
+    "check_url",
     "fetch_bytes",
     "fetch_to_fd",
     "is_url",
     "join_location",
+    "location_alias",
     "redact",
 ]
 
@@ -100,15 +105,55 @@ def join_location(base: str, relpath: str) -> str:
     return os.path.join(base, *relpath.split("/"))
 
 
+_aliases: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def location_alias(location: str, shown: str) -> Iterator[None]:
+    """Name *location* (e.g. ``/proc/self/fd/N`` of an opened directory) *shown* in messages."""
+    _aliases[location] = shown
+    try:
+        yield
+    finally:
+        del _aliases[location]
+
+
 def redact(location: str) -> str:
-    """*location* without URL user info, query or fragment (for logs and errors)."""
+    """*location* for logs and errors: escaped, without URL user info, query or fragment.
+
+    Never raises, whatever the location holds (a bad port or IPv6 literal
+    is shown as far as it parses).
+    """
+    for prefix, shown in _aliases.items():
+        if location == prefix or location.startswith(prefix + "/"):
+            return shown + printable(location[len(prefix) :])
     if not is_url(location):
-        return location
-    parts = urllib.parse.urlsplit(location)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+        return printable(location)
+    try:
+        parts = urllib.parse.urlsplit(location)
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return printable(location.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2])
+    return printable(urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", "")))
+
+
+def check_url(location: str) -> None:
+    """Refuse (:class:`InputError`, exit 2) an http(s) URL that cannot be fetched as written."""
+    shown = redact(location)
+    try:
+        parts = urllib.parse.urlsplit(location)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        raise InputError(f"invalid URL {shown!r}: {exc}") from exc
+    if parts.scheme not in ("http", "https"):
+        raise InputError(f"invalid URL {shown!r}: only http:// and https:// are fetched")
+    if not host:
+        raise InputError(f"invalid URL {shown!r}: no host")
+    if port == 0:
+        raise InputError(f"invalid URL {shown!r}: port 0")
+    if any(c.isspace() or not c.isprintable() for c in location):
+        raise InputError(f"invalid URL {shown!r}: spaces or control characters")
 
 
 class _Raw(Protocol):
@@ -154,20 +199,20 @@ def _open_http(
     location: str, limits: FetchLimits
 ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, int]:
     url = redact(location)
+    check_url(location)
     parts = urllib.parse.urlsplit(location)
-    if not parts.hostname:
-        raise InputError(f"invalid URL {url!r}")
+    host = parts.hostname or ""
     conn: http.client.HTTPConnection
     try:
         if parts.scheme == "https":
             conn = http.client.HTTPSConnection(
-                parts.hostname,
+                host,
                 parts.port,
                 timeout=limits.stall,
                 context=limits.tls_context(),
             )
         else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=limits.stall)
+            conn = http.client.HTTPConnection(host, parts.port, timeout=limits.stall)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -196,17 +241,44 @@ def _open_http(
     return conn, resp, length
 
 
-def _open_local(path: str) -> io.FileIO:
-    """Open a local source file; a missing or unreadable file is bad input (exit 2)."""
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_local(path: str, below: str | None = None) -> io.FileIO:
+    """Open a local source file; a missing or unreadable file is bad input (exit 2).
+
+    Nothing is followed below *below* (the release directory): each
+    directory is opened with ``O_NOFOLLOW`` relative to the one before, and
+    the file itself with ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO cannot block the
+    open) and checked with ``fstat`` to be a regular file before any read.
+    """
+    shown = redact(path)
+    base, rel = os.path.split(path)
+    if below is not None and path.startswith(below.rstrip("/") + "/"):
+        base, rel = below, path[len(below.rstrip("/")) + 1 :]
+    parts = rel.split("/")
+    dir_fd = -1
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        dir_fd = os.open(base or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for part in parts[:-1]:
+            nfd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
+            os.close(dir_fd)
+            dir_fd = nfd
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(parts[-1], flags, dir_fd=dir_fd)
     except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
+        raise InputError(f"{shown}: no such file") from exc
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise InputError(f"{shown}: a symbolic link or not a directory on the way") from exc
+        raise InputError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    finally:
+        if dir_fd >= 0:
+            os.close(dir_fd)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise InputError(f"{path}: not a regular file")
+        raise InputError(f"{shown}: not a regular file")
+    os.set_blocking(fd, True)
     return io.FileIO(fd, "rb", closefd=True)
 
 
@@ -402,6 +474,7 @@ def fetch_to_fd(
     limit: int,
     limits: FetchLimits = FetchLimits(),
     expected_size: int | None = None,
+    below: str | None = None,
 ) -> FileDigest:
     """Copy *location* into *dst_fd* while hashing it; the source is read once.
 
@@ -409,7 +482,9 @@ def fetch_to_fd(
     source is copied in the kernel and the staged bytes are hashed).
 
     More than *limit* bytes raises :class:`TooLarge`; with *expected_size*,
-    a Content-Length or a body of any other size is refused too.
+    a Content-Length or a body of any other size is refused too. A local
+    *location* under the directory *below* is opened without following any
+    link beneath it.
     """
     deadline = time.monotonic() + limits.total
     shown = redact(location)
@@ -424,7 +499,7 @@ def fetch_to_fd(
                 f"expected {expected_size if expected_size is not None else f'<= {limit}'}"
             )
     else:
-        raw = _open_local(location)
+        raw = _open_local(location, below)
     try:
         reader = _Reader(raw, shown, deadline, limit)
         try:

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from nebsign._internal.atomic import atomic_write, fsync_dir, io_error
 from nebsign._internal.canonical import canonical_json
+from nebsign._internal.fetch import check_url, is_url
 from nebsign.agent.hooks import run_hook
 from nebsign.agent.session import (
     COMPLETE_MARKER,
@@ -107,7 +108,9 @@ def install_release(
     step: Step | None = None,
 ) -> InstallOutcome:
     """Install the release at *location* (directory or URL) under *policy*'s root."""
-    with open_session(policy.root, step) as session:
+    if is_url(location):
+        check_url(location)  # a malformed URL is bad input, before anything is locked or logged
+    with open_session(policy.root, step, create=True) as session:
         return install_in_session(session, policy, location, now=now)
 
 

@@ -62,8 +62,8 @@ def recheck_release(layout: AgentLayout, record: ReleaseRecord) -> None:
     """Raise :class:`CorruptRelease` unless the installed files match the stored manifest."""
     rdir = layout.release_dir(record.version)
     where = f"release {record.version} ({rdir})"
-    if not rdir.is_dir():
-        raise CorruptRelease(f"{where} is missing; refusing to roll back to it")
+    if not layout.release_is_dir(record.version):
+        raise CorruptRelease(f"{where} is missing or a symbolic link; refusing to roll back to it")
     try:
         raw = read_bounded(rdir / "meta" / MANIFEST_FILE, MAX_MANIFEST_BYTES, "stored manifest")
     except InputError as exc:
@@ -164,8 +164,7 @@ class AgentStatus:
 def agent_status(root: Path) -> AgentStatus:
     """Read-only view of the agent root (no lock, no recovery)."""
     layout = AgentLayout(root)
-    if not root.is_dir():
-        raise InputError(f"agent root {root} does not exist", hint="install a release first")
+    layout.require_root()
     state = load_state(layout.state_file)
     problem: str | None = None
     entries = 0

@@ -32,7 +32,7 @@ from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.readlimit import read_bounded
 from nebsign.agent.auditlog import AuditLog
-from nebsign.agent.layout import AgentLayout, crash_point
+from nebsign.agent.layout import AgentLayout, UnsafeRoot, crash_point
 from nebsign.agent.state import AgentState, ReleaseRecord, load_state, save_state
 from nebsign.errors import EnvironmentFault
 
@@ -130,7 +130,7 @@ def _recover(session: Session) -> None:
     linked = layout.current_version()
     if linked is not None and linked != state.current:
         release_dir = layout.release_dir(linked)
-        if not (release_dir / COMPLETE_MARKER).exists():
+        if not layout.release_is_dir(linked) or not (release_dir / COMPLETE_MARKER).exists():
             raise EnvironmentFault(
                 f"{layout.current} points to {linked}, which is not a complete release",
                 hint="repair the link by hand or roll back with --to",
@@ -158,6 +158,7 @@ def _recover(session: Session) -> None:
     elif (
         linked is None
         and state.current is not None
+        and layout.release_is_dir(state.current)
         and (layout.release_dir(state.current) / COMPLETE_MARKER).exists()
     ):
         session.switch(state.current)
@@ -172,7 +173,15 @@ def _recover(session: Session) -> None:
     if session.state.current is not None:
         keep.add(session.state.current)
     for entry_dir in layout.releases.iterdir():
-        if entry_dir.name not in keep:
+        if entry_dir.is_symlink() or not entry_dir.is_dir():
+            if entry_dir.name == session.state.current:
+                raise UnsafeRoot(
+                    f"agent root {layout.root}: releases/{entry_dir.name}, the current release, "
+                    "is a symbolic link or not a directory",
+                    hint="the agent root was modified by hand; restore the release directory",
+                )
+            _remove(entry_dir)  # unlinks a planted link; never follows it
+        elif entry_dir.name not in keep:
             _remove(entry_dir)
     fsync_dir(layout.releases)
     session.log.tail = ()
@@ -189,8 +198,14 @@ def installed_details(rec: ReleaseRecord) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def open_session(root: Path, step: Step | None = None) -> Iterator[Session]:
-    """Lock *root*, verify the log, recover from any crash, yield the session."""
+def open_session(
+    root: Path, step: Step | None = None, *, create: bool = False
+) -> Iterator[Session]:
+    """Lock *root*, verify the log, recover from any crash, yield the session.
+
+    Only *create* (an install) may create the root; any other command on a
+    directory that is not an agent root fails with exit 2, creating nothing.
+    """
 
     def do_step(name: str) -> None:
         crash_point(name)
@@ -198,7 +213,7 @@ def open_session(root: Path, step: Step | None = None) -> Iterator[Session]:
             step(name)
 
     layout = AgentLayout(root)
-    with layout.locked():
+    with layout.locked(create=create):
         do_step("locked")
         state = load_state(layout.state_file)
         log = AuditLog.open(layout.log_file, state.log)

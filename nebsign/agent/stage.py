@@ -130,12 +130,22 @@ def _new_file(path: Path) -> int:
         raise io_error(path, exc, "create") from exc
 
 
-def _copy_in(location: str, dest: Path, limit: int, policy: HostPolicy, size: int | None) -> str:
-    """Copy one source file into *dest* (new, fsynced); return its hex sha256."""
+def _copy_in(
+    location: str,
+    dest: Path,
+    limit: int,
+    policy: HostPolicy,
+    size: int | None,
+    below: str | None = None,
+) -> str:
+    """Copy one source file into *dest* (new); return its hex sha256.
+
+    A local source is opened without following links below *below*.
+    """
     fd = _new_file(dest)
     try:
         digest = fetch_to_fd(
-            location, fd, limit=limit, limits=fetch_limits(policy), expected_size=size
+            location, fd, limit=limit, limits=fetch_limits(policy), expected_size=size, below=below
         )
     except OSError as exc:
         raise io_error(dest, exc) from exc
@@ -171,7 +181,12 @@ def stage_metadata(
     manifest_path = meta_dir / MANIFEST_FILE
     lim = policy.limits
     manifest_sha = _copy_in(
-        join_location(location, MANIFEST_FILE), manifest_path, lim.max_manifest_bytes, policy, None
+        join_location(location, MANIFEST_FILE),
+        manifest_path,
+        lim.max_manifest_bytes,
+        policy,
+        None,
+        location,
     )
     manifest = Manifest.from_json(_read_staged(manifest_path), f"{shown}/{MANIFEST_FILE}")
     step("fetched-manifest")
@@ -184,7 +199,8 @@ def stage_metadata(
     ):
         for i, name in enumerate(names):
             dest = bundle_dir / f"{kind}-{i:03d}.sigstore.json"
-            _copy_in(join_location(location, name), dest, lim.max_bundle_bytes, policy, None)
+            src = join_location(location, name)
+            _copy_in(src, dest, lim.max_bundle_bytes, policy, None, location)
             out.append(BundleType.from_json(_read_staged(dest), f"{shown}/{name}"))
     _fsync_tree(meta_dir)
     step("fetched-bundles")
@@ -289,7 +305,7 @@ def stage_payload(
         _mkdirs(dest.parent)
         src = join_location(location, f"{PAYLOAD_DIR}/{entry.path}")
         try:
-            got = _copy_in(src, dest, entry.size, policy, entry.size)
+            got = _copy_in(src, dest, entry.size, policy, entry.size, location)
         except TooLarge as exc:
             raise TooLarge(
                 f"release {shown}: payload/{entry.path}: more than the {entry.size} bytes "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import signal
-import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from nebsign.cli._output import emit_json, format_option, warn
-from nebsign.errors import InputError
 
 DEFAULT_POLICY = "/etc/nebsign/agent.toml"
 
@@ -86,12 +85,30 @@ def install_cmd(release: str, policy_path: str | None, output_format: str) -> No
         )
 
 
+def _interval(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise click.BadParameter(
+            f"must be a number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL:.0f}, not {value}"
+        )
+    return value
+
+
+MIN_INTERVAL, MAX_INTERVAL = 0.05, 86400.0
+
+
 @agent.command("run")
 @click.option(
     "--inbox", type=click.Path(file_okay=False, exists=True), help="Watch this directory."
 )
 @click.option("--url", help="Poll this release URL (http:// or https://).")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=30.0, show_default=True)
+@click.option(
+    "--interval",
+    type=float,
+    default=30.0,
+    show_default=True,
+    callback=_interval,
+    help=f"Seconds between polls ({MIN_INTERVAL} to {MAX_INTERVAL:.0f}).",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @_policy_option
 def run_cmd(
@@ -100,44 +117,56 @@ def run_cmd(
     """Install new releases as they appear (daemon); stop with SIGTERM or Ctrl-C.
 
     \b
+    Examples:
+      nebsign agent run --inbox /srv/nebsign/inbox
+      nebsign agent run --url https://releases.example.com/app/current --interval 60
+
+    \b
     Inbox: a release directory is taken once <inbox>/<name>/.ready exists (write
     it last); afterwards it moves to <inbox>/.done/ or <inbox>/.rejected/.
+    Links and special files in the inbox are never followed or opened.
     URL: <url>/release.json is polled; a changed digest triggers one install.
     A refused release is logged and the current release keeps serving.
+    SIGTERM abandons an install that is still staging and stops.
     """
-    from nebsign.agent.daemon import Event, run_daemon
+    from nebsign._internal.fetch import check_url
+    from nebsign._internal.printable import safe_line
+    from nebsign.agent.daemon import Event, StopControl, run_daemon
 
     if (inbox is None) == (url is None):
         raise click.UsageError("give exactly one of --inbox and --url")
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise InputError(f"--url must be http:// or https://, not {url[:80]!r}")
+    if url is not None:
+        check_url(url)
     policy = _policy(policy_path)
-    stop = threading.Event()
+    control = StopControl()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        control.request()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
     def report(event: Event) -> None:
+        # Names are data: escaped, so a newline in one cannot forge another line.
+        line = safe_line(f"{event.kind.value}: {event.location}: {event.detail}")
         if event.kind.value in ("refused", "error"):
-            warn(f"{event.kind.value}: {event.location}: {event.detail}")
+            warn(line)
         else:
-            click.echo(f"{event.kind.value}: {event.location}: {event.detail}")
+            click.echo(line)
 
     stats = run_daemon(
         policy,
         inbox=Path(inbox) if inbox else None,
         url=url,
         interval=interval,
-        stop=stop,
+        stop=control,
         report=report,
         once=once,
     )
+    abandoned = "; an install still staging was abandoned" if stats.abandoned else ""
     click.echo(
         f"stopped after {stats.polls} polls: {stats.installed} installed, "
-        f"{stats.refused} refused, {stats.errors} errors",
+        f"{stats.refused} refused, {stats.errors} errors{abandoned}",
         err=True,
     )
 
@@ -217,8 +246,7 @@ def log_verify_cmd(policy_path: str | None, root: str | None, output_format: str
     from nebsign.agent.state import load_state
 
     layout = AgentLayout(_root(policy_path, root))
-    if not layout.root.is_dir():
-        raise InputError(f"agent root {layout.root} does not exist")
+    layout.require_root()
     state = load_state(layout.state_file)
     result = verify_log(layout.log_file, state.log)
     head = None if result.head is None else result.head.to_dict()
