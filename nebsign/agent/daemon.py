@@ -296,9 +296,15 @@ def _poll_url(
 ) -> None:
     limits = fetch_limits(policy)
     try:
-        raw = fetch_bytes(
-            join_location(url, MANIFEST_FILE), limit=policy.limits.max_manifest_bytes, limits=limits
-        )
+        control.abandonable = True  # nothing is written yet: a stop may interrupt the poll
+        try:
+            raw = fetch_bytes(
+                join_location(url, MANIFEST_FILE),
+                limit=policy.limits.max_manifest_bytes,
+                limits=limits,
+            )
+        finally:
+            control.abandonable = False
     except NebsignError as exc:
         stats.errors += 1
         report(Event(EventKind.ERROR, redact(url), exc.diagnostics()))
