@@ -25,7 +25,15 @@ from nebsign._internal.atomic import io_error
 from nebsign._internal.safepath import check_link_target, check_relpath
 from nebsign.errors import InputError, VerdictError
 
-__all__ = ["ARCHIVE_SUFFIXES", "UnpackResult", "UnsafeArchive", "is_archive", "safe_extract"]
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "MAX_EXT_HEADER",
+    "HeaderRefused",
+    "UnpackResult",
+    "UnsafeArchive",
+    "is_archive",
+    "safe_extract",
+]
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
 _CHUNK = 1024 * 1024
@@ -168,9 +176,73 @@ class _Extractor:
         self.regular.add(name)
 
 
+#: Largest PAX or GNU long-name/long-link header read into memory (names are < 4 KiB).
+MAX_EXT_HEADER = 1024 * 1024
+#: Extended headers in a row before one member (tarfile nests them, holding each).
+MAX_EXT_CHAIN = 8
+_EXT_TYPES = frozenset(
+    {
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    }
+)
+
+
+class HeaderRefused(UnsafeArchive):
+    """A tar header that would be read whole into memory is over the bound."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A :class:`tarfile.TarInfo` that checks extended headers *before* reading them.
+
+    ``tarfile`` reads a PAX or GNU long-name header's whole declared size
+    into memory, nests a chain of them, and accumulates global PAX headers;
+    a few kilobytes of gzip can declare gigabytes. Each is bounded here by
+    its declared size first; sparse members (whose maps are read the same
+    way) are refused.
+    """
+
+    def _proc_member(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            self._refuse_sparse()
+        if self.type not in _EXT_TYPES:
+            return self._parent_proc(tf)
+        if self.size > MAX_EXT_HEADER:
+            raise HeaderRefused(
+                f"an extended tar header declares {self.size} bytes, over the bound of "
+                f"{MAX_EXT_HEADER} (refused before reading it)",
+                hint="the archive is unsafe to unpack; nothing was installed",
+            )
+        depth: int = getattr(tf, "_nebsign_chain", 0)
+        if depth >= MAX_EXT_CHAIN:
+            raise HeaderRefused(f"more than {MAX_EXT_CHAIN} extended tar headers in a row")
+        if self.type == tarfile.XGLTYPE:
+            total: int = getattr(tf, "_nebsign_global", 0) + self.size
+            if total > MAX_EXT_HEADER:
+                raise HeaderRefused(f"global tar headers exceed {MAX_EXT_HEADER} bytes")
+            setattr(tf, "_nebsign_global", total)  # noqa: B010 - private counter
+        setattr(tf, "_nebsign_chain", depth + 1)  # noqa: B010
+        try:
+            return self._parent_proc(tf)
+        finally:
+            setattr(tf, "_nebsign_chain", depth)  # noqa: B010
+
+    def _parent_proc(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        info: tarfile.TarInfo = super()._proc_member(tf)  # type: ignore[misc]
+        return info
+
+    def _refuse_sparse(self, *_args: object) -> None:
+        raise HeaderRefused(f"sparse member {self.name[:200]!r} refused (not supported)")
+
+    _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = _refuse_sparse
+
+
 def _extract_tar(ex: _Extractor, path: Path) -> None:
     try:
-        tf = tarfile.open(path, "r:*")  # noqa: SIM115 - closed below
+        tf = tarfile.open(path, "r:*", tarinfo=_BoundedTarInfo)  # noqa: SIM115 - closed below
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise InputError(f"archive {ex.archive}: not a readable tar archive: {exc}") from exc
     with tf:
