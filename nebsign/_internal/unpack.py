@@ -131,7 +131,8 @@ class _Extractor:
         path = self.dest / name
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            fd = os.open(path, flags, 0o755 if executable else 0o644)
+            fd = os.open(path, flags, 0o600)
+            os.fchmod(fd, 0o755 if executable else 0o644)
         except OSError as exc:
             raise io_error(path, exc, "create") from exc
         try:

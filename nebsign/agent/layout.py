@@ -112,21 +112,29 @@ class AgentLayout:
         set through a descriptor opened with ``O_NOFOLLOW``: a link planted
         in place of a part is refused, never followed.
         """
+        created = False
         try:
-            self.root.mkdir(parents=True, exist_ok=True, mode=0o755)
+            if not os.path.lexists(self.root):
+                self.root.mkdir(parents=True, mode=0o755)
+                created = True
+        except FileExistsError:
+            pass
         except OSError as exc:
             raise io_error(self.root, exc, "create") from exc
         fd = self._open_root()
         try:
+            if created:
+                os.fchmod(fd, 0o755)  # the service traverses it to current/; not the umask's
             for name, mode in (("releases", 0o755), ("staging", 0o700)):
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(name, mode, dir_fd=fd)
             self._check(fd)
-            sfd = os.open("staging", _DIR_FLAGS, dir_fd=fd)
-            try:
-                os.fchmod(sfd, 0o700)
-            finally:
-                os.close(sfd)
+            for name, mode in (("releases", 0o755), ("staging", 0o700)):
+                pfd = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                try:
+                    os.fchmod(pfd, mode)
+                finally:
+                    os.close(pfd)
         except OSError as exc:
             raise io_error(self.root, exc, "create") from exc
         finally:

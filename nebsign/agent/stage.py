@@ -26,9 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from nebsign._internal.atomic import fsync_dir, io_error
+from nebsign._internal.atomic import io_error
 from nebsign._internal.fetch import FetchLimits, SizeMismatch, fetch_to_fd, join_location
 from nebsign._internal.unpack import is_archive, safe_extract
+from nebsign.agent.durable import fsync_tree, publish_modes
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR, list_bundles, redact
 from nebsign.digest import TooLarge
 from nebsign.errors import InputError, NebsignError, VerdictError
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 Step = Callable[[str], None]
-_SYNCFS_MIN_FILES = 256
 
 
 class SignatureRejected(VerdictError):
@@ -125,9 +125,15 @@ def fetch_limits(policy: HostPolicy) -> FetchLimits:
 def _new_file(path: Path) -> int:
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        return os.open(path, flags, 0o644)
+        fd = os.open(path, flags, 0o600)
     except OSError as exc:
         raise io_error(path, exc, "create") from exc
+    try:
+        os.fchmod(fd, 0o644)  # the installed mode, whatever the umask
+    except OSError as exc:
+        os.close(fd)
+        raise io_error(path, exc, "chmod") from exc
+    return fd
 
 
 def _copy_in(
@@ -202,7 +208,7 @@ def stage_metadata(
             src = join_location(location, name)
             _copy_in(src, dest, lim.max_bundle_bytes, policy, None, location)
             out.append(BundleType.from_json(_read_staged(dest), f"{shown}/{name}"))
-    _fsync_tree(meta_dir)
+    fsync_tree(meta_dir)
     step("fetched-bundles")
     signers = _verify_signatures(manifest_sha, sig_bundles, policy, now, shown)
     _check_release(manifest, policy, now, shown)
@@ -341,7 +347,8 @@ def stage_payload(
     if policy.unpack.enabled:
         tree_sha = _unpack_all(stage, meta.manifest, policy)
         step("unpacked")
-    _fsync_tree(stage)
+    publish_modes(stage)
+    fsync_tree(stage)
     step("fsynced-stage")
     return StagedRelease(stage, meta, tree_sha)
 
@@ -369,56 +376,3 @@ def _unpack_all(stage: Path, manifest: Manifest, policy: HostPolicy) -> str | No
     data = tree.to_json()
     (stage / "meta" / "tree.json").write_bytes(data)
     return tree.digest()
-
-
-def _fsync_tree(root: Path) -> None:
-    """Make every file and directory under *root* durable.
-
-    Many files: one ``syncfs(2)`` of the staging filesystem instead of an
-    ``fsync`` per file (10,000 small files would otherwise pay 10,000 journal
-    commits). Few files: ``fsync`` each, so unrelated dirty data elsewhere on
-    the filesystem is not flushed too. ``fsync`` is also the fallback where
-    ``syncfs`` is unavailable.
-    """
-    if sum(len(files) for _, _, files in os.walk(root)) > _SYNCFS_MIN_FILES:
-        try:
-            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise io_error(root, exc, "fsync") from exc
-        try:
-            if _syncfs(fd):
-                return
-        finally:
-            os.close(fd)
-    try:
-        for dirpath, _dirs, files in os.walk(root):
-            for name in files:
-                path = os.path.join(dirpath, name)
-                if os.path.islink(path):
-                    continue
-                ffd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-                try:
-                    os.fsync(ffd)
-                finally:
-                    os.close(ffd)
-            fsync_dir(dirpath)
-    except OSError as exc:
-        raise io_error(root, exc, "fsync") from exc
-
-
-def _syncfs(fd: int) -> bool:
-    """``syncfs(fd)`` via libc; False when not available (then the caller fsyncs)."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        syncfs = libc.syncfs
-    except (OSError, AttributeError):
-        return False
-    syncfs.argtypes = [ctypes.c_int]
-    syncfs.restype = ctypes.c_int
-    if syncfs(fd) != 0:
-        err = ctypes.get_errno()
-        raise io_error("staging", OSError(err, os.strerror(err)), "sync")
-    return True
