@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.canonical import parse_json_object
@@ -34,12 +34,16 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign.agent.auditlog import AuditLog
 from nebsign.agent.layout import AgentLayout, UnsafeRoot, crash_point
 from nebsign.agent.state import AgentState, ReleaseRecord, load_state, save_state
-from nebsign.errors import EnvironmentFault
+from nebsign.errors import InputError
+from nebsign.versioning import ReleaseVersion
 
 __all__ = [
     "COMPLETE_MARKER",
     "RECORD_FILE",
     "Session",
+    "StateMismatch",
+    "check_floor",
+    "check_state_against_log",
     "installed_details",
     "load_record",
     "open_session",
@@ -68,8 +72,14 @@ class Session:
     def record(
         self, event: str, details: Mapping[str, Any], state: AgentState | None = None
     ) -> None:
-        """Append *event* to the log, then save *state* (default: the current one) with the head."""
-        head = self.log.append(event, details)
+        """Append *event* to the log, then save *state* (default: the current one) with the head.
+
+        Every line carries ``floor``, the highest version ever installed once
+        the event took effect: the downgrade floor lives in the hash chain,
+        not only in ``state.json``.
+        """
+        new_state = state if state is not None else self.state
+        head = self.log.append(event, {**details, "floor": new_state.highest})
         self.step(f"logged-{event}")
         new = replace(state if state is not None else self.state, log=head)
         save_state(self.layout.state_file, new)
@@ -131,9 +141,9 @@ def _recover(session: Session) -> None:
     if linked is not None and linked != state.current:
         release_dir = layout.release_dir(linked)
         if not layout.release_is_dir(linked) or not (release_dir / COMPLETE_MARKER).exists():
-            raise EnvironmentFault(
+            raise StateMismatch(
                 f"{layout.current} points to {linked}, which is not a complete release",
-                hint="repair the link by hand or roll back with --to",
+                hint=repair_hint(layout),
             )
         known = state.record(linked)
         if known is None:
@@ -217,7 +227,61 @@ def open_session(
         do_step("locked")
         state = load_state(layout.state_file)
         log = AuditLog.open(layout.log_file, state.log)
+        check_state_against_log(layout, state, log)
         session = Session(layout, state, log, do_step)
         _recover(session)
+        check_floor(session.layout, session.state, session.log)
         do_step("recovered")
         yield session
+
+
+class StateMismatch(InputError):
+    """``state.json`` is missing, older than the audit log, or disagrees with it."""
+
+    reason: ClassVar[str] = "state-mismatch"
+
+
+def repair_hint(layout: AgentLayout) -> str:
+    return (
+        f"nothing was changed; after checking why, rebuild it from the verified log with "
+        f"`nebsign agent repair --root {layout.root}`"
+    )
+
+
+def check_state_against_log(layout: AgentLayout, state: AgentState, log: AuditLog) -> None:
+    """Refuse a state that a crash cannot explain: missing, or more than one line behind.
+
+    A crash between appending a line and saving the state leaves exactly one
+    unanchored line, which recovery replays; more means ``state.json`` was
+    deleted or an older copy put back, which would silently lower the
+    downgrade floor.
+    """
+    behind = (
+        len(log.tail) if state.log is not None else (0 if log.head is None else log.head.seq + 1)
+    )
+    if behind <= 1:
+        return
+    if not layout.state_file.exists():
+        what = f"state.json is missing but the audit log has {behind} entries"
+    else:
+        what = f"state.json is {behind} entries behind the audit log (an older copy?)"
+    raise StateMismatch(f"agent root {layout.root}: {what}", hint=repair_hint(layout))
+
+
+def check_floor(layout: AgentLayout, state: AgentState, log: AuditLog) -> None:
+    """The highest version in the state must be the floor the log's last line records."""
+    last = log.last
+    if last is None or "floor" not in last.details:
+        return  # an empty log, or lines written before the floor was logged
+    floor = last.details["floor"]
+    if floor == state.highest:
+        return
+    if isinstance(floor, str) and state.highest is not None:
+        with contextlib.suppress(InputError):
+            if ReleaseVersion.parse(floor) == ReleaseVersion.parse(state.highest):
+                return
+    raise StateMismatch(
+        f"agent root {layout.root}: state.json says the highest installed version is "
+        f"{state.highest}, the audit log says {floor}",
+        hint=repair_hint(layout),
+    )
