@@ -372,6 +372,11 @@ class AuditLog:
         #: the last line of the log (None when empty)
         self.last = last
 
+    @property
+    def prefix_hasher(self) -> Any:
+        """SHA-256 state over the file up to the head (appends continue it)."""
+        return self._hasher
+
     @classmethod
     def open(cls, path: Path, anchor: LogHead | None) -> AuditLog:
         """Verify the log from the *anchor*'s checkpoint and return an appender at its end.

@@ -69,6 +69,7 @@ _PARTS = {
     "audit.log": stat.S_IFREG,
     "lock": stat.S_IFREG,
     "current": stat.S_IFLNK,
+    "audit.log.d": stat.S_IFDIR,
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nebsign._internal.readlimit import read_bounded
-from nebsign.agent.auditlog import LogTampered, verify_log
+from nebsign.agent.auditlog import LogTampered, verify_from_checkpoint
 from nebsign.agent.hooks import run_hook
 from nebsign.agent.layout import AgentLayout
 from nebsign.agent.session import Session, open_session
@@ -169,7 +169,7 @@ def agent_status(root: Path) -> AgentStatus:
     problem: str | None = None
     entries = 0
     try:
-        result = verify_log(layout.log_file, state.log)
+        result = verify_from_checkpoint(layout.log_file, state.log)
         entries = result.entries
     except LogTampered as exc:
         problem = exc.message

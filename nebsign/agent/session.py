@@ -20,6 +20,7 @@ release directory whose files were fsynced and whose ``meta/COMPLETE`` exists.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -31,17 +32,19 @@ from typing import Any, ClassVar
 from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.readlimit import read_bounded
-from nebsign.agent.auditlog import AuditLog
+from nebsign.agent.auditlog import AuditLog, LogEntry, LogHead
 from nebsign.agent.layout import AgentLayout, UnsafeRoot, crash_point
 from nebsign.agent.state import AgentState, ReleaseRecord, load_state, save_state
-from nebsign.errors import InputError
+from nebsign.errors import EnvironmentFault, InputError, NebsignError
 from nebsign.versioning import ReleaseVersion
 
 __all__ = [
     "COMPLETE_MARKER",
     "RECORD_FILE",
+    "DiskFull",
     "Session",
     "StateMismatch",
+    "after_switch",
     "check_floor",
     "check_state_against_log",
     "installed_details",
@@ -68,6 +71,8 @@ class Session:
     state: AgentState
     log: AuditLog
     step: Step
+    #: the version ``current`` was switched to in this operation (None before the switch)
+    switched: str | None = None
 
     def record(
         self, event: str, details: Mapping[str, Any], state: AgentState | None = None
@@ -79,16 +84,20 @@ class Session:
         not only in ``state.json``.
         """
         new_state = state if state is not None else self.state
-        head = self.log.append(event, {**details, "floor": new_state.highest})
+        try:
+            head = self.log.append(event, {**details, "floor": new_state.highest})
+        except NebsignError as exc:
+            raise disk_fault(self.layout, exc, f"appending to {self.layout.log_file.name}") from exc
         self.step(f"logged-{event}")
-        new = replace(state if state is not None else self.state, log=head)
-        save_state(self.layout.state_file, new)
-        self.state = new
+        self.save(new_state, head)
 
-    def save(self, state: AgentState) -> None:
-        """Save *state* without a log entry (keeps the current head)."""
-        new = replace(state, log=self.log.head)
-        save_state(self.layout.state_file, new)
+    def save(self, state: AgentState, head: LogHead | None = None) -> None:
+        """Save *state* with the log's head (default: the current one)."""
+        new = replace(state, log=head if head is not None else self.log.head)
+        try:
+            save_state(self.layout.state_file, new)
+        except NebsignError as exc:
+            raise disk_fault(self.layout, exc, f"saving {self.layout.state_file.name}") from exc
         self.state = new
 
     def switch(self, version: str) -> None:
@@ -101,6 +110,7 @@ class Session:
             os.symlink(f"releases/{version}", tmp)
             self.step("link-created")
             os.rename(tmp, self.layout.current)
+            self.switched = version
             self.step("link-switched")
             fsync_dir(root)
         except OSError as exc:
@@ -230,9 +240,39 @@ def open_session(
         check_state_against_log(layout, state, log)
         session = Session(layout, state, log, do_step)
         _recover(session)
-        check_floor(session.layout, session.state, session.log)
+        check_floor(session.layout, session.state, session.log.last)
         do_step("recovered")
         yield session
+
+
+class DiskFull(EnvironmentFault):
+    """The agent root's filesystem has no space left."""
+
+    reason: ClassVar[str] = "disk-full"
+
+
+def disk_fault(layout: AgentLayout, exc: NebsignError, doing: str) -> NebsignError:
+    """Name the disk, not the file, when a write failed for lack of space."""
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(
+            f"disk full: no space left on the filesystem holding {layout.root} "
+            f"({doing} failed: {cause.strerror})",
+            hint="free space there, then run any agent command: it completes what was left",
+        )
+    return exc
+
+
+def after_switch(session: Session, exc: NebsignError) -> NebsignError:
+    """The error to report when something failed after ``current`` went live."""
+    version = session.switched
+    why = exc.diagnostics()
+    if isinstance(exc, DiskFull):
+        why = exc.message
+    return type(exc)(
+        f"release {version} is installed and live (current -> releases/{version}), but {why}",
+        hint="the next agent command records it in the audit log and state.json",
+    )
 
 
 class StateMismatch(InputError):
@@ -268,9 +308,8 @@ def check_state_against_log(layout: AgentLayout, state: AgentState, log: AuditLo
     raise StateMismatch(f"agent root {layout.root}: {what}", hint=repair_hint(layout))
 
 
-def check_floor(layout: AgentLayout, state: AgentState, log: AuditLog) -> None:
+def check_floor(layout: AgentLayout, state: AgentState, last: LogEntry | None) -> None:
     """The highest version in the state must be the floor the log's last line records."""
-    last = log.last
     if last is None or "floor" not in last.details:
         return  # an empty log, or lines written before the floor was logged
     floor = last.details["floor"]

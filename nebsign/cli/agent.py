@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from nebsign._internal.printable import safe_line
 from nebsign.cli._output import emit_json, format_option, warn
 
 DEFAULT_POLICY = "/etc/nebsign/agent.toml"
@@ -130,7 +131,6 @@ def run_cmd(
     SIGTERM abandons an install that is still staging and stops.
     """
     from nebsign._internal.fetch import check_url
-    from nebsign._internal.printable import safe_line
     from nebsign.agent.daemon import Event, StopControl, run_daemon
 
     if (inbox is None) == (url is None):
@@ -237,23 +237,87 @@ def log_group() -> None:
 @_root_option
 @format_option
 def log_verify_cmd(policy_path: str | None, root: str | None, output_format: str) -> None:
-    """Check the hash chain and that the head recorded in state.json is still there.
+    """Check every line of the log and its sealed segments, and the head in state.json.
 
-    Exit 1 if any line was edited, deleted, reordered, or the log was truncated.
+    \b
+    Examples:
+      nebsign agent log verify
+      nebsign agent log verify --root /var/lib/nebsign-agent --format json
+
+    Exit 1 if any line was edited, deleted, reordered, the log was truncated,
+    or a sealed segment changed; exit 2 if state.json is missing or older
+    than the log (see `nebsign agent repair`).
     """
-    from nebsign.agent.auditlog import verify_log
     from nebsign.agent.layout import AgentLayout
+    from nebsign.agent.logrotate import verify_all
     from nebsign.agent.state import load_state
 
     layout = AgentLayout(_root(policy_path, root))
     layout.require_root()
-    state = load_state(layout.state_file)
-    result = verify_log(layout.log_file, state.log)
-    head = None if result.head is None else result.head.to_dict()
+    result = verify_all(layout, load_state(layout.state_file))
     if output_format == "json":
-        emit_json({"ok": True, "entries": result.entries, "head": head})
+        emit_json(result.to_dict())
     else:
+        head = result.head
         click.echo(
-            f"OK: {result.entries} entries chain correctly"
-            + (f"; head seq {result.head.seq} sha256:{result.head.sha256}" if result.head else "")
+            f"OK: {result.entries} entries in {result.segments + 1} segment(s) chain correctly"
+            + (f"; head seq {head.seq} sha256:{head.sha256}" if head else "")
         )
+
+
+@log_group.command("rotate")
+@_policy_option
+@_root_option
+@format_option
+def log_rotate_cmd(policy_path: str | None, root: str | None, output_format: str) -> None:
+    """Seal audit.log into audit.log.d/ and start a new segment that continues the chain.
+
+    \b
+    Examples:
+      nebsign agent log rotate
+      nebsign agent log rotate --root /var/lib/nebsign-agent
+
+    Sealed segments can be shipped off-host; `agent log verify` checks them
+    and their links. Commands read only the active segment.
+    """
+    from nebsign.agent.logrotate import rotate_log
+    from nebsign.agent.session import open_session
+
+    with open_session(_root(policy_path, root)) as session:
+        sealed = rotate_log(session)
+    if output_format == "json":
+        emit_json({"sealed": sealed})
+    else:
+        click.echo(f"sealed {sealed}" if sealed else "the log is empty; nothing to rotate")
+
+
+@agent.command("repair")
+@_policy_option
+@_root_option
+@format_option
+def repair_cmd(policy_path: str | None, root: str | None, output_format: str) -> None:
+    """Rebuild state.json from the verified audit log and the installed releases.
+
+    \b
+    Examples:
+      nebsign agent repair --root /var/lib/nebsign-agent
+
+    For when the agent refuses to start because state.json is missing, older
+    than the audit log, or disagrees with it. The downgrade floor is taken
+    from the log, so it never goes down; releases that no longer re-check are
+    left out; a `repaired` line records what was done. A tampered log is not
+    repaired (exit 1).
+    """
+    from nebsign.agent.repair import repair
+
+    out = repair(_root(policy_path, root))
+    if output_format == "json":
+        emit_json(out.to_dict())
+        return
+    st = out.state
+    click.echo(
+        f"repaired: current {st.current or 'none'}, highest ever installed {st.highest or 'none'}, "
+        f"{len(st.releases)} release(s) kept"
+    )
+    for note in out.skipped:
+        warn(f"left out releases/{safe_line(note)}")
