@@ -18,7 +18,13 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign.agent.auditlog import LogTampered, verify_from_checkpoint
 from nebsign.agent.hooks import run_hook
 from nebsign.agent.layout import AgentLayout
-from nebsign.agent.session import Session, open_session
+from nebsign.agent.session import (
+    Session,
+    StateMismatch,
+    check_floor,
+    check_state_against_log,
+    open_session,
+)
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR
 from nebsign.agent.state import ReleaseRecord, load_state
 from nebsign.digest import sha256_bytes
@@ -171,8 +177,10 @@ def agent_status(root: Path) -> AgentStatus:
     try:
         result = verify_from_checkpoint(layout.log_file, state.log)
         entries = result.entries
-    except LogTampered as exc:
-        problem = exc.message
+        check_state_against_log(layout, state, result)
+        check_floor(layout, state, result.last)
+    except (LogTampered, StateMismatch) as exc:
+        problem = exc.diagnostics()
     return AgentStatus(
         root,
         state.current,

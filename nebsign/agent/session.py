@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.readlimit import read_bounded
-from nebsign.agent.auditlog import AuditLog, LogEntry, LogHead
+from nebsign.agent.auditlog import AuditLog, LogEntry, LogHead, LogVerification
 from nebsign.agent.layout import AgentLayout, UnsafeRoot, crash_point
 from nebsign.agent.state import AgentState, ReleaseRecord, load_state, save_state
 from nebsign.errors import EnvironmentFault, InputError, NebsignError
@@ -288,7 +288,9 @@ def repair_hint(layout: AgentLayout) -> str:
     )
 
 
-def check_state_against_log(layout: AgentLayout, state: AgentState, log: AuditLog) -> None:
+def check_state_against_log(
+    layout: AgentLayout, state: AgentState, log: AuditLog | LogVerification
+) -> None:
     """Refuse a state that a crash cannot explain: missing, or more than one line behind.
 
     A crash between appending a line and saving the state leaves exactly one

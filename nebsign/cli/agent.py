@@ -223,7 +223,7 @@ def status_cmd(policy_path: str | None, root: str | None, output_format: str) ->
             f" {mark} {rec.version:<12} sha256:{rec.manifest_sha256}  {rec.installed_at}  "
             f"signers: {', '.join(rec.signers)}"
         )
-    log_state = "ok" if st.log_ok else f"TAMPERED: {st.log_problem}"
+    log_state = "ok" if st.log_ok else f"NOT OK: {safe_line(st.log_problem or '')}"
     click.echo(f"audit log: {st.log_entries} entries, {log_state}")
 
 
