@@ -138,7 +138,13 @@ def verify_all(layout: AgentLayout, state: AgentState) -> FullVerification:
     prev_path: Path | None = None
     last = None
     entries = 0
-    for seg in [*_segments(layout), layout.log_file]:
+    try:
+        active = os.stat(layout.log_file)
+        unfinished = {(active.st_dev, active.st_ino)}
+    except FileNotFoundError:
+        unfinished = set()
+    sealed = [p for p in _segments(layout) if (p.stat().st_dev, p.stat().st_ino) not in unfinished]
+    for seg in [*sealed, layout.log_file]:
         is_active = seg == layout.log_file
         result = verify_log(seg, state.log if is_active else None)
         entries += result.entries
@@ -159,4 +165,4 @@ def verify_all(layout: AgentLayout, state: AgentState) -> FullVerification:
                 )
         prev_head, prev_path = result.head, seg
     check_floor(layout, state, last)
-    return FullVerification(entries, len(_segments(layout)), prev_head)
+    return FullVerification(entries, len(sealed), prev_head)

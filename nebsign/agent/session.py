@@ -128,6 +128,28 @@ def _remove(path: Path) -> None:
         raise io_error(path, exc, "remove") from exc
 
 
+def _unseal_unfinished(layout: AgentLayout) -> None:
+    """Remove a sealed segment that is still the active log (rotation crashed before the swap)."""
+    segdir = layout.root / "audit.log.d"
+    try:
+        names = os.listdir(segdir)
+        active = os.stat(layout.log_file)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise io_error(segdir, exc, "read") from exc
+    for name in names:
+        try:
+            st = os.lstat(segdir / name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise io_error(segdir / name, exc, "read") from exc
+        if (st.st_dev, st.st_ino) == (active.st_dev, active.st_ino):
+            _remove(segdir / name)
+            fsync_dir(segdir)
+
+
 def load_record(release_dir: Path) -> ReleaseRecord:
     raw = read_bounded(release_dir / RECORD_FILE, 1024 * 1024, "release record")
     return ReleaseRecord.from_dict(parse_json_object(raw, str(release_dir / RECORD_FILE)))
@@ -147,6 +169,9 @@ def _recover(session: Session) -> None:
         _remove(leftover)
     for leftover in layout.root.glob(".current.tmp-*"):
         _remove(leftover)
+    for leftover in layout.root.glob(".audit.log.tmp-*"):
+        _remove(leftover)
+    _unseal_unfinished(layout)
     linked = layout.current_version()
     if linked is not None and linked != state.current:
         release_dir = layout.release_dir(linked)
