@@ -4,30 +4,29 @@ A name is data: a newline in it must not start a new log line, an escape
 sequence must not reach the terminal, and bytes that are not UTF-8 (which
 ``os.listdir`` returns as lone surrogates) must neither crash an encoder nor
 disappear. :func:`printable` maps every such character to a visible escape
-(``\\n``, ``\\x1b``, ``\\xff`` for an undecodable byte, ``\\u202e``) and
-doubles backslashes, so the text is unambiguous and one line.
+(``\\n``, ``\\x1b``, ``\\xff`` for an undecodable byte, ``\\u202e`` for
+anything else :meth:`str.isprintable` rejects) and doubles backslashes, so
+the text is unambiguous (distinct names stay distinct) and one line.
 """
 
 from __future__ import annotations
 
-import unicodedata
-
 __all__ = ["printable", "safe_line"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
-# Control, format (bidi overrides, zero-width), line/paragraph separators, unassigned.
-_UNSAFE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Cn"})
 
 
 def _escape(ch: str) -> str:
     if ch in _NAMED:
         return _NAMED[ch]
     code = ord(ch)
-    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's surrogateescape of one raw byte
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's surrogateescape of one raw byte >= 0x80
         return f"\\x{code - 0xDC00:02x}"
-    if unicodedata.category(ch) in _UNSAFE:
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return ch
+    if ch.isprintable():
+        return ch
+    if code < 0x80:  # ASCII controls: \x00-\x7f never collide with the raw bytes above
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def printable(text: str, limit: int = 1024) -> str:

@@ -30,6 +30,11 @@ _root_option = click.option(
 )
 
 
+def _say(text: str) -> None:
+    """Print one result line; names and versions from releases are data, escaped."""
+    click.echo(safe_line(text))
+
+
 def _policy(path: str | None) -> Any:
     from nebsign.policy.host import load_host_policy
 
@@ -53,7 +58,9 @@ def agent() -> None:
       nebsign agent run --inbox /srv/inbox          # daemon; SIGTERM stops it cleanly
       nebsign agent rollback                         # back to the previous verified release
       nebsign agent status --format json
-      nebsign agent log verify
+      nebsign agent log verify                       # every segment, every line
+      nebsign agent log rotate                       # seal the log; the chain continues
+      nebsign agent repair --root /var/lib/nebsign-agent   # rebuild a lost state.json
 
     Only bytes named by a manifest that the host policy's signers signed, with
     the required attestations and an unexpired date, are installed. Every
@@ -80,7 +87,7 @@ def install_cmd(release: str, policy_path: str | None, output_format: str) -> No
     else:
         rec = out.record
         verb = "installed" if out.status.value == "installed" else "already installed"
-        click.echo(
+        _say(
             f"{verb} {rec.name} {rec.version} (manifest sha256:{rec.manifest_sha256}, "
             f"signed by {', '.join(rec.signers)}; previous: {out.previous or 'none'})"
         )
@@ -196,7 +203,7 @@ def rollback_cmd(
     if output_format == "json":
         emit_json(out.to_dict())
     else:
-        click.echo(
+        _say(
             f"rolled back from {out.previous} to {out.current.version} "
             f"(manifest sha256:{out.current.manifest_sha256}, re-checked)"
         )
@@ -214,12 +221,12 @@ def status_cmd(policy_path: str | None, root: str | None, output_format: str) ->
     if output_format == "json":
         emit_json(st.to_dict())
         return
-    click.echo(f"root:    {st.root}")
-    click.echo(f"current: {st.current or 'none'} (link: {st.linked or 'none'})")
-    click.echo(f"highest: {st.highest or 'none'}")
+    _say(f"root:    {st.root}")
+    _say(f"current: {st.current or 'none'} (link: {st.linked or 'none'})")
+    _say(f"highest: {st.highest or 'none'}")
     for rec in reversed(st.releases):
         mark = "*" if rec.version == st.current else " "
-        click.echo(
+        _say(
             f" {mark} {rec.version:<12} sha256:{rec.manifest_sha256}  {rec.installed_at}  "
             f"signers: {', '.join(rec.signers)}"
         )
