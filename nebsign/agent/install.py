@@ -28,6 +28,7 @@ from nebsign.agent.session import (
     after_switch,
     installed_details,
     open_session,
+    same_kind,
     utc_text,
 )
 from nebsign.agent.source import redact
@@ -178,8 +179,8 @@ def _log_refusal(session: Session, details: dict[str, str], exc: NebsignError) -
         session.record("refused", details)
     except NebsignError as log_exc:
         # Keep the refusal's own message; add why it could not be logged.
-        raise type(log_exc)(
-            f"{exc.message}; and the refusal could not be logged: {log_exc.message}"
+        raise same_kind(
+            log_exc, f"{exc.message}; and the refusal could not be logged: {log_exc.message}"
         ) from exc
 
 

@@ -35,7 +35,7 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign.agent.auditlog import AuditLog, LogEntry, LogHead, LogVerification
 from nebsign.agent.layout import AgentLayout, UnsafeRoot, crash_point
 from nebsign.agent.state import AgentState, ReleaseRecord, load_state, save_state
-from nebsign.errors import EnvironmentFault, InputError, NebsignError
+from nebsign.errors import EnvironmentFault, InputError, NebsignError, VerdictError
 from nebsign.versioning import ReleaseVersion
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "installed_details",
     "load_record",
     "open_session",
+    "same_kind",
     "utc_text",
 ]
 
@@ -294,10 +295,20 @@ def after_switch(session: Session, exc: NebsignError) -> NebsignError:
     why = exc.diagnostics()
     if isinstance(exc, DiskFull):
         why = exc.message
-    return type(exc)(
+    return same_kind(
+        exc,
         f"release {version} is installed and live (current -> releases/{version}), but {why}",
         hint="the next agent command records it in the audit log and state.json",
     )
+
+
+def same_kind(exc: NebsignError, message: str, *, hint: str | None = None) -> NebsignError:
+    """A new error with *message* and the exit code (and, where possible, class) of *exc*."""
+    kinds: tuple[type[NebsignError], ...] = (DiskFull, VerdictError, InputError, EnvironmentFault)
+    for kind in kinds:
+        if isinstance(exc, kind):
+            return kind(message, hint=hint)
+    return EnvironmentFault(message, hint=hint)
 
 
 class StateMismatch(InputError):
