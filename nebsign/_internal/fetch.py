@@ -27,11 +27,11 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from nebsign._internal.kcopy import KernelCopyTimeout, copy_kernel
+from nebsign._internal.location import check_url, is_url, join_location, location_alias, redact
 from nebsign._internal.printable import printable
 from nebsign.digest import FileDigest, TooLarge, sha256_bytes, sha256_stream
 from nebsign.errors import EnvironmentFault, InputError
@@ -88,74 +88,6 @@ class FetchLimits:
             return ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
         except (ssl.SSLError, UnicodeDecodeError, ValueError) as exc:
             raise InputError(f"TLS CA file: not PEM certificates ({exc})") from exc
-
-
-def is_url(location: str) -> bool:
-    """True for ``http://`` and ``https://`` locations."""
-    return location.startswith(("http://", "https://"))
-
-
-def join_location(base: str, relpath: str) -> str:
-    """*relpath* (already checked safe) under *base* (a directory path or URL).
-
-    A URL keeps its user info and query (e.g. a token) for every file.
-    """
-    if is_url(base):
-        parts = urllib.parse.urlsplit(base)
-        path = parts.path.rstrip("/") + "/" + urllib.parse.quote(relpath, safe="/")
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-    return os.path.join(base, *relpath.split("/"))
-
-
-_aliases: dict[str, str] = {}
-
-
-@contextlib.contextmanager
-def location_alias(location: str, shown: str) -> Iterator[None]:
-    """Name *location* (e.g. ``/proc/self/fd/N`` of an opened directory) *shown* in messages."""
-    _aliases[location] = shown
-    try:
-        yield
-    finally:
-        del _aliases[location]
-
-
-def redact(location: str) -> str:
-    """*location* for logs and errors: escaped, without URL user info, query or fragment.
-
-    Never raises, whatever the location holds (a bad port or IPv6 literal
-    is shown as far as it parses).
-    """
-    for prefix, shown in _aliases.items():
-        if location == prefix or location.startswith(prefix + "/"):
-            return shown + printable(location[len(prefix) :])
-    if not is_url(location):
-        return printable(location)
-    try:
-        parts = urllib.parse.urlsplit(location)
-        host = parts.netloc.rpartition("@")[2]
-    except ValueError:
-        return printable(location.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2])
-    return printable(urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", "")))
-
-
-def check_url(location: str) -> None:
-    """Refuse (:class:`InputError`, exit 2) an http(s) URL that cannot be fetched as written."""
-    shown = redact(location)
-    try:
-        parts = urllib.parse.urlsplit(location)
-        port = parts.port
-        host = parts.hostname
-    except ValueError as exc:
-        raise InputError(f"invalid URL {shown!r}: {exc}") from exc
-    if parts.scheme not in ("http", "https"):
-        raise InputError(f"invalid URL {shown!r}: only http:// and https:// are fetched")
-    if not host:
-        raise InputError(f"invalid URL {shown!r}: no host")
-    if port == 0:
-        raise InputError(f"invalid URL {shown!r}: port 0")
-    if any(c.isspace() or not c.isprintable() for c in location):
-        raise InputError(f"invalid URL {shown!r}: spaces or control characters")
 
 
 class _Raw(Protocol):
