@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from nebsign._internal.atomic import io_error
 from nebsign._internal.fetch import FetchLimits, SizeMismatch, fetch_to_fd, join_location
+from nebsign._internal.printable import printable
 from nebsign._internal.unpack import is_archive, safe_extract
 from nebsign.agent.durable import fsync_tree, publish_modes
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR, list_bundles, redact
@@ -310,21 +311,22 @@ def stage_payload(
         dest = payload / entry.path
         _mkdirs(dest.parent)
         src = join_location(location, f"{PAYLOAD_DIR}/{entry.path}")
+        name = printable(entry.path)  # a signed name may still hold a newline or ESC
         try:
             got = _copy_in(src, dest, entry.size, policy, entry.size, location)
         except TooLarge as exc:
             raise TooLarge(
-                f"release {shown}: payload/{entry.path}: more than the {entry.size} bytes "
+                f"release {shown}: payload/{name}: more than the {entry.size} bytes "
                 "the signed manifest declares (oversized download refused)"
             ) from exc
         except SizeMismatch as exc:
             raise ArtifactMismatch(
-                f"release {shown}: payload/{entry.path}: size differs from the signed manifest "
+                f"release {shown}: payload/{name}: size differs from the signed manifest "
                 f"({exc.message.rsplit(': ', 1)[-1]}): tampered or truncated artifact refused"
             ) from exc
         if got != entry.sha256:
             raise ArtifactMismatch(
-                f"release {shown}: payload/{entry.path}: sha256 {got[:16]}... does not match "
+                f"release {shown}: payload/{name}: sha256 {got[:16]}... does not match "
                 f"the signed manifest ({entry.sha256[:16]}...): tampered artifact refused"
             )
         if entry.executable:
@@ -368,7 +370,7 @@ def _unpack_all(stage: Path, manifest: Manifest, policy: HostPolicy) -> str | No
             dest,
             max_bytes=budget_bytes,
             max_files=budget_files,
-            display_name=f"payload/{entry.path}",
+            display_name=f"payload/{printable(entry.path)}",
         )
         budget_bytes -= result.bytes
         budget_files -= result.files + result.links

@@ -159,3 +159,14 @@ def test_bad_urls_are_input_errors(kit: ReleaseKit) -> None:
         assert "internal error" not in r.stderr
         r = run_cli("agent", "run", "--once", "--url", url, "--policy", str(kit.policy_path))
         assert_one_line_error(r, 2)
+
+
+def test_payload_names_in_refusals_are_escaped(kit: ReleaseKit) -> None:
+    name = "bin/x\x1b[31mred\nline"
+    rel = kit.build("1.0.0", {name: b"signed\n"})
+    (rel / "payload" / name).write_bytes(b"signeD\n")  # same size, other bytes
+    r = run_cli("agent", "install", str(rel), "--policy", str(kit.policy_path))
+    assert_one_line_error(r, 1)
+    assert "\x1b" not in r.stderr and "payload/bin/x\\x1b[31mred\\nline" in r.stderr
+    logged = kit.log_events()[-1]
+    assert "\\x1b[31mred\\nline" in str(logged["message"])
