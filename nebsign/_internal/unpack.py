@@ -12,14 +12,17 @@ mode 0644 or 0755; set-id bits and ownership are never restored.
 
 from __future__ import annotations
 
+import io
+import lzma
 import os
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from nebsign._internal.atomic import io_error
 from nebsign._internal.safepath import check_link_target, check_relpath
@@ -241,19 +244,77 @@ class _BoundedTarInfo(tarfile.TarInfo):
     _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = _refuse_sparse
 
 
+#: Most memory an xz stream may ask for (its dictionary); ``xz -9`` needs 65 MiB.
+XZ_MEMLIMIT = 96 * 1024 * 1024
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+
+
+class _XZReader(io.RawIOBase):
+    """An xz stream decoded with a memory limit (``tarfile``'s own xz support has none).
+
+    A stream whose header declares a dictionary above :data:`XZ_MEMLIMIT`
+    is refused before anything is allocated for it.
+    """
+
+    def __init__(self, fh: IO[bytes], memlimit: int) -> None:
+        self.fh = fh
+        self.dec = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=memlimit)
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self.pending:
+            if self.dec.eof:
+                return 0
+            data = self.fh.read(64 * 1024) if self.dec.needs_input else b""
+            if self.dec.needs_input and not data:
+                raise EOFError("xz stream ends early")
+            self.pending = self.dec.decompress(data, max_length=len(view))
+        n = min(len(view), len(self.pending))
+        view[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+def _open_tar(path: Path, fh: IO[bytes]) -> tarfile.TarFile:
+    if fh.read(len(_XZ_MAGIC)) == _XZ_MAGIC:
+        fh.seek(0)
+        stream = io.BufferedReader(_XZReader(fh, XZ_MEMLIMIT), 1024 * 1024)
+        return tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo)
+    fh.seek(0)
+    return tarfile.open(fileobj=fh, mode="r:*", tarinfo=_BoundedTarInfo)
+
+
+_CORRUPT = (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error)
+
+
 def _extract_tar(ex: _Extractor, path: Path) -> None:
     try:
-        tf = tarfile.open(path, "r:*", tarinfo=_BoundedTarInfo)  # noqa: SIM115 - closed below
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise InputError(f"archive {ex.archive}: not a readable tar archive: {exc}") from exc
-    with tf:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise io_error(path, exc, "read") from exc
+    with fh:
         try:
-            for member in tf:
-                _tar_member(ex, tf, member)
-        except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-            if isinstance(exc, OSError) and exc.errno is not None:
-                raise io_error(path, exc, "unpack") from exc
-            raise InputError(f"archive {ex.archive}: corrupt tar archive: {exc}") from exc
+            tf = _open_tar(path, fh)
+        except lzma.LZMAError as exc:
+            if "limit" in str(exc).lower():
+                raise ex.refuse("?", f"its xz stream needs more than {XZ_MEMLIMIT} bytes") from exc
+            raise InputError(f"archive {ex.archive}: not a readable tar archive: {exc}") from exc
+        except _CORRUPT as exc:
+            raise InputError(f"archive {ex.archive}: not a readable tar archive: {exc}") from exc
+        with tf:
+            try:
+                for member in tf:
+                    _tar_member(ex, tf, member)
+            except lzma.LZMAError as exc:
+                raise InputError(f"archive {ex.archive}: corrupt xz stream: {exc}") from exc
+            except _CORRUPT as exc:
+                if isinstance(exc, OSError) and exc.errno is not None:
+                    raise io_error(path, exc, "unpack") from exc
+                raise InputError(f"archive {ex.archive}: corrupt tar archive: {exc}") from exc
 
 
 def _tar_member(ex: _Extractor, tf: tarfile.TarFile, member: tarfile.TarInfo) -> None:

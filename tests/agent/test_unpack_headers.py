@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nebsign._internal.unpack import MAX_EXT_HEADER, HeaderRefused, safe_extract
+from nebsign._internal.unpack import MAX_EXT_HEADER, HeaderRefused, UnsafeArchive, safe_extract
+from nebsign.errors import InputError
 
 HUGE = 256 * 1024 * 1024  # declared header size: 256 MiB of zeros, ~250 KiB gzipped
 MEMORY_BOUND = 48 * 1024 * 1024  # peak RSS growth allowed for one unpack
@@ -119,3 +120,40 @@ def test_sparse_member_refused(tmp_path: Path) -> None:
 
 def test_bound_is_well_above_real_names() -> None:
     assert MAX_EXT_HEADER >= 64 * 4096  # PATH_MAX-long names and link targets fit many times
+
+
+def _xz_tar(dict_prop: int | None = None) -> bytes:
+    """A small .tar.xz; with *dict_prop*, its block header claims that LZMA2 dictionary size."""
+    import lzma
+    import zlib
+
+    raw = _member("a.txt", b"hello xz\n") + b"\0" * (2 * tarfile.BLOCKSIZE)
+    data = bytearray(lzma.compress(raw, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32))
+    if dict_prop is not None:
+        size = (data[12] + 1) * 4  # the block header follows the 12-byte stream header
+        header = data[12 : 12 + size]
+        i = header.index(b"\x21\x01", 2)  # filter id LZMA2, one property byte
+        header[i + 2] = dict_prop
+        header[-4:] = zlib.crc32(bytes(header[:-4])).to_bytes(4, "little")
+        data[12 : 12 + size] = header
+    return bytes(data)
+
+
+def test_xz_with_a_normal_dictionary_unpacks(tmp_path: Path) -> None:
+    (tmp_path / "ok.tar.xz").write_bytes(_xz_tar())
+    result = safe_extract(tmp_path / "ok.tar.xz", tmp_path / "out", max_bytes=100, max_files=10)
+    assert result.files == 1 and (tmp_path / "out" / "a.txt").read_bytes() == b"hello xz\n"
+
+
+def test_xz_declaring_a_huge_dictionary_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "big.tar.xz").write_bytes(_xz_tar(dict_prop=38))  # 1.5 GiB dictionary
+    with pytest.raises(UnsafeArchive, match="xz stream needs more than"):
+        safe_extract(tmp_path / "big.tar.xz", tmp_path / "out", max_bytes=100, max_files=10)
+
+
+def test_corrupt_xz_is_bad_input(tmp_path: Path) -> None:
+    data = bytearray(_xz_tar())
+    data[40] ^= 0xFF
+    (tmp_path / "bad.tar.xz").write_bytes(bytes(data))
+    with pytest.raises(InputError):
+        safe_extract(tmp_path / "bad.tar.xz", tmp_path / "out", max_bytes=100, max_files=10)
