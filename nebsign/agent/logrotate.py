@@ -32,7 +32,7 @@ from nebsign.agent.auditlog import (
     verify_log,
 )
 from nebsign.agent.layout import AgentLayout
-from nebsign.agent.session import Session, check_floor
+from nebsign.agent.session import Session, check_floor, check_state_against_log
 from nebsign.agent.state import AgentState
 
 __all__ = ["SEGMENT_DIR", "FullVerification", "rotate_log", "verify_all"]
@@ -164,5 +164,7 @@ def verify_all(layout: AgentLayout, state: AgentState) -> FullVerification:
                     "(a segment was edited, removed or replaced)"
                 )
         prev_head, prev_path = result.head, seg
+        if is_active:
+            check_state_against_log(layout, state, result)
     check_floor(layout, state, last)
     return FullVerification(entries, len(sealed), prev_head)
