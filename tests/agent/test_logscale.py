@@ -15,7 +15,7 @@ import pytest
 from agentkit import ReleaseKit
 from helpers import assert_one_line_error, run_cli
 
-from nebsign.agent import auditlog
+from nebsign.agent import logchain
 from nebsign.agent.auditlog import AuditLog
 from nebsign.agent.daemon import Event, run_daemon
 from nebsign.agent.state import load_state
@@ -75,13 +75,13 @@ def test_commands_parse_only_the_tail(kit: ReleaseKit, monkeypatch: pytest.Monke
     state_raw["log"] = log.head.to_dict() if log.head else None
     (kit.root / "state.json").write_text(json.dumps(state_raw, sort_keys=True))
     parsed: list[int] = []
-    real = auditlog._parse_line
+    real = logchain._parse_line
 
-    def counting(p: Path, number: int, raw: bytes) -> tuple[auditlog.LogEntry, str]:
+    def counting(p: Path, number: int, raw: bytes) -> tuple[logchain.LogEntry, str]:
         parsed.append(number)
         return real(p, number, raw)
 
-    monkeypatch.setattr(auditlog, "_parse_line", counting)
+    monkeypatch.setattr(logchain, "_parse_line", counting)
     state = load_state(kit.root / "state.json")
     opened = AuditLog.open(path, state.log)
     assert opened.head == state.log and len(parsed) <= 2  # the anchor line, no prefix
