@@ -28,6 +28,9 @@ class Dripper:
         self.port = self.sock.getsockname()[1]
         self.connections = 0
         self.done = threading.Event()
+        #: bytes of the response sent before each connection ended (or was dropped)
+        self.sent: list[int] = []
+        self.finished = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -40,16 +43,25 @@ class Dripper:
             threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
 
     def _drip(self, conn: socket.socket) -> None:
+        sent = 0
         with conn:
             try:
                 conn.recv(65536)
                 for b in _RESPONSE:
                     if self.done.is_set():
-                        return
+                        break
                     conn.sendall(bytes([b]))
+                    sent += 1
                     time.sleep(self.delay)
             except OSError:
-                return
+                pass  # the client dropped the connection
+        self.sent.append(sent)
+        self.finished.set()
+
+    def client_gave_up_early(self) -> bool:
+        """True once the connection ended with the status line and headers still incomplete."""
+        assert self.finished.wait(60), "the drip never ended"
+        return self.sent[0] < len(_RESPONSE) - 20
 
     def close(self) -> None:
         self.done.set()
@@ -74,6 +86,8 @@ def test_dripped_headers_hit_the_total_deadline(dripper: Dripper) -> None:
     limits = FetchLimits(stall=1.0, total=1.5)  # no recv waits longer than the stall
     with pytest.raises(FetchTimeout, match="deadline"):
         fetch_bytes(f"http://127.0.0.1:{dripper.port}/release.json", limit=1024, limits=limits)
+    # Dropped while the headers were still dripping (the old code read them all first).
+    assert dripper.client_gave_up_early(), dripper.sent
 
 
 def test_install_with_dripped_headers_is_an_environment_fault(
@@ -90,6 +104,7 @@ def test_install_with_dripped_headers_is_an_environment_fault(
     )
     assert r.returncode == 3, r.stderr
     assert b"deadline" in r.stderr
+    assert dripper.client_gave_up_early(), dripper.sent
 
 
 def test_sigterm_stops_the_daemon_inside_a_slow_fetch(kit: ReleaseKit, dripper: Dripper) -> None:
