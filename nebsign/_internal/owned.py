@@ -19,6 +19,7 @@ import os
 import stat
 from collections import deque
 
+from nebsign._internal.printable import printable
 from nebsign.errors import InputError
 
 __all__ = ["MAX_LINKS", "UnsafePath", "open_owned"]
@@ -36,7 +37,8 @@ def _trusted() -> frozenset[int]:
     return frozenset({0, os.geteuid()})
 
 
-def _check(shown: str, st: os.stat_result, what: str, *, directory: bool) -> None:
+def _check(path: str, st: os.stat_result, what: str, *, directory: bool) -> None:
+    shown = printable(path)
     mode = stat.S_IMODE(st.st_mode)
     if st.st_uid not in _trusted():
         raise UnsafePath(

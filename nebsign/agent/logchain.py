@@ -283,6 +283,8 @@ def _hash_range(path: Path, hasher: Any, start: int, end: int) -> None:
                     raise LogTampered(f"{path}: shorter than the checkpoint (truncated)")
                 hasher.update(chunk)
                 left -= len(chunk)
+    except FileNotFoundError as exc:
+        raise LogTampered(f"{path}: missing, but the state file records a head") from exc
     except OSError as exc:
         raise io_error(path, exc, "read") from exc
 

@@ -147,3 +147,11 @@ def test_repeated_identical_refusal_logged_once(kit: ReleaseKit, www: tuple[str,
     os.unlink(root / "app" / "index.json")  # a different refusal is logged again
     run_daemon(policy, url=url, stop=threading.Event(), report=events.append, once=True)
     assert [e["event"] for e in kit.log_events()] == ["refused", "refused"]
+
+
+def test_deleted_log_is_tampering_not_bad_input(kit: ReleaseKit) -> None:
+    _install(kit, "1.0.0")
+    os.unlink(kit.root / "audit.log")
+    r = run_cli("agent", "install", str(kit.build("1.1.0")), *_p(kit))
+    assert_one_line_error(r, 1)
+    assert "truncated" in r.stderr
