@@ -9,8 +9,9 @@ the explicit way out, after an operator has looked at why:
   repaired: exit 1);
 * the floor (highest version ever installed) is the largest ``floor`` or
   ``installed`` version in the log, so it can only stay where it was;
-* releases are the complete ``releases/<v>`` directories that re-check
-  against their stored, verified manifest (others are left out and named);
+* releases are the complete ``releases/<v>`` directories that the log
+  records installing (same manifest digest, any segment) and that re-check
+  against their stored manifest (others are left out and named);
 * ``current`` stays where it points when that release is among them, else
   it is switched to the newest of them (or removed when there is none);
 * the new state is saved and a ``repaired`` line is logged with what changed.
@@ -60,20 +61,36 @@ def _newer(a: str | None, b: str | None) -> str | None:
     return a if ReleaseVersion.parse(b) < ReleaseVersion.parse(a) else b
 
 
-def log_floor(path: Path) -> str | None:
-    """The highest version the verified log says was ever installed."""
+def _log_files(layout: AgentLayout) -> list[Path]:
+    segdir = layout.root / "audit.log.d"
+    sealed = sorted(segdir.glob("*.log")) if segdir.is_dir() else []
+    return [*sealed, layout.log_file]
+
+
+def log_facts(layout: AgentLayout) -> tuple[str | None, set[tuple[str, str]]]:
+    """The floor and the (version, manifest digest) pairs the log says were installed.
+
+    Every segment is read (each chain checked); repair is rare, so its cost
+    may grow with the log.
+    """
     floor: str | None = None
-    for entry, _prev in read_entries(path):
-        logged = entry.details.get("floor")
-        if isinstance(logged, str):
-            floor = _newer(floor, logged)
-        version = entry.details.get("version")
-        if entry.event == "installed" and isinstance(version, str):
-            floor = _newer(floor, version)
-    return floor
+    installed: set[tuple[str, str]] = set()
+    for path in _log_files(layout):
+        for entry, _prev in read_entries(path):
+            logged = entry.details.get("floor")
+            if isinstance(logged, str):
+                floor = _newer(floor, logged)
+            version, manifest = entry.details.get("version"), entry.details.get("manifest")
+            if entry.event == "installed" and isinstance(version, str):
+                floor = _newer(floor, version)
+                if isinstance(manifest, str):
+                    installed.add((version, manifest.removeprefix("sha256:")))
+    return floor, installed
 
 
-def _releases(layout: AgentLayout) -> tuple[list[ReleaseRecord], list[str]]:
+def _releases(
+    layout: AgentLayout, installed: set[tuple[str, str]]
+) -> tuple[list[ReleaseRecord], list[str]]:
     good: list[ReleaseRecord] = []
     skipped: list[str] = []
     for entry in sorted(os.listdir(layout.releases)):
@@ -87,6 +104,9 @@ def _releases(layout: AgentLayout) -> tuple[list[ReleaseRecord], list[str]]:
             rec = load_record(layout.release_dir(entry))
             if rec.version != entry:
                 skipped.append(f"{entry}: its record names {rec.version}")
+                continue
+            if (rec.version, rec.manifest_sha256) not in installed:
+                skipped.append(f"{entry}: the audit log never recorded installing it")
                 continue
             recheck_release(layout, rec)
         except NebsignError as exc:
@@ -118,8 +138,8 @@ def repair(root: Path) -> RepairOutcome:
     with layout.locked():
         had_state = layout.state_file.exists()
         log = AuditLog.open(layout.log_file, None)  # the whole chain, no anchor trusted
-        floor = log_floor(layout.log_file)
-        releases, skipped = _releases(layout)
+        floor, installed = log_facts(layout)
+        releases, skipped = _releases(layout, installed)
         try:
             linked = layout.current_version()
         except NebsignError:

@@ -107,3 +107,19 @@ def test_repair_refuses_a_tampered_log(kit: ReleaseKit) -> None:
     r = run_cli("agent", "repair", *_p(kit))
     assert_one_line_error(r, 1)
     assert not (kit.root / "state.json").exists()
+
+
+def test_repair_ignores_a_release_the_log_never_installed(kit: ReleaseKit) -> None:
+    _install(kit, "1.0.0")
+    _install(kit, "1.1.0")
+    planted = kit.root / "releases" / "9.9.9"
+    shutil.copytree(kit.root / "releases" / "1.1.0", planted, symlinks=True)
+    record = json.loads((planted / "meta" / "record.json").read_text())
+    record["version"] = "9.9.9"
+    (planted / "meta" / "record.json").write_text(json.dumps(record))
+    os.unlink(kit.root / "state.json")
+    r = run_cli("agent", "repair", *_p(kit), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["highest"] == "1.1.0" and "9.9.9" not in out["releases"]
+    assert any("never recorded installing it" in s for s in out["skipped"])
