@@ -41,6 +41,7 @@ from nebsign._internal.fetch import fetch_bytes, join_location, location_alias
 from nebsign._internal.printable import printable
 from nebsign.agent.install import install_release
 from nebsign.agent.layout import AgentBusy
+from nebsign.agent.session import open_session
 from nebsign.agent.source import MANIFEST_FILE, redact
 from nebsign.agent.stage import fetch_limits
 from nebsign.digest import sha256_bytes
@@ -251,6 +252,20 @@ def _attempt(
     return ".done"
 
 
+def _log_unsafe_entry(policy: HostPolicy, shown: str, why: str) -> bool:
+    """Record an inbox entry refused without an install attempt in the audit log too.
+
+    False when another agent holds the lock (the entry is retried next poll).
+    """
+    details = {"reason": "unsafe-inbox-entry", "message": why, "source": shown}
+    try:
+        with open_session(policy.root, create=True) as session:
+            session.record("refused", details)
+    except AgentBusy:
+        return False
+    return True
+
+
 def _poll_inbox(
     policy: HostPolicy, inbox: Inbox, stats: DaemonStats, report: Report, control: StopControl
 ) -> None:
@@ -263,12 +278,11 @@ def _poll_inbox(
         try:
             kind = inbox.kind(name)
             if kind == "unsafe":
+                why = "not a release directory (a link or a special file); never opened"
+                if not _log_unsafe_entry(policy, shown, why):
+                    continue
                 stats.refused += 1
-                report(
-                    Event(
-                        EventKind.REFUSED, shown, "not a release directory (link or special file)"
-                    )
-                )
+                report(Event(EventKind.REFUSED, shown, why))
                 bucket: str | None = ".rejected"
             elif kind == "release":
                 location = f"/proc/self/fd/{inbox.open_release(name)}"

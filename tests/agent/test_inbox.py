@@ -118,6 +118,9 @@ def test_links_and_special_files_in_the_inbox(kit: ReleaseKit, tmp_path: Path) -
     assert rejected == ["linked", "markerlink", "pipe", "sublink"]
     assert (inbox / ".rejected" / "linked").is_symlink()  # the link moved, its target untouched
     assert (elsewhere / "release.json").is_file()
+    refusals = [e for e in kit.log_events() if e["event"] == "refused"]
+    assert sum(e["reason"] == "unsafe-inbox-entry" for e in refusals) == 3  # linked, pipe, marker
+    assert len(refusals) == 4  # and sublink: an install attempt refused on the link inside
 
 
 def test_non_utf8_name_is_rejected_and_escaped(kit: ReleaseKit, tmp_path: Path) -> None:
