@@ -13,11 +13,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urldefrag, urlsplit, urlunsplit
 
 from nebsign.dast.engine import BudgetExhausted, Engine, OutOfScope
 from nebsign.dast.html import Form, parse_html
-from nebsign.dast.model import Endpoint, Param, ParamKind, RequestSpec, Response, route_of
+from nebsign.dast.model import (
+    Endpoint,
+    Param,
+    ParamKind,
+    RequestSpec,
+    Response,
+    join_url,
+    route_of,
+)
 
 __all__ = ["CrawlResult", "crawl", "endpoint_of_url", "split_url"]
 
@@ -51,7 +59,9 @@ def endpoint_of_url(url: str, source: str = "link") -> Endpoint:
 def _form_endpoints(page_url: str, info_forms: list[Form]) -> list[Endpoint]:
     out: list[Endpoint] = []
     for form in info_forms:
-        action = urljoin(page_url, form.action or page_url)
+        action = join_url(page_url, form.action or page_url)
+        if action is None:
+            continue
         base, pairs = split_url(action)
         method = form.method if form.method in ("GET", "POST") else "GET"
         kind = ParamKind.QUERY if method == "GET" else ParamKind.FORM
@@ -98,8 +108,10 @@ async def crawl(
     endpoints: dict[tuple[object, ...], Endpoint] = {}
     queue: list[str] = []
 
-    def enqueue(url: str) -> None:
-        url = urldefrag(url)[0]
+    def enqueue(link: str | None) -> None:
+        if link is None:
+            return
+        url = urldefrag(link)[0]
         why = engine.scope.why_not("GET", url)
         if why is not None:
             if len(result.left_scope) < MAX_LEFT_SCOPE:
@@ -140,16 +152,13 @@ async def crawl(
                 endpoints.setdefault(cep.key, cep)
             location = resp.header("location")
             if 300 <= resp.status < 400 and location:
-                enqueue(urljoin(url, location.strip()))
+                enqueue(join_url(url, location.strip()))
             if resp.is_html:
                 info = parse_html(resp.text)
                 for link in info.links:
-                    scheme = urlsplit(link).scheme.lower() if "://" in link else ""
                     if link.lower().startswith(("javascript:", "mailto:", "data:", "tel:")):
                         continue
-                    if scheme and scheme not in ("http", "https"):
-                        continue
-                    enqueue(urljoin(url, link))
+                    enqueue(join_url(url, link))
                 for fep in _form_endpoints(url, info.forms):
                     if engine.scope.allows(fep.method, fep.url):
                         endpoints.setdefault(fep.key, fep)

@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
-__all__ = ["Endpoint", "Param", "ParamKind", "RequestSpec", "Response", "route_of"]
+__all__ = ["Endpoint", "Param", "ParamKind", "RequestSpec", "Response", "join_url", "route_of"]
 
 
 class ParamKind(enum.Enum):
@@ -104,9 +104,22 @@ _ID_SEGMENT = re.compile(
 )
 
 
+def join_url(base: str, link: str) -> str | None:
+    """*link* resolved against *base*, fragment dropped; None if either is not a valid URL."""
+    try:
+        joined = urldefrag(urljoin(base, link))[0]
+        urlsplit(joined).port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return None
+    return joined
+
+
 def route_of(url: str) -> str:
     """The URL path with ids (numbers, UUIDs, long hex) as ``{id}``: the fingerprint's route."""
-    path = urlsplit(url).path or "/"
+    try:
+        path = urlsplit(url).path or "/"
+    except ValueError:
+        path = "/"
     return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
 
 

@@ -13,7 +13,7 @@ import json
 from typing import Any
 from urllib.parse import urljoin
 
-from nebsign.dast.model import Endpoint, Param, ParamKind
+from nebsign.dast.model import Endpoint, Param, ParamKind, join_url
 from nebsign.errors import InputError
 
 __all__ = ["MAX_SPEC_BYTES", "OpenApiError", "endpoints_from_openapi", "load_openapi"]
@@ -108,13 +108,16 @@ def _example(doc: dict[str, Any], schema: object, what: str, depth: int = 0) -> 
 
 
 def endpoints_from_openapi(doc: dict[str, Any], base_url: str) -> list[Endpoint]:
-    """Endpoints of every operation, relative to the first server (or *base_url*)."""
+    """Endpoints of every operation: under the first server, resolved against *base_url*."""
     servers = doc.get("servers")
-    server = base_url
+    server = urljoin(base_url, "/")  # the spec's default server is "/"
     if isinstance(servers, list) and servers and isinstance(servers[0], dict):
         url = servers[0].get("url")
         if isinstance(url, str):
-            server = urljoin(base_url, url)
+            joined = join_url(base_url, url)
+            if joined is None:
+                raise OpenApiError("OpenAPI servers[0].url is not a valid URL")
+            server = joined
     if not server.endswith("/"):
         server += "/"
     global_security = doc.get("security")
@@ -192,7 +195,9 @@ def _operation(
                 body_type = "xml"
     security = op.get("security", global_security)
     requires_auth = isinstance(security, list) and any(isinstance(s, dict) and s for s in security)
-    url = urljoin(server, concrete.lstrip("/"))
+    url = join_url(server, concrete.lstrip("/"))
+    if url is None:
+        raise OpenApiError(f"{what}: the path does not make a valid URL")
     return Endpoint(
         method.upper(),
         url,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from nebsign.dast.checks._util import inject
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit, token
 from nebsign.dast.html import parse_html
-from nebsign.dast.model import Endpoint, Param
+from nebsign.dast.model import Endpoint, Param, join_url
 from nebsign.findings import Severity
 
 __all__ = ["ParameterPollution"]
@@ -31,7 +31,10 @@ class ParameterPollution(ActiveCheck):
         info = parse_html(resp.text)
         urls = list(info.links) + [f.action for f in info.forms]
         for url in urls:
-            query = urlsplit(urljoin(resp.url, url)).query
+            joined = join_url(resp.url, url)
+            if joined is None:
+                continue
+            query = urlsplit(joined).query
             if (INJECTED, tok) in parse_qsl(query, keep_blank_values=True):
                 return [
                     Hit(

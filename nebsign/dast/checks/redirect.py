@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from nebsign.dast.checks._util import inject
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
-from nebsign.dast.model import Endpoint, Param, Response
+from nebsign.dast.model import Endpoint, Param, Response, join_url
 from nebsign.findings import Severity
 
 __all__ = ["OpenRedirect", "urlish"]
@@ -52,8 +52,8 @@ class OpenRedirect(ActiveCheck):
             target = _target(resp)
             if not target:
                 continue
-            resolved = urljoin(resp.url, target.strip().replace("\\", "/"))
-            if (urlsplit(resolved).hostname or "").lower() == EVIL:
+            resolved = join_url(resp.url, target.strip().replace("\\", "/"))
+            if resolved is not None and (urlsplit(resolved).hostname or "").lower() == EVIL:
                 return [
                     Hit(
                         request=spec,
