@@ -256,7 +256,12 @@ def dast(
     )
     from nebsign.cli._output import progress
 
-    total = max_requests or 0
+    if max_requests is not None:
+        total = max_requests
+    else:
+        from nebsign.dast.gate import load_dast_policy
+
+        total = load_dast_policy(policy_path).max_requests
     with progress("dast", total, quiet=quiet or output_format == "json", unit="requests") as step:
         verdict = scan_dast(request, on_request=lambda: step(1))
     if sast_path is not None:

@@ -98,9 +98,10 @@ def finding_of_hit(check: ActiveCheck, hit: Hit) -> Finding:
 def finding_of_passive(hit: PassiveHit) -> Finding:
     resp = hit.response
     base = resp.url.split("?")[0].split("#")[0]
-    if hit.key.startswith(("http://", "https://")):
+    method = resp.method
+    if hit.key.startswith(("http://", "https://")):  # site-wide: one finding per origin
         parts = urlsplit(base)
-        where = f"{parts.scheme}://{parts.netloc}/"
+        where, method = f"{parts.scheme}://{parts.netloc}/", "GET"
         fp_url = f"{where} {hit.key.split(' ', 1)[1] if ' ' in hit.key else ''}"
     else:
         where, fp_url = base, base
@@ -113,7 +114,7 @@ def finding_of_passive(hit: PassiveHit) -> Finding:
         title=hit.rule.title,
         message=hit.message,
         recommendation=hit.rule.recommendation,
-        location=Location(url=where, parameter=hit.parameter, method=resp.method),
+        location=Location(url=where, parameter=hit.parameter, method=method),
         cwe=hit.rule.cwe,
         snippet=_clip(hit.proof),
         fingerprint=dast_fingerprint(hit.rule.rule_id, "GET", fp_url, hit.parameter),
