@@ -158,6 +158,15 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Make the release manifest (its digest) the statement's subject.",
 )
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a baseline accepting every open finding (needs --who, --why; --until), "
+    "then exit 0.",
+)
+@click.option("--who", help="Who accepts (with --write-baseline).")
+@click.option("--why", help="Why it is acceptable (with --write-baseline).")
+@click.option("--until", "until_text", help="Acceptance expiry date, e.g. 2026-12-31.")
 @click.option("--today", "today_text", hidden=True)
 @format_option
 @quiet_option
@@ -187,6 +196,10 @@ def dast(
     key_path: Path | None,
     passphrase_fd: int | None,
     subject_manifest: Path | None,
+    write_baseline: Path | None,
+    who: str | None,
+    why: str | None,
+    until_text: str | None,
     today_text: str | None,
     output_format: str,
     quiet: bool,
@@ -216,6 +229,9 @@ def dast(
 
     if attest_path is not None and key_path is None:
         raise click.UsageError("--attest needs --key")
+    if write_baseline is not None and not (who and why):
+        raise click.UsageError("--write-baseline needs --who and --why")
+    until = _date(until_text, "--until")
     auth_headers, auth_cookies = _auth(auth_file)
     auth_headers.update(_headers(headers))
     spec_bytes = spec_url = None
@@ -289,13 +305,22 @@ def dast(
             statement(verdict, manifest), load_signing_key(str(key_path), passphrase_fd)
         )
         atomic_write(attest_path, bundle.to_json())
+    if write_baseline is not None:
+        from nebsign.findings import Status
+        from nebsign.sast.baseline import render_baseline
+
+        assert who is not None and why is not None
+        open_findings = [f for f in verdict.findings if f.status is Status.OPEN]
+        atomic_write(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
+        if not quiet:
+            warn(f"wrote {len(open_findings)} accepted finding(s) to {write_baseline}")
     if output_format == "json":
         emit_json(result_dict(verdict, manifest))
     else:
         if verdict.outcome.not_covered_total and not quiet:
             warn(f"budget ran out: {verdict.outcome.not_covered_total} check(s) not covered")
         click.echo(format_text(verdict), nl=False)
-    if not verdict.passed:
+    if not verdict.passed and write_baseline is None:
         from nebsign.dast.policy import DastGateFailed
 
         raise DastGateFailed(verdict.reason())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import jsonschema
 from helpers import SHARED, assert_one_line_error, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FAST = "xss-reflected,sqli-error,command-injection"
 # beside the checkout (CI, main) or beside the worktrees' parent (a worktree)
@@ -149,3 +151,36 @@ def test_unreachable_target_is_a_pass_with_nothing_scanned_never_a_traceback() -
 def test_help_has_an_example() -> None:
     result = run_cli("scan", "dast", "--help")
     assert result.exit_code == 0 and "nebsign scan dast http://127.0.0.1:8080/" in result.stdout
+
+
+def test_write_baseline_then_the_same_scan_passes(vuln_url: str, tmp_path: Path) -> None:
+    target = vuln_url + "/search?q=x"
+    common = ("--checks", "xss-reflected", "--max-pages", "1", "-q")
+    baseline = tmp_path / "dast-baseline.toml"
+    wrote = dast(
+        target, *common, "--write-baseline", str(baseline), "--who", "a@b", "--why", "waf",
+        "--until", "2099-12-31",
+    )  # fmt: skip
+    assert wrote.exit_code == 0, wrote.stderr
+    again = dast(target, *common, "--baseline", str(baseline))
+    assert again.exit_code == 0, again.stdout
+    assert "accepted by the baseline" in again.stdout
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_any_auth_file_is_parsed_or_refused_as_input_error(text: str) -> None:
+    import tempfile
+
+    from nebsign.cli.scan_dast import _auth
+    from nebsign.errors import InputError
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write(text)
+    try:
+        headers, cookies = _auth(Path(fh.name))
+        assert all(isinstance(v, str) for v in [*headers.values(), *cookies.values()])
+    except InputError:
+        pass
+    finally:
+        Path(fh.name).unlink()

@@ -252,6 +252,8 @@ class App:
             except ValueError:
                 return self.text("invalid host", "400 Bad Request")
             return self.text(f"pinging {host}")
+        if "\x00" in host:
+            return self.text("bad host", "400 Bad Request")
         out = subprocess.run(
             f"echo pinging {host}", shell=True, capture_output=True, timeout=10, check=False
         )
