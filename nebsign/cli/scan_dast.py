@@ -222,6 +222,13 @@ def dast(
     from the policy's [dast] table.
 
     \b
+    Active checks (--checks): xss-reflected xss-stored xss-dom sqli-error
+    sqli-boolean sqli-union sqli-time login-bypass-sqli command-injection
+    path-traversal open-redirect crlf-injection ssti xxe xpath-injection
+    jsonp-callback ssrf http-parameter-pollution source-disclosure csrf
+    cors-reflected-origin unauthenticated-access
+
+    \b
     Exit codes: 0 policy passed, 1 policy failed, 2 bad input, 3 environment fault.
     """
     from nebsign.dast.gate import DastRequest, scan_dast

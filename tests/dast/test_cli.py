@@ -184,3 +184,10 @@ def test_any_auth_file_is_parsed_or_refused_as_input_error(text: str) -> None:
         pass
     finally:
         Path(fh.name).unlink()
+
+
+def test_help_lists_every_registered_check() -> None:
+    from nebsign.dast.checks import REGISTRY
+
+    text = run_cli("scan", "dast", "--help").stdout
+    assert all(name in text for name in REGISTRY)
