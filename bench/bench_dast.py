@@ -81,6 +81,7 @@ WAPITI_KINDS: dict[str, set[str]] = {
     },
     "Blind SQL Injection": {"sqli-time", "sqli-boolean"},
     "Cross Site Scripting": {"xss-reflected", "xss-stored", "xss-dom"},
+    "Reflected Cross Site Scripting": {"xss-reflected", "xss-dom"},
     "Stored Cross Site Scripting": {"xss-stored"},
     "Command execution": {"command-injection"},
     "Path Traversal": {"path-traversal"},
@@ -123,10 +124,13 @@ class Counted:
 
 
 def _path(url: str) -> str:
-    return "/" + url.split("/", 3)[-1].split("?")[0].split("#")[0] if url.count("/") >= 3 else "/"
+    """The path of a full URL or of a path (wapiti reports paths), without query."""
+    if "://" in url:
+        url = "/" + url.split("/", 3)[-1] if url.count("/") >= 3 else "/"
+    return url.split("?")[0].split("#")[0] or "/"
 
 
-def run_nebsign(base: str) -> tuple[set[tuple[str, str]], float]:
+def run_nebsign(base: str, label: str) -> tuple[set[tuple[str, str]], float]:
     spec = WORK / "openapi.json"
     from dast.testapp import OPENAPI
 
@@ -145,7 +149,7 @@ def run_nebsign(base: str) -> tuple[set[tuple[str, str]], float]:
     return hits, elapsed
 
 
-def run_wapiti(base: str) -> tuple[set[tuple[str, str]], float, dict[str, int]]:
+def run_wapiti(base: str, label: str) -> tuple[set[tuple[str, str]], float, dict[str, int]]:
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         out = Path(tmp) / "report.json"
         env = {**ENV, "HOME": tmp}
@@ -161,6 +165,8 @@ def run_wapiti(base: str) -> tuple[set[tuple[str, str]], float, dict[str, int]]:
         if not out.is_file():
             sys.exit(f"wapiti wrote no report ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
         doc = json.loads(out.read_text())
+        keep = WORK / f"wapiti-{label}.json"
+        keep.write_text(json.dumps(doc, indent=1))
     hits: set[tuple[str, str]] = set()
     per_category: dict[str, int] = {}
     for category, items in doc.get("vulnerabilities", {}).items():
@@ -204,7 +210,7 @@ def main() -> None:
         for hardened in (False, True):
             app = Counted(make_app(hardened))
             with serve(app) as base:
-                got = runner(base)
+                got = runner(base, "twin" if hardened else "vulnerable")
             hits, elapsed = got[0], got[1]
             key = f"{tool} {'twin' if hardened else 'vulnerable'}"
             results[key] = {"hits": hits, "time": elapsed, "requests": app.seen}

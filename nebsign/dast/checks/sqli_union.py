@@ -1,19 +1,29 @@
 """SQL injection, UNION based: a UNION SELECT makes a value computed by the database appear.
 
-The marker is built by the database from two halves (``'ab'||'cd'`` or
+Tried only where a quote or a dangling ``AND`` changes the page beyond echoing
+the value. The marker is built by the database from two halves (``'ab'||'cd'`` or
 ``CONCAT('ab','cd')``), so an echo of the payload can never contain it.
 """
 
 from __future__ import annotations
 
-from nebsign.dast.checks._util import excerpt, inject
+from nebsign.dast.checks._util import excerpt, inject, strip_reflections
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit, token
-from nebsign.dast.model import Endpoint, Param
+from nebsign.dast.model import Endpoint, Param, Response
 from nebsign.findings import Severity
 
 __all__ = ["SqliUnion"]
 
 MAX_COLUMNS = 6
+
+
+def _changed(base: Response, probe: Response, value: str, injected: str) -> bool:
+    """Whether breaking the syntax changed the page beyond echoing the value back."""
+    if probe.status != base.status:
+        return True
+    return strip_reflections(probe.text, (injected, value)) != strip_reflections(
+        base.text, (value,)
+    )
 
 
 class SqliUnion(ActiveCheck):
@@ -30,9 +40,9 @@ class SqliUnion(ActiveCheck):
         if base is None or quoted is None or numeric is None:
             return []
         prefixes = []
-        if quoted.status != base.status or quoted.text != base.text:
+        if _changed(base, quoted, param.value, param.value + "'"):
             prefixes.append(("'", "-- "))
-        if numeric.status != base.status or numeric.text != base.text:
+        if _changed(base, numeric, param.value, param.value + " AND"):
             prefixes.append(("", "-- "))
         for quote_char, comment in prefixes:
             a, b = token(), token()
