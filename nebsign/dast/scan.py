@@ -20,7 +20,7 @@ from nebsign.dast.checks.interface import ActiveCheck, Hit
 from nebsign.dast.crawl import crawl
 from nebsign.dast.engine import BudgetExhausted, Engine, EngineLimits, OutOfScope
 from nebsign.dast.evidence import finding_of_hit, finding_of_passive
-from nebsign.dast.model import Endpoint, RequestSpec, Response, route_of
+from nebsign.dast.model import Endpoint, Param, RequestSpec, Response, route_of
 from nebsign.dast.passive import passive_hits
 from nebsign.dast.scope import Scope
 from nebsign.errors import EnvironmentFault
@@ -114,7 +114,7 @@ class _Context:
         self.pages: list[Response] = []
         self.passive: dict[tuple[str, str], Finding] = {}
         self.anomalies: dict[tuple[str, str, str, int], dict[str, Any]] = {}
-        self._baselines: dict[object, asyncio.Future[Response | None]] = {}
+        self._memo: dict[object, asyncio.Future[Response | None]] = {}
 
     async def observe(self, resp: Response) -> None:
         for hit in passive_hits(resp):
@@ -139,18 +139,29 @@ class _Context:
                 }
         return resp
 
-    async def baseline(self, endpoint: Endpoint) -> Response | None:
-        key = endpoint.key
-        if key not in self._baselines:
+    async def _once(self, key: object, spec: RequestSpec) -> Response | None:
+        """Send *spec* once per *key*; later callers share the response."""
+        if key not in self._memo:
             fut: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
-            self._baselines[key] = fut
+            self._memo[key] = fut
             try:
-                fut.set_result(await self.send(endpoint.request()))
+                fut.set_result(await self.send(spec))
             except BaseException as exc:
+                del self._memo[key]
                 fut.set_exception(exc)
-                del self._baselines[key]
+                fut.exception()  # retrieved here: a waiter, if any, gets it too
                 raise
-        return await asyncio.shield(self._baselines[key])
+        return await asyncio.shield(self._memo[key])
+
+    async def baseline(self, endpoint: Endpoint) -> Response | None:
+        return await self._once(("baseline", endpoint.key), endpoint.request())
+
+    async def cached(
+        self, endpoint: Endpoint, param: Param, value: str
+    ) -> tuple[RequestSpec, Response | None]:
+        spec = endpoint.request({param.name: value}, only=param)
+        key = ("probe", endpoint.key, param.kind, param.name, value)
+        return spec, await self._once(key, spec)
 
     def canary_url(self, marker: str) -> str | None:
         return self.canary.url(marker)

@@ -219,6 +219,8 @@ class App:
 
     def login(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
         if env["REQUEST_METHOD"] == "POST":
+            if not self.token_ok(form):
+                return self.text("forbidden: bad csrf token", "403 Forbidden")
             user, pw = form.get("username", ""), form.get("password", "")
             try:
                 if self.hardened:
@@ -240,7 +242,7 @@ class App:
                 )
             return self.page("<p>invalid credentials</p>")
         return self.page(
-            "<form method='post' action='/login'><input name='username'>"
+            f"<form method='post' action='/login'>{self.form_token()}<input name='username'>"
             "<input type='password' name='password'><input type='submit' value='login'></form>"
         )
 

@@ -38,17 +38,19 @@ class CommandInjection(ActiveCheck):
         "and validate values against an allow-list."
     )
 
-    def _variants(self, value: str, cmd: str) -> list[str]:
-        return [t.replace("{v}", value).replace("{cmd}", cmd) for t in _VARIANTS]
-
     async def check_param(self, ctx: CheckContext, endpoint: Endpoint, param: Param) -> list[Hit]:
         a, b = 1000 + int(token()[1:5], 16) % 9000, 7331
         prefix = token()
         expected = f"{prefix}{a * b}x"
-        cmd = f"echo {prefix}$(({a}*{b}))x"
-        for payload in self._variants(param.value, cmd):
-            spec, resp = await inject(ctx, endpoint, param, payload)
-            if resp is not None and expected in resp.text:
+        # one request per variant: the echo proves it at once, the sleep makes a blind
+        # injection slow (a clean parameter answers fast and costs nothing more)
+        probe = f"echo {prefix}$(({a}*{b}))x;sleep {DELAY:g}"
+        for variant in _VARIANTS:
+            payload = variant.replace("{v}", param.value).replace("{cmd}", probe)
+            spec, resp = await inject(ctx, endpoint, param, payload, timeout=4 * DELAY + 10)
+            if resp is None:
+                continue
+            if expected in resp.text:
                 return [
                     Hit(
                         request=spec,
@@ -61,7 +63,9 @@ class CommandInjection(ActiveCheck):
                         properties={"technique": "echo"},
                     )
                 ]
-        for template in self._variants(param.value, "sleep {d}"):
+            if resp.status == 0 or resp.elapsed < DELAY:
+                continue
+            template = variant.replace("{v}", param.value).replace("{cmd}", "sleep {d}")
 
             async def send(d: float, t: str = template) -> tuple[RequestSpec, Response | None]:
                 return await inject(

@@ -1,7 +1,8 @@
 """State-changing forms without CSRF protection: a forged cross-site submission is accepted.
 
-For each POST form that is not a login form, the form is submitted with a
-foreign ``Origin``/``Referer`` and every token-like field replaced. If the
+Each POST form (login forms too: login CSRF signs the victim into the
+attacker's account) is submitted with a foreign ``Origin``/``Referer`` and
+every token-like field replaced. If the
 application accepts it (2xx/3xx, no refusal text) the form is unprotected.
 """
 
@@ -32,8 +33,6 @@ class Csrf(ActiveCheck):
 
     async def check_endpoint(self, ctx: CheckContext, endpoint: Endpoint) -> list[Hit]:
         if endpoint.method != "POST" or not endpoint.extra.get("form"):
-            return []
-        if any(p.field_type == "password" for p in endpoint.params):
             return []
         forged = {p.name: token() for p in endpoint.params if _TOKEN_NAMES.search(p.name)}
         base = endpoint.request(forged)

@@ -52,7 +52,13 @@ class CheckContext(Protocol):
         ...
 
     async def baseline(self, endpoint: Endpoint) -> Response | None:
-        """The endpoint's response with its offered values (cached)."""
+        """The endpoint's response with its offered values (sent once per scan)."""
+        ...
+
+    async def cached(
+        self, endpoint: Endpoint, param: Param, value: str
+    ) -> tuple[RequestSpec, Response | None]:
+        """Like :func:`inject`, but sent once per scan: checks share these probes."""
         ...
 
     def canary_url(self, marker: str) -> str | None:

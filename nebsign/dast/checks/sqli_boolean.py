@@ -3,11 +3,13 @@
 Responses are compared after removing every echo of the injected values, and
 only when the page is stable (two baseline fetches agree byte for byte). The
 true condition must give exactly the baseline page and the false one a
-different page, for two independent true/false pairs.
+different page, for two independent true/false pairs, in a SQL context
+:func:`~nebsign.dast.checks._sql.sql_contexts` found.
 """
 
 from __future__ import annotations
 
+from nebsign.dast.checks._sql import sql_contexts
 from nebsign.dast.checks._util import inject, strip_reflections
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
@@ -15,13 +17,15 @@ from nebsign.findings import Severity
 
 __all__ = ["SqliBoolean", "boolean_differs"]
 
-#: (true, false) suffix pairs, two per quoting style
-_STYLES = (
-    ((" AND 1=1", " AND 1=2"), (" AND 7>3", " AND 3>7")),
-    (("' AND '1'='1", "' AND '1'='2"), ("' AND 'b'>'a", "' AND 'a'>'b")),
-    (('" AND "1"="1', '" AND "1"="2'), ('" AND "b">"a', '" AND "a">"b')),
-    (("' AND 1=1-- ", "' AND 1=2-- "), ("' AND 7>3-- ", "' AND 3>7-- ")),
-)
+#: context -> (true, false) suffix pairs, two per quoting style
+_STYLES = {
+    "": (((" AND 1=1", " AND 1=2"), (" AND 7>3", " AND 3>7")),),
+    "'": (
+        (("' AND '1'='1", "' AND '1'='2"), ("' AND 'b'>'a", "' AND 'a'>'b")),
+        (("' AND 1=1-- ", "' AND 1=2-- "), ("' AND 7>3-- ", "' AND 3>7-- ")),
+    ),
+    '"': ((('" AND "1"="1', '" AND "1"="2'), ('" AND "b">"a', '" AND "a">"b')),),
+}
 
 
 async def boolean_differs(
@@ -51,13 +55,14 @@ class SqliBoolean(ActiveCheck):
         if not param.value:
             return []
         first = await ctx.baseline(endpoint)
-        _, second = await inject(ctx, endpoint, param, param.value)
+        _, second = await ctx.cached(endpoint, param, param.value)
         if first is None or second is None or first.status != second.status:
             return []
         base = strip_reflections(first.text, (param.value,))
         if base != strip_reflections(second.text, (param.value,)):
             return []  # a page that changes by itself cannot be compared
-        for pairs in _STYLES:
+        styles = [s for ctx_ in await sql_contexts(ctx, endpoint, param) for s in _STYLES[ctx_]]
+        for pairs in styles:
             proofs = []
             for t, f in pairs:
                 ok, why = await boolean_differs(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nebsign.dast.checks._util import SQL_ERRORS, excerpt, inject
+from nebsign.dast.checks._util import SQL_ERRORS, excerpt
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
 from nebsign.findings import Severity
@@ -25,7 +25,7 @@ class SqliError(ActiveCheck):
             return []
         for suffix in _PAYLOADS:
             payload = param.value + suffix
-            spec, resp = await inject(ctx, endpoint, param, payload)
+            spec, resp = await ctx.cached(endpoint, param, payload)
             if resp is None:
                 continue
             m = SQL_ERRORS.search(resp.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nebsign.dast.checks._util import excerpt, inject
+from nebsign.dast.checks._util import excerpt
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
 from nebsign.findings import Severity
@@ -33,7 +33,7 @@ class XpathInjection(ActiveCheck):
             return []
         for suffix in ("'", '"', "']", "' or '"):
             payload = param.value + suffix
-            spec, resp = await inject(ctx, endpoint, param, payload)
+            spec, resp = await ctx.cached(endpoint, param, payload)
             if resp is not None and (m := XPATH_ERRORS.search(resp.text)):
                 return [
                     Hit(
