@@ -77,6 +77,8 @@ def finding_of_hit(check: ActiveCheck, hit: Hit) -> Finding:
     }
     if hit.response is not None:
         props["response"] = {"status": hit.response.status}
+    if check.xss:
+        props["browser_confirmed"] = None  # None: not run in a browser (see --browser)
     props.update(hit.properties)
     return Finding(
         source=Source.DAST,

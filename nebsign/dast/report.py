@@ -107,9 +107,11 @@ def result_dict(verdict: DastVerdict, manifest: tuple[str, str] | None = None) -
 
 
 def _xss_note(f: Finding) -> str:
-    if "browser_confirmed" in f.properties:
-        return " (confirmed in Chromium)" if f.properties["browser_confirmed"] else ""
-    return " (unconfirmed: run with --browser)" if "xss_token" in f.properties else ""
+    if "browser_confirmed" not in f.properties:
+        return ""
+    if f.properties["browser_confirmed"] is None:
+        return " (unconfirmed: run with --browser)"
+    return " (confirmed in Chromium)"
 
 
 def format_text(verdict: DastVerdict) -> str:

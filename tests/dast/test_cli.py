@@ -191,3 +191,10 @@ def test_help_lists_every_registered_check() -> None:
 
     text = run_cli("scan", "dast", "--help").stdout
     assert all(name in text for name in REGISTRY)
+
+
+def test_json_says_which_xss_findings_are_unconfirmed(vuln_url: str) -> None:
+    result = dast(vuln_url + "/search?q=x", "--checks", "xss-reflected", "--max-pages", "1",
+                  "--format", "json")  # fmt: skip
+    xss = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "xss-reflected"]
+    assert xss and all(f["properties"]["browser_confirmed"] is None for f in xss)
