@@ -90,13 +90,9 @@ class Engine:
 
         import httpx
 
-        no_cookies = http.cookiejar.CookieJar(
-            policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
-        )
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             trust_env=False,
-            cookies=httpx.Cookies(no_cookies),
             timeout=self.limits.timeout,
             limits=httpx.Limits(
                 max_connections=max(1, self.limits.concurrency),
@@ -104,6 +100,8 @@ class Engine:
             ),
             headers={"User-Agent": "nebsign-dast"},
         )
+        # the client copies any jar it is given into a default one: set the policy on its own
+        self._client.cookies.jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
