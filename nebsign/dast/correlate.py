@@ -40,7 +40,8 @@ def handler_of(lines: list[str], line: int) -> str:
     start = line - 1
     while start > 0 and not _DEF.match(lines[start]):
         start -= 1
-    indent = len(_DEF.match(lines[start]).group(1)) if _DEF.match(lines[start]) else 0  # type: ignore[union-attr]
+    head = _DEF.match(lines[start])
+    indent = len(head.group(1)) if head else 0
     top = start
     while top > 0 and lines[top - 1].lstrip().startswith("@"):
         top -= 1

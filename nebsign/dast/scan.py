@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from nebsign.dast.canary import CanaryListener
@@ -180,20 +181,14 @@ def _jobs(checks: list[ActiveCheck], ctx: _Context) -> tuple[list[Job], list[Job
         for ep in ctx.endpoints:
             label = f"{ep.method} {route_of(ep.url)}"
             if check.overrides("check_endpoint"):
-                per_target.append(
-                    (check, label, lambda c=check, e=ep: c.check_endpoint(ctx, e))  # type: ignore[misc]
-                )
+                per_target.append((check, label, partial(check.check_endpoint, ctx, ep)))
             if check.overrides("check_param"):
-                for p in ep.params:
-                    per_target.append(
-                        (
-                            check,
-                            f"{label} [{p.name}]",
-                            lambda c=check, e=ep, q=p: c.check_param(ctx, e, q),  # type: ignore[misc]
-                        )
-                    )
+                per_target.extend(
+                    (check, f"{label} [{p.name}]", partial(check.check_param, ctx, ep, p))
+                    for p in ep.params
+                )
         if check.overrides("check_site"):
-            site.append((check, "site", lambda c=check: c.check_site(ctx)))  # type: ignore[misc]
+            site.append((check, "site", partial(check.check_site, ctx)))
     return per_target, site
 
 

@@ -36,11 +36,11 @@ SQL_ERRORS = re.compile(
 
 
 async def inject(
-    ctx: CheckContext, endpoint: Endpoint, param: Param, value: str, **kw: object
+    ctx: CheckContext, endpoint: Endpoint, param: Param, value: str, *, timeout: float | None = None
 ) -> tuple[RequestSpec, Response | None]:
     """Send the endpoint with *param* set to *value* (others at their offered values)."""
     spec = endpoint.request({param.name: value}, only=param)
-    resp = await ctx.send(spec, **kw)  # type: ignore[arg-type]
+    resp = await ctx.send(spec, timeout=timeout)
     return spec, resp
 
 

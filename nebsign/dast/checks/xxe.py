@@ -5,7 +5,7 @@ from __future__ import annotations
 from nebsign.dast.checks._util import excerpt, inject
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.checks.traversal import FILE_PROOF
-from nebsign.dast.model import Endpoint, Param, RequestSpec
+from nebsign.dast.model import Endpoint, Param, RequestSpec, Response
 from nebsign.findings import Severity
 
 __all__ = ["Xxe", "xxe_payloads"]
@@ -50,7 +50,9 @@ class Xxe(ActiveCheck):
                 return [self._hit(spec, resp, None, payload, m.group(0))]
         return []
 
-    def _hit(self, spec: RequestSpec, resp, name: str | None, payload: str, found: str) -> Hit:  # type: ignore[no-untyped-def]
+    def _hit(
+        self, spec: RequestSpec, resp: Response, name: str | None, payload: str, found: str
+    ) -> Hit:
         return Hit(
             request=spec,
             response=resp,
