@@ -13,25 +13,20 @@ import io
 import ipaddress
 import json
 import re
-import secrets
 import sqlite3
 import subprocess
-import threading
-import time
 import traceback
-import urllib.request
 import xml.etree.ElementTree as ET
 import xml.sax
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jinja2
+from dast.testapp_base import Env, Result
+from dast.testapp_more import OPENAPI, MoreEndpoints
+
+__all__ = ["OPENAPI", "App", "make_app"]
 
 FILES = Path(__file__).parent / "appfiles"
-Env = dict[str, Any]
-Result = tuple[str, list[tuple[str, str]], bytes]
 
 INDEX_LINKS = [
     "/search?q=hello",
@@ -60,70 +55,9 @@ INDEX_LINKS = [
 USERS_XML = "<users><user name='alice' role='admin'/><user name='bob' role='user'/></users>"
 
 
-def _db() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:", check_same_thread=False)
-    conn.create_function("sleep", 1, lambda s: time.sleep(min(float(s), 5)) or 0)
-    conn.executescript(
-        """
-        CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price INTEGER);
-        INSERT INTO items VALUES (1, 'apple', 3), (2, 'pear', 4), (3, 'plum', 5);
-        CREATE TABLE users (username TEXT, password TEXT);
-        INSERT INTO users VALUES ('admin', 's3cr3t-not-guessable');
-        """
-    )
-    return conn
+class App(MoreEndpoints):
+    """The app: vulnerable, or (hardened=True) its twin."""
 
-
-class App:
-    def __init__(self, hardened: bool) -> None:
-        self.hardened = hardened
-        self.lock = threading.Lock()
-        self.comments: list[str] = []
-        self.csrf = secrets.token_hex(8)
-        self.jinja = jinja2.Environment(autoescape=True)
-
-    # -- plumbing ---------------------------------------------------------------------
-    def headers(self, ctype: str = "text/html; charset=utf-8") -> list[tuple[str, str]]:
-        h = [("Content-Type", ctype)]
-        if self.hardened:
-            h += [
-                ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"),
-                ("X-Frame-Options", "DENY"),
-                ("X-Content-Type-Options", "nosniff"),
-                ("Server", "app"),
-            ]
-        return h
-
-    def page(
-        self, body: str, status: str = "200 OK", extra: list[tuple[str, str]] | None = None
-    ) -> Result:
-        doc = f"<!doctype html><html><head><title>t</title></head><body>{body}</body></html>"
-        return status, self.headers() + (extra or []), doc.encode()
-
-    def text(
-        self, body: str, status: str = "200 OK", ctype: str = "text/plain; charset=utf-8"
-    ) -> Result:
-        return status, self.headers(ctype), body.encode()
-
-    def esc(self, value: str) -> str:
-        return html.escape(value) if self.hardened else value
-
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        db = _db()  # one connection per request: a sleeping query blocks no other request
-        try:
-            return db.execute(sql, args).fetchall()
-        finally:
-            db.close()
-
-    def form_token(self) -> str:
-        if self.hardened:
-            return f'<input type="hidden" name="csrf_token" value="{self.csrf}">'
-        return ""
-
-    def token_ok(self, form: dict[str, str]) -> bool:
-        return not self.hardened or form.get("csrf_token") == self.csrf
-
-    # -- endpoints --------------------------------------------------------------------
     def index(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
         urls = [*INDEX_LINKS, f"/fetch?url=http://{env['HTTP_HOST']}/health"]
         links = "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in urls)
@@ -335,103 +269,6 @@ class App:
             "".join(f"<p>{self.esc(u.get('role', ''))}</p>" for u in found) or "<p>none</p>"
         )
 
-    def jsonp(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        cb = q.get("callback", "cb")
-        if self.hardened and not re.fullmatch(r"[A-Za-z_$][\w$.]{0,64}", cb):
-            return self.text("bad callback", "400 Bad Request")
-        return self.text(f'{cb}({{"ok": 1}})', ctype="application/javascript")
-
-    def fetch(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        url = q.get("url", "")
-        own = f"http://{env['HTTP_HOST']}/health"
-        if self.hardened and url != own:
-            return self.text("only the health URL may be fetched", "400 Bad Request")
-        parts = urlsplit(url)
-        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
-            return self.text("this test app fetches loopback URLs only", "400 Bad Request")
-        try:
-            with urllib.request.urlopen(url, timeout=3) as resp:
-                return self.text(resp.read(2000).decode(errors="replace"))
-        except Exception:
-            return self.text("fetch failed", "502 Bad Gateway")
-
-    def health(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        return self.text("ok")
-
-    def share(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        page = q.get("page", "home")
-        if self.hardened:
-            href = "/view?" + urlencode({"page": page, "lang": "en"})
-        else:
-            href = f"/view?page={page}&lang=en"
-        return self.page(f'<a href="{html.escape(href, quote=True)}">view</a>')
-
-    def view(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        return self.page("<p>view</p>")
-
-    def transfer(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        if env["REQUEST_METHOD"] == "POST":
-            if not self.token_ok(form):
-                return self.text("forbidden: bad csrf token", "403 Forbidden")
-            return self.page("<p>transferred</p>")
-        return self.page(
-            f"<form method='post' action='/transfer'>{self.form_token()}<input name='to' value='bob'>"
-            "<input name='amount' value='1'><input type='submit' value='send'></form>"
-        )
-
-    def static(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        if self.hardened:
-            return self.text("not found", "404 Not Found")
-        return self.page(
-            "<title>Index of /static/</title><a href='/static/readme.txt'>readme.txt</a>"
-        )
-
-    def api_data(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        origin = env.get("HTTP_ORIGIN", "")
-        extra = []
-        if origin and not self.hardened:
-            extra = [
-                ("Access-Control-Allow-Origin", origin),
-                ("Access-Control-Allow-Credentials", "true"),
-            ]
-        status, h, body = self.text('{"items": [1, 2, 3]}', ctype="application/json")
-        return status, h + extra, body
-
-    def api_items(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        raw = q.get("id", "1")
-        if self.hardened:
-            if not raw.isdigit():
-                return self.text('{"error": "bad id"}', "400 Bad Request", "application/json")
-            rows = self.query("SELECT name FROM items WHERE id = ?", (int(raw),))
-        else:
-            try:
-                rows = self.query(f"SELECT name FROM items WHERE id = {raw}")
-            except sqlite3.Error as exc:
-                return self.text(
-                    f'{{"error": "sqlite3.OperationalError: {exc}"}}',
-                    "500 Internal Server Error",
-                    "application/json",
-                )
-        return self.text(json.dumps({"items": [r[0] for r in rows]}), ctype="application/json")
-
-    def api_admin(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        if self.hardened and env.get("HTTP_AUTHORIZATION") != "Bearer test-token":
-            return self.text('{"error": "unauthorized"}', "401 Unauthorized", "application/json")
-        return self.text('{"users": ["admin"]}', ctype="application/json")
-
-    def git_head(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        if self.hardened:
-            return self.text("not found", "404 Not Found")
-        return self.text("ref: refs/heads/main\n")
-
-    def backup(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        if self.hardened:
-            return self.text("not found", "404 Not Found")
-        return self.text("import sqlite3\n\ndef handler(env):\n    return db.execute(sql)\n")
-
-    def openapi(self, q: dict[str, str], form: dict[str, str], env: Env) -> Result:
-        return self.text(json.dumps(OPENAPI), ctype="application/json")
-
     ROUTES: dict[str, str] = {
         "/": "index",
         "/search": "search",
@@ -465,45 +302,6 @@ class App:
         "/app.py.bak": "backup",
         "/openapi.json": "openapi",
     }
-
-    def __call__(self, env: Env, start_response: Callable[..., Any]) -> list[bytes]:
-        path = env.get("PATH_INFO", "/")
-        q = {
-            k: v[0]
-            for k, v in parse_qs(env.get("QUERY_STRING", ""), keep_blank_values=True).items()
-        }
-        form: dict[str, str] = {}
-        if env["REQUEST_METHOD"] == "POST":
-            length = min(int(env.get("CONTENT_LENGTH") or 0), 1_000_000)
-            raw = env["wsgi.input"].read(length).decode(errors="replace")
-            form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-        name = self.ROUTES.get(path)
-        if name is None:
-            status, headers, body = self.text("not found", "404 Not Found")
-        else:
-            status, headers, body = getattr(self, name)(q, form, env)
-        start_response(status, headers)
-        return [body]
-
-
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "test api", "version": "1"},
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "paths": {
-        "/api/v1/items": {
-            "get": {
-                "parameters": [
-                    {"name": "id", "in": "query", "schema": {"type": "integer", "example": 1}}
-                ],
-                "responses": {"200": {"description": "items"}},
-            }
-        },
-        "/api/v1/admin/users": {
-            "get": {"security": [{"bearer": []}], "responses": {"200": {"description": "users"}}}
-        },
-    },
-}
 
 
 def make_app(hardened: bool = False) -> App:
