@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "nebsign.gate": 2,
     "nebsign.audit": 2,
     "nebsign.report": 2,
+    "nebsign.dast": 2,
     # orchestration of several capabilities
     "nebsign._demo": 3,
     "nebsign.release": 3,
@@ -63,6 +64,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("nebsign.policy.sast", "nebsign.sast.baseline"): "issue 10 item 2: shared findings policy",
     ("nebsign.policy.sast", "nebsign.sast.runner"): "issue 10 item 2: shared findings policy",
     ("nebsign.audit.service", "nebsign.sast.baseline"): "issue 10 item 2: baseline for any source",
+    ("nebsign.dast.gate", "nebsign.sast.baseline"): "issue 10 item 2: baseline for any source",
+    ("nebsign.dast.policy", "nebsign.sast.baseline"): "issue 10 item 2: baseline for any source",
     ("nebsign.audit.scan", "nebsign.sast.interface"): "issue 10 item 5: one subprocess runner",
 }
 #: import circles that exist today (as sorted module tuples)
