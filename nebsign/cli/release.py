@@ -78,6 +78,11 @@ def _text(outcome: Any) -> None:
     "--canary-metrics", multiple=True, type=_FILE, help="Canary gate: metrics over the window."
 )
 @click.option(
+    "--staging-url",
+    metavar="URL",
+    help="DAST: scan the release candidate deployed at URL (scope and budget from [dast]).",
+)
+@click.option(
     "--audit",
     "audits",
     multiple=True,
@@ -114,6 +119,7 @@ def release(
     staging_baseline: tuple[Path, ...],
     staging_current: tuple[Path, ...],
     canary_metrics: tuple[Path, ...],
+    staging_url: str | None,
     audits: tuple[Path, ...],
     keep_going: bool,
     no_report: bool,
@@ -123,7 +129,8 @@ def release(
 ) -> None:
     """Build a signed release from SRC_DIR (scanned) and BUILD_DIR (published).
 
-    The build-server step: manifest of BUILD_DIR, SAST on SRC_DIR, the audit
+    The build-server step: manifest of BUILD_DIR, SAST on it and on SRC_DIR,
+    DAST against --staging-url when given, the audit
     coverage check when audit files are given, the staging and canary gates
     when their metrics are given, each result as a signed
     attestation, release.json signed, the public report rendered from the
@@ -137,11 +144,12 @@ def release(
       export NEBSIGN_PASSPHRASE=...   # or --passphrase-fd 3; never on the command line
       SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) \\
       nebsign release src/ build/ -o out/exchange-api-1.4.3 --key release.key \\
-          --name exchange-api --version 1.4.3 --audit audits/vault-audit.toml \\
+          --name exchange-api --version 1.4.3 --staging-url https://staging.internal/ \\
+          --audit audits/vault-audit.toml \\
           --staging-baseline base.json --staging-current cur.json --canary-metrics canary.om
 
     \b
-    Exit codes: 0 published; 1 a step failed (SAST, audit, a gate: named); 2 bad input
+    Exit codes: 0 published; 1 a step failed (SAST, DAST, audit, a gate: named); 2 bad input
     (missing file, OUT not empty, malformed metrics); 3 environment (scanner missing).
     """
     from nebsign.release import ReleaseRequest, expires_after, run_release
@@ -168,6 +176,7 @@ def release(
             staging_current=staging_current,
             canary_metrics=canary_metrics,
             audits=audits,
+            staging_url=staging_url,
             keep_going=keep_going,
             force=force,
             report=not no_report,

@@ -183,6 +183,7 @@ def test_planted_sql_string_stops_the_release_at_sast(
     assert [s["step"] for s in report["steps"]] == ["sast"]
     assert report["skipped"] == [
         "sast-source: SRC_DIR is BUILD_DIR (scanned as the payload)",
+        "dast: no input given",
         "audit: not run, an earlier step failed",
         "gate-staging: not run, an earlier step failed",
         "gate-canary: not run, an earlier step failed",
@@ -252,6 +253,7 @@ def test_without_metrics_the_gates_are_skipped_and_said_so(
     assert [s["step"] for s in report["steps"]] == ["sast"]
     assert report["skipped"] == [
         "sast-source: SRC_DIR is BUILD_DIR (scanned as the payload)",
+        "dast: no input given",
         "audit: no input given",
         "gate-staging: no input given",
         "gate-canary: no input given",

@@ -19,6 +19,7 @@ __all__ = ["STEPS", "load_steps"]
 STEPS: list[str] = [
     "nebsign.release.steps.sast",
     "nebsign.release.steps.sast:SOURCE",
+    "nebsign.release.steps.dast",
     "nebsign.release.steps.audit",
     "nebsign.release.steps.gates:STAGING",
     "nebsign.release.steps.gates:CANARY",
