@@ -1,4 +1,5 @@
-"""Demo step: ``nebsign release`` builds the signed release in one call; the agent installs
+"""Demo step: ``nebsign release`` builds the signed release in one call (DAST against the
+sample shop started on 127.0.0.1 as the staging deployment, stopped after); the agent installs
 it; a planted SQL-string vulnerability stops the release at SAST with nothing published.
 
 Leaves ``release_out`` (the published directory) and ``release_host`` (the agent root)
@@ -18,6 +19,7 @@ from nebsign.policy.host import load_host_policy
 from nebsign.release import ReleaseRequest, clock, expires_after, run_release
 
 from . import DemoContext
+from .dast import _serve, _shop
 
 TITLE = "nebsign release: the build-server step in one command; the agent installs its output"
 
@@ -37,7 +39,7 @@ def _host_policy(etc: Path, root: Path, key: PrivateKey) -> Path:
     )
     require = "".join(
         f'[[require]]\npredicate_type = "{t}"\nverdict = "pass"\n'
-        for t in ("sast", "audit", "gate")
+        for t in ("sast", "dast", "audit", "gate")
     )
     host = etc / "agent.toml"
     host.write_text(
@@ -48,7 +50,9 @@ def _host_policy(etc: Path, root: Path, key: PrivateKey) -> Path:
     return host
 
 
-def _request(ctx: DemoContext, src: Path, out: Path) -> ReleaseRequest:
+def _request(
+    ctx: DemoContext, src: Path, out: Path, staging_url: str | None = None
+) -> ReleaseRequest:
     metrics = ctx.examples / "metrics"
     return ReleaseRequest(
         src_dir=src,
@@ -62,6 +66,7 @@ def _request(ctx: DemoContext, src: Path, out: Path) -> ReleaseRequest:
         staging_baseline=(metrics / "staging-baseline.json",),
         staging_current=(metrics / "staging-current-pass.json",),
         canary_metrics=(metrics / "canary-pass.om",),
+        staging_url=staging_url,
     )
 
 
@@ -71,7 +76,8 @@ def run(ctx: DemoContext) -> Iterator[str]:
     key = generate_key()
     src = Path(ctx.values.get("release_dir", ctx.examples / "release"))
     out = base / "published" / "exchange-api-1.4.3"
-    outcome = run_release(_request(ctx, src, out), key)
+    with _serve(_shop(ctx).make_app(fixed=True)) as url:  # staging: the sample shop, loopback
+        outcome = run_release(_request(ctx, src, out, url), key)
     outcome.raise_for_verdict()
     for step in outcome.steps:
         yield f"{step.step}: {step.verdict.upper()}: {step.reason}"
@@ -86,7 +92,7 @@ def run(ctx: DemoContext) -> Iterator[str]:
     policy = load_host_policy(_host_policy(base / "etc", root, key))
     installed = install_release(policy, str(out))
     yield (
-        f"agent install (requires sast, audit and gate to pass): {installed.status.value}, "
+        f"agent install (requires sast, dast, audit and gate to pass): {installed.status.value}, "
         f"current -> {os.readlink(root / 'current')}"
     )
     ctx.values["release_out"] = out

@@ -14,11 +14,11 @@ def test_demo_step(tmp_path: Path) -> None:
     ctx = DemoContext(tmp_path, data_path("examples"))
     lines = list(step.run(ctx))
     text = "\n".join(lines)
-    for name in ("sast", "audit", "gate-staging", "gate-canary"):
+    for name in ("sast", "dast", "audit", "gate-staging", "gate-canary"):
         assert f"{name}: PASS" in text
-    assert "4 signed attestations, index.json for HTTP" in text
+    assert "5 signed attestations, index.json for HTTP" in text
     assert "public report rendered from the verified release, signed" in text
-    assert "agent install (requires sast, audit and gate to pass): installed" in text
+    assert "agent install (requires sast, dast, audit and gate to pass): installed" in text
     assert "current -> releases/1.4.3" in text
     assert "stopped at sast (exit 1), nothing published" in text
     assert "orders.py" in lines[-1]
