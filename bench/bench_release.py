@@ -5,8 +5,9 @@ Run by hand: ``.venv/bin/python bench/bench_release.py [--runs 5]``.
 The peer does what a build script without ``nebsign release`` would do to get
 the same release directory: ``cp -a`` the build output to ``payload/``, then
 ``nebsign manifest create``, ``scan sast --format json`` + ``attest create``,
+``scan dast --attest`` (the sample shop on 127.0.0.1 as staging),
 ``audit check --attest``, ``gate staging --attest``, ``gate canary --attest``,
-``sign``, an ``index.json`` written by hand and ``report build``: eight processes. ``nebsign
+``sign``, an ``index.json`` written by hand and ``report build``: nine processes. ``nebsign
 release`` is one process that shares start-up, imports and the manifest.
 Both sides get the same inputs (example, audit file, staging and canary
 metrics, an encrypted key with the passphrase in the environment) and the
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "release"))
@@ -42,6 +44,32 @@ def _run(args: list[str], env: dict[str, str], stdout: Path | None = None) -> No
         return
     with open(stdout, "wb") as fh:
         subprocess.run(args, env=env, check=True, stdout=fh, stderr=subprocess.DEVNULL)
+
+
+def _shop_server() -> tuple[str, Any]:
+    """The sample shop (fixed) on 127.0.0.1 in a thread: the staging deployment both sides scan."""
+    import importlib.util
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    spec = importlib.util.spec_from_file_location("bench_shop", REPO / "examples/dast/shop.py")
+    assert spec is not None and spec.loader is not None
+    shop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shop)
+    server = make_server("127.0.0.1", 0, shop.make_app(fixed=True), Server, Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/", server
+
+
+STAGING = ""
 
 
 def ours(out: Path, key: Path, cache: Path | None, env: dict[str, str]) -> None:
@@ -217,7 +245,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=["warm", "cold"])
     args = parser.parse_args()
+    global STAGING
     env = {**os.environ, "NEBSIGN_PASSPHRASE": PASSPHRASE, "SOURCE_DATE_EPOCH": EPOCH}
+    STAGING, server = _shop_server()
+    try:
+        _bench(args, env)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _bench(args: argparse.Namespace, env: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-release-") as tmp:
         work = Path(tmp)
         key, _ = make_key(work)
