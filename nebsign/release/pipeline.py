@@ -103,6 +103,11 @@ def run_release(
             f"manifest: {len(manifest.files)} file(s), {manifest.total_size} bytes, "
             f"release.json sha256:{manifest.digest()}"
         )
+        expires_at = manifest.expires_at
+        if expires_at is not None and expires_at <= datetime.now(UTC):
+            progress(
+                f"warning: release.json expires {request.expires}, already past: hosts refuse it"
+            )
         results: list[StepResult] = []
         skipped: list[str] = []
         with tempfile.TemporaryDirectory(prefix="nebsign-release-") as work:

@@ -362,6 +362,8 @@ def test_no_report_leaves_it_out(
     assert result.exit_code == 0, result.stderr
     assert not (out / "report").exists()
     assert "public report" not in result.stdout
+    # SOURCE_DATE_EPOCH (2026-01-01) + 30 days is already past: said, not refused
+    assert "warning: release.json expires 2026-01-31T00:00:00Z, already past" in result.stderr
 
 
 def test_force_replaces_a_previous_release_atomically(
