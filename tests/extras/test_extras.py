@@ -9,15 +9,14 @@ without them). tests/extras/test_core_venv.py installs the core alone for real.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import REPO, Result, assert_one_line_error
+from extrakit import ALL_EXTRA_MODULES, COMMAND_IDS, COMMANDS, argv_in, command_name, run_without
+from helpers import REPO, assert_one_line_error
 
 from nebsign._internal.extras import (
     COMPOSITE,
@@ -30,31 +29,6 @@ from nebsign._internal.extras import (
 )
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
-ALL_EXTRA_MODULES = sorted({m for mods in EXTRAS.values() for m in mods})
-_RUN = """
-import sys
-for name in sys.argv[1].split(","):
-    if name:
-        sys.modules[name] = None
-sys.argv = ["nebsign", *sys.argv[2:]]
-from nebsign.cli import main
-main()
-"""
-
-
-def run_without(hidden: list[str], *args: str, cwd: Path | None = None) -> Result:
-    """``nebsign ARGS`` in a real process that cannot import the *hidden* modules."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _RUN, ",".join(hidden), *args],
-        capture_output=True,
-        cwd=cwd,
-        env=dict(os.environ),
-        timeout=300,
-        check=False,
-    )
-    return Result(
-        proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(), proc.stdout
-    )
 
 
 def _name(requirement: str) -> str:
@@ -157,32 +131,18 @@ def test_import_from_extra_turns_a_broken_install_into_exit_3(tmp_path: Path) ->
 # --- every command that needs an extra says which ---------------------------------------
 
 
-def _commands(tmp: Path) -> list[tuple[list[str], str]]:
-    any_file = str(REPO / "pyproject.toml")
-    (tmp / "contracts").mkdir(exist_ok=True)
-    return [
-        (["scan", "sast"], "scan"),
-        (["audit", "scan", str(tmp / "contracts")], "audit"),
-        (["gate", "staging", "--baseline", any_file, "--current", any_file], "gates"),
-        (["gate", "canary", "--metrics", any_file], "gates"),
-        (["gate", "regional", "--metrics", any_file], "gates"),
-        (["report", "build", str(tmp / "release"), "-o", str(tmp / "report")], "report"),
-        (["report", "verify", str(tmp / "report")], "report"),
-        (["demo"], "build"),
-    ]
-
-
-@pytest.mark.parametrize("index", range(8))
-def test_a_command_without_its_extra_exits_3_with_the_pip_line(index: int, tmp_path: Path) -> None:
-    argv, extra = _commands(tmp_path)[index]
-    command = "nebsign " + " ".join(a for a in argv if not a.startswith(("-", "/")))
+@pytest.mark.parametrize(("template", "extra"), COMMANDS, ids=COMMAND_IDS)
+def test_a_command_without_its_extra_exits_3_with_the_pip_line(
+    template: tuple[str, ...], extra: str, tmp_path: Path
+) -> None:
+    argv, command = argv_in(template, tmp_path), command_name(template)
     hidden = list(EXTRAS.get(extra, ALL_EXTRA_MODULES))
     result = run_without(hidden, *argv, cwd=tmp_path)
     assert_one_line_error(result, 3)
     line = result.stderr.strip()
     assert line.startswith(f"nebsign: error: {command} needs nebsign's '{extra}' extra"), line
     assert line.endswith(f"(pip install 'nebsign[{extra}]')"), line
-    assert not list(tmp_path.glob("release*")) and not (tmp_path / "report").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contracts"]  # nothing written
     if argv[0] != "demo":
         as_json = run_without(hidden, *argv, "--format", "json", cwd=tmp_path)
         assert as_json.exit_code == 3, as_json.stderr
