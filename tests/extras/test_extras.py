@@ -186,3 +186,12 @@ def test_the_core_commands_run_with_every_extra_hidden(tmp_path: Path) -> None:
     )
     assert installed.exit_code == 0, installed.stderr
     assert kit.current_payload() == b"app 1.0.0\n"
+
+
+def test_the_isolated_pre_commit_hook_installs_the_scan_extra() -> None:
+    """pre-commit installs a python hook with ``pip install . *additional_dependencies``."""
+    from pre_commit.clientlib import load_manifest
+
+    hooks = {h["id"]: h for h in load_manifest(str(REPO / ".pre-commit-hooks.yaml"))}
+    assert hooks["nebsign-sast-isolated"]["additional_dependencies"] == [".[scan]"]
+    assert hooks["nebsign-sast"]["additional_dependencies"] == []  # language: system
