@@ -165,7 +165,7 @@ def test_a_missing_scanner_executable_names_the_scan_extra(tmp_path: Path) -> No
 
 
 def test_the_core_commands_run_with_every_extra_hidden(tmp_path: Path) -> None:
-    """hash, key, sign, verify and an agent install import nothing from any extra."""
+    """hash, key, sign, verify, an agent install and an audit import need no extra."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "agent"))
     from agentkit import ReleaseKit
 
@@ -186,6 +186,9 @@ def test_the_core_commands_run_with_every_extra_hidden(tmp_path: Path) -> None:
     )
     assert installed.exit_code == 0, installed.stderr
     assert kit.current_payload() == b"app 1.0.0\n"
+    audit = REPO / "examples" / "audits" / "vault-audit.toml"
+    imported = run_without(hidden, "audit", "import", str(audit), "--format", "json")
+    assert imported.exit_code == 0 and json.loads(imported.stdout)["auditor"], imported.stderr
 
 
 def test_the_isolated_pre_commit_hook_installs_the_scan_extra() -> None:
