@@ -16,6 +16,7 @@ from types import ModuleType
 from nebsign.errors import EnvironmentFault
 
 __all__ = [
+    "COMPOSITE",
     "EXTRAS",
     "ExtraMissing",
     "import_from_extra",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 #: extra -> {top-level module nebsign needs from it: the distribution that brings it}.
-#: Keep in step with ``[project.optional-dependencies]`` (tests/test_extras.py checks).
+#: Keep in step with ``[project.optional-dependencies]`` (tests/extras/test_extras.py checks).
 EXTRAS: dict[str, dict[str, str]] = {
     "scan": {"bandit": "bandit", "semgrep": "semgrep", "yaml": "PyYAML"},
     "dast": {"httpx": "httpx"},
