@@ -122,6 +122,15 @@ def test_agent_install_of_a_signed_release_in_the_core(core: Path, tmp_path: Pat
     assert checked.exit_code == 0, checked.stderr
 
 
+def test_a_transparency_log_entry_verifies_in_the_core(core: Path) -> None:
+    """The sigstore library (the core's) checks a bundle's Rekor entry: in-repo assets."""
+    golden = REPO / "tests" / "assets" / "golden"
+    args = ["verify", str(golden / "artifact.bin"), "--bundle",
+            str(golden / "artifact.bin.tlog.sigstore.json")]  # fmt: skip
+    ok = nebsign(core, *args, "--policy", str(golden / "policy-tlog.toml"))
+    assert ok.exit_code == 0, ok.stderr
+
+
 def test_keyless_verification_in_the_core(core: Path) -> None:
     """sigstore is part of the core: a Sigstore staging bundle verifies offline."""
     data = SHARED / "testdata" / "sigstore"
