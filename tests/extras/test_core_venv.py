@@ -89,6 +89,7 @@ def test_the_core_venv_holds_no_build_server_package(core: Path) -> None:
     where, present = proc.stdout.splitlines()
     assert where.startswith(str(core)), where  # the installed wheel, not this checkout
     assert present == "[]", present
+    _check([sys.executable, "-m", "pip", "--python", str(core / "bin" / "python"), "check"])
     version = nebsign(core, "--version")
     assert version.exit_code == 0 and "nebsign" in version.stdout, version.stderr
 
