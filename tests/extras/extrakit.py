@@ -46,6 +46,7 @@ ANY_FILE = str(REPO / "pyproject.toml")
 #: with an empty contracts/ in it) and the extra it needs
 COMMANDS: list[tuple[tuple[str, ...], str]] = [
     (("scan", "sast"), "scan"),
+    (("scan", "dast", "http://127.0.0.1:9"), "dast"),
     (("audit", "scan", "{tmp}/contracts"), "audit"),
     (("gate", "staging", "--baseline", ANY_FILE, "--current", ANY_FILE), "gates"),
     (("gate", "canary", "--metrics", ANY_FILE), "gates"),
@@ -54,7 +55,7 @@ COMMANDS: list[tuple[tuple[str, ...], str]] = [
     (("report", "verify", "{tmp}/report"), "report"),
     (("demo",), "build"),
 ]
-COMMAND_IDS = ["-".join(a for a in t if a[0] not in "-{/") for t, _ in COMMANDS]
+COMMAND_IDS = ["-".join(a for a in t if a[0] not in "-{/" and "://" not in a) for t, _ in COMMANDS]
 
 
 def argv_in(template: tuple[str, ...], tmp: Path) -> list[str]:
@@ -67,7 +68,7 @@ def command_name(template: tuple[str, ...]) -> str:
     """``nebsign scan sast``: the words of the command, without options and paths."""
     words = []
     for arg in template:
-        if arg.startswith(("-", "{", "/")):
+        if arg.startswith(("-", "{", "/")) or "://" in arg:
             break
         words.append(arg)
     return " ".join(["nebsign", *words])
