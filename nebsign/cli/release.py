@@ -10,7 +10,6 @@ import click
 
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, quiet_option, shown
-from nebsign.errors import NebsignError
 
 _FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 
@@ -159,35 +158,30 @@ def release(
         if not quiet:
             click.echo(f"nebsign release: {shown(line)}", err=True)
 
-    try:
-        epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
-        request = ReleaseRequest(
-            src_dir=src_dir,
-            build_dir=build_dir,
-            out_dir=out_dir,
-            name=name,
-            version=version,
-            expires=expires or expires_after(clock(epoch), valid_days),
-            policy_path=policy_path,
-            sast_baseline=sast_baseline,
-            sast_cache=sast_cache,
-            use_sast_cache=not no_sast_cache,
-            staging_baseline=staging_baseline,
-            staging_current=staging_current,
-            canary_metrics=canary_metrics,
-            audits=audits,
-            staging_url=staging_url,
-            keep_going=keep_going,
-            force=force,
-            report=not no_report,
-            source_date_epoch=epoch,
-        )
-        key = load_signing_key(key_file, passphrase_fd)
-        outcome = run_release(request, key, progress=progress)
-    except NebsignError as exc:
-        if output_format == "json":
-            emit_json({"ok": False, "error": exc.diagnostics(), "exit_code": exc.exit_code})
-        raise
+    epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
+    request = ReleaseRequest(
+        src_dir=src_dir,
+        build_dir=build_dir,
+        out_dir=out_dir,
+        name=name,
+        version=version,
+        expires=expires or expires_after(clock(epoch), valid_days),
+        policy_path=policy_path,
+        sast_baseline=sast_baseline,
+        sast_cache=sast_cache,
+        use_sast_cache=not no_sast_cache,
+        staging_baseline=staging_baseline,
+        staging_current=staging_current,
+        canary_metrics=canary_metrics,
+        audits=audits,
+        staging_url=staging_url,
+        keep_going=keep_going,
+        force=force,
+        report=not no_report,
+        source_date_epoch=epoch,
+    )
+    key = load_signing_key(key_file, passphrase_fd)
+    outcome = run_release(request, key, progress=progress)
     if output_format == "json":
         emit_json(outcome.to_dict())
     else:

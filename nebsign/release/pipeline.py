@@ -86,6 +86,10 @@ def run_release(
     from nebsign.tree import build_manifest
 
     _check_request(request)
+    if request.report:
+        from nebsign._internal.extras import require_extra
+
+        require_extra("report", "nebsign release (the public report; or --no-report)")
     when = clock(request.source_date_epoch)
     chosen = load_steps() if steps is None else steps
     for step in chosen:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from helpers import assert_one_line_error
-from releasekit import METRICS, release
+from releasekit import METRICS, PASSPHRASE, release
 
 
 def test_non_empty_out_is_refused_without_force(
@@ -41,8 +41,9 @@ def test_wrong_passphrase_is_bad_input_with_json(
         env={"NEBSIGN_PASSPHRASE": "Zq9-not-the-passphrase"},
     )
     assert_one_line_error(result, 2)
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)  # the CLI boundary's refusal, once
     assert report["ok"] is False and report["exit_code"] == 2
+    assert report["reason"] == "wrong-passphrase"
     assert "Zq9" not in result.stdout + result.stderr  # no secret in any output
 
 
@@ -105,3 +106,53 @@ def test_help_has_an_example() -> None:
     result = run_cli("release", "--help")
     assert result.exit_code == 0
     assert "Example" in result.stdout and "nebsign release src/ build/" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("hidden", "extra", "args"),
+    [
+        (["semgrep"], "scan", ()),
+        (["markdown_it"], "report", ()),
+        (["httpx"], "dast", ("--staging-url", "http://127.0.0.1:9/")),
+        (["scipy"], "gates", ("--canary-metrics", str(METRICS / "canary-pass.om"))),
+    ],
+)
+def test_a_missing_extra_is_exit_3_with_the_pip_line_before_any_work(
+    tmp_path: Path,
+    example: Path,
+    keys: tuple[Path, Path],
+    hidden: list[str],
+    extra: str,
+    args: tuple[str, ...],
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extras"))
+    from extrakit import run_without
+
+    out = tmp_path / "out"
+    argv = [
+        "release",
+        str(example),
+        str(example),
+        "-o",
+        str(out),
+        "--key",
+        str(keys[0]),
+        "--name",
+        "exchange-api",
+        "--version",
+        "1.4.3",
+        *args,
+    ]
+    import os
+
+    os.environ["NEBSIGN_PASSPHRASE"] = PASSPHRASE
+    try:
+        result = run_without(hidden, *argv)
+    finally:
+        del os.environ["NEBSIGN_PASSPHRASE"]
+    assert_one_line_error(result, 3)
+    assert f"needs nebsign's '{extra}' extra" in result.stderr
+    assert result.stderr.strip().endswith(f"(pip install 'nebsign[{extra}]')")
+    assert not out.exists()

@@ -17,7 +17,10 @@ class DastStep:
         return request.staging_url is not None
 
     def check(self, request: ReleaseRequest) -> None:
+        from nebsign._internal.extras import require_extra
         from nebsign.dast.gate import load_dast_policy
+
+        require_extra("dast", "nebsign release --staging-url")
 
         load_dast_policy(request.policy_path)
 

@@ -47,10 +47,10 @@ class GateStep:
         return bool(request.canary_metrics)
 
     def check(self, request: ReleaseRequest) -> None:
+        from nebsign._internal.extras import require_extra
         from nebsign.gate.readers import read_metrics
-        from nebsign.gate.run import require_extra
 
-        require_extra()
+        require_extra("gates", f"nebsign release (the {self.kind} gate)")
         _policy(request.policy_path)
         paths = (
             (*request.staging_baseline, *request.staging_current)

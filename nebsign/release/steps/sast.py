@@ -31,7 +31,10 @@ class SastStep:
         return request.src_dir.resolve() != request.build_dir.resolve()
 
     def check(self, request: ReleaseRequest) -> None:
+        from nebsign._internal.extras import require_extra
         from nebsign.sast.gate import load_policy
+
+        require_extra("scan", "nebsign release (SAST)")
 
         load_policy(request.policy_path)  # a malformed [sast] table is exit 2 before any work
 
