@@ -176,8 +176,8 @@ def sast(
     Exit codes: 0 policy passed, 1 policy failed, 2 bad input, 3 a scanner is
     missing or failed.
     """
+    from nebsign.baseline import render_baseline
     from nebsign.sarif import sarif_bytes, to_sarif
-    from nebsign.sast.baseline import render_baseline
     from nebsign.sast.gate import ScanRequest, scan_sast
     from nebsign.sast.report import format_text, result_dict
 

@@ -8,15 +8,17 @@ from pathlib import Path
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
+from nebsign.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
+from nebsign.findings import Source
 from nebsign.manifest import FileEntry
+from nebsign.outcome import ScanOutcome
 from nebsign.policy import MAX_POLICY_BYTES
 from nebsign.policy.sast import SastPolicy, SastVerdict
-from nebsign.sast.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.sast.cache import ResultCache, default_cache_dir
 from nebsign.sast.gitattrs import attribute_hits
-from nebsign.sast.runner import MAX_SOURCE_BYTES, ScanOutcome, run_scan
+from nebsign.sast.runner import MAX_SOURCE_BYTES, run_scan
 from nebsign.sast.staged import read_staged, staged_tree
 from nebsign.sast.targets import build_scanners, collect_files, default_jobs, in_scope
 
@@ -57,17 +59,21 @@ def load_policy(path: Path | None) -> SastPolicy:
 def _baseline(request: ScanRequest, policy: SastPolicy, root: Path) -> Baseline | None:
     if request.baseline_path is not None:
         raw = read_bounded(request.baseline_path, MAX_BASELINE_BYTES, "baseline")
-        return Baseline.from_toml(raw, str(request.baseline_path))
+        return Baseline.from_toml(raw, str(request.baseline_path), source=Source.SAST)
     if not policy.baseline:
         return None
     if request.staged:
         # what is being committed: the staged baseline, not an unstaged edit of it
         staged = read_staged(root, policy.baseline, MAX_BASELINE_BYTES)
-        return None if staged is None else Baseline.from_toml(staged, f"staged {policy.baseline}")
+        return (
+            None
+            if staged is None
+            else Baseline.from_toml(staged, f"staged {policy.baseline}", source=Source.SAST)
+        )
     candidate = root / policy.baseline
     if candidate.is_file():
         raw = read_bounded(candidate, MAX_BASELINE_BYTES, "baseline")
-        return Baseline.from_toml(raw, policy.baseline)
+        return Baseline.from_toml(raw, policy.baseline, source=Source.SAST)
     return None
 
 

@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 
 from nebsign.errors import EnvironmentFault, InputError
 from nebsign.findings import Confidence, Severity
+from nebsign.outcome import ScanError
+from nebsign.policy.sast import SastPolicy
 
 __all__ = [
     "BatchResult",
     "Hit",
-    "ScanError",
     "Scanner",
     "ScannerFailed",
     "ScannerMissing",
@@ -103,18 +104,6 @@ class Hit:
             raise InputError(f"cached scanner result is malformed: {exc}") from exc
 
 
-@dataclass(frozen=True, slots=True)
-class ScanError:
-    """A file (or the whole batch when *path* is None) the tool could not scan."""
-
-    tool: str
-    path: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "path": self.path, "message": self.message}
-
-
 @dataclass(slots=True)
 class BatchResult:
     """Hits for every file that was scanned successfully, and the errors."""
@@ -148,6 +137,14 @@ class Scanner(ABC):
     def __init__(self, *, per_file_timeout: float = 30.0, jobs: int = 1) -> None:
         self.per_file_timeout = per_file_timeout
         self.jobs = max(1, jobs)
+
+    @classmethod
+    def configured(
+        cls, policy: SastPolicy, policies_dir: Path, *, jobs: int, engine: str | None = None
+    ) -> Scanner:
+        """This scanner as the ``[sast]`` *policy* asks for it, its rules or profile
+        read from *policies_dir* (what :func:`nebsign.sast.targets.build_scanners` calls)."""
+        return cls(per_file_timeout=policy.per_file_timeout, jobs=jobs)
 
     @abstractmethod
     def version(self) -> str:
