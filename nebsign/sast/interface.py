@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nebsign.errors import EnvironmentFault, InputError
+from nebsign._internal.subproc import (
+    MAX_OUTPUT,
+    Completed,
+    ScannerFailed,
+    ScannerMissing,
+    find_tool,
+    run,
+)
+from nebsign.errors import InputError
 from nebsign.findings import Confidence, Severity
 from nebsign.outcome import ScanError
 from nebsign.policy.sast import SastPolicy
@@ -36,18 +41,6 @@ __all__ = [
     "run_tool",
     "shard_files",
 ]
-
-
-class ScannerMissing(EnvironmentFault):
-    """The scanner executable is not installed."""
-
-    reason = "scanner-missing"
-
-
-class ScannerFailed(EnvironmentFault):
-    """The scanner ran but produced no usable result."""
-
-    reason = "scanner-failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,38 +215,20 @@ class Scanner(ABC):
         return list(range(hit.line, min(last, len(lines)) + 1))
 
 
-def find_tool(name: str, install_hint: str) -> str:
-    """The tool next to the running interpreter (same venv) first, then on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which(name)
-    if found:
-        return found
-    raise ScannerMissing(f"scanner {name!r} is not installed", hint=install_hint)
-
-
 def run_tool(
     argv: Sequence[str], *, cwd: Path, timeout: float, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[bytes] | None:
-    """Run a scanner; None if it exceeded *timeout* (the process is killed)."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+) -> Completed | None:
+    """Run a scanner (:func:`nebsign._internal.subproc.run`, the environment plus *env*);
+    None if it exceeded *timeout* (its process group is killed)."""
     try:
-        return subprocess.run(  # noqa: S603 - argv is built from a fixed tool path and file list
-            list(argv),
-            cwd=cwd,
-            env=full_env,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return None
+        proc = run([*argv], cwd=cwd, timeout=timeout, env={**os.environ, **(env or {})})
     except OSError as exc:
         raise ScannerFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    if proc.timed_out:
+        return None
+    if proc.too_large:
+        raise ScannerFailed(f"{Path(argv[0]).name} printed more than {MAX_OUTPUT} bytes")
+    return proc
 
 
 def shard_files(root: Path, files: Sequence[str], jobs: int) -> list[list[str]]:

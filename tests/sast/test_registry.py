@@ -8,7 +8,7 @@ import pytest
 
 from nebsign.errors import InputError
 from nebsign.policy.sast import SCANNERS, SastPolicy
-from nebsign.sast.gate import ScanRequest, scan_sast
+from nebsign.sast.scan import ScanRequest, scan_sast
 from nebsign.sast.targets import build_scanners
 
 

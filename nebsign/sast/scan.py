@@ -1,4 +1,7 @@
-"""``nebsign scan sast`` as one library call: policy, files, scanners, cache, verdict."""
+"""``nebsign scan sast`` as one library call: policy, files, scanners, cache, verdict.
+
+Named for what it does (it orchestrates a scan); "gate" is the rollout gates' word.
+"""
 
 from __future__ import annotations
 
