@@ -99,6 +99,7 @@ def run(
         close_fds=True,
     )
     deadline = time.monotonic() + timeout
+    timed_out = too_large = False
     try:
         out, err, timed_out, too_large = _pump(proc, data, deadline, max_output, keep_tail)
         if not (timed_out or too_large):
@@ -106,10 +107,14 @@ def run(
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 timed_out = True
+    except BaseException:
+        timed_out = True  # interrupted: nothing of the run may stay behind
+        raise
     finally:
-        # the group goes in every case: what the tool left running must not outlive it
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        if timed_out or too_large:
+            # the whole group: what the tool started must not outlive a stopped run
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
