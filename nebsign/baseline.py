@@ -1,22 +1,21 @@
 """The baseline: findings a named person accepted, why, and until when, for any source.
 
-A TOML file of ``[[finding]]`` tables, the same for SAST, DAST and audits. The
-fingerprint is computable from public fields, so an entry must also *say* what
-it accepts, and that claim is checked: ``rule`` (when given) must be the
-finding's rule, and a finding located in a file (SAST, audits) is accepted only
-by an entry naming its ``rule`` and ``path``, so an entry for one rule or file
-never accepts another. A DAST finding has no file: its fingerprint is rule +
-method + route + parameter (:func:`nebsign.dast.evidence.dast_fingerprint`), and an
-entry for it names no ``path``. The SAST fingerprint has no line number in it
+A TOML file of ``[[finding]]`` tables, one format for SAST, DAST and audits; an
+entry accepts a finding only if fingerprint, rule and place all match (the
+fingerprint alone is computable from public fields, so an entry for one rule
+or place must never accept another). The place (:func:`place`, written as
+``path``) is the finding's file, or for a finding about a running service
+(DAST) its HTTP method and URL. The SAST fingerprint has no line number in it
 (rule + path + normalized code + occurrence index), so moving code keeps the
 acceptance while a *second* identical finding in the same file gets a new
-fingerprint and stays open. Entries whose ``until`` date has passed no longer
-hide anything. Entries that match no current finding are reported as fixed.
+fingerprint and stays open; a DAST fingerprint is rule + method + route +
+parameter. Entries whose ``until`` date has passed no longer hide anything.
+Entries that match no current finding are reported as fixed.
 
     [[finding]]
     fingerprint = "3f1c...e9"        # from `nebsign scan sast --format json`
     rule = "B608"                    # checked against the finding
-    path = "app/db.py"               # file findings only (SAST, audits)
+    path = "app/db.py"               # DAST: "GET http://host/route"
     status = "accepted-risk"         # or "false-positive", "acknowledged"
     who = "alice@example.com"
     why = "query text is a constant table name from an enum"
@@ -32,18 +31,15 @@ from datetime import date, datetime
 from typing import Any
 
 from nebsign.errors import InputError
-from nebsign.findings import Finding, Source, Status, StatusNote
+from nebsign.findings import Finding, Status, StatusNote
 from nebsign.policy import load_toml
 
-__all__ = ["MAX_BASELINE_BYTES", "Baseline", "BaselineEntry", "render_baseline"]
+__all__ = ["MAX_BASELINE_BYTES", "Baseline", "BaselineEntry", "place", "render_baseline"]
 
 MAX_BASELINE_BYTES = 4 * 1024 * 1024
 _FP = re.compile(r"[0-9a-f]{64}")
 _ACCEPTING = {Status.ACCEPTED_RISK, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED}
 _KEYS = {"fingerprint", "rule", "path", "status", "who", "why", "until"}
-#: the claims an entry must state, by the source whose baseline file is read
-#: (audit findings may have no file: their entries, like DAST's, are checked per finding)
-_REQUIRED: dict[Source, tuple[str, ...]] = {Source.SAST: ("rule", "path")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +47,8 @@ class BaselineEntry:
     """One accepted finding."""
 
     fingerprint: str
-    rule: str | None
-    path: str | None
+    rule: str
+    path: str
     status: Status
     who: str
     why: str
@@ -61,24 +57,18 @@ class BaselineEntry:
     def expired(self, today: date) -> bool:
         return self.until is not None and self.until < today
 
-    def accepts(self, finding: Finding) -> bool:
-        """Same fingerprint, and every claim the entry states (and the finding's
-        kind needs: rule and path for a finding in a file) is the finding's."""
-        if self.fingerprint != finding.fingerprint:
-            return False
-        if self.rule is not None and self.rule != finding.rule_id:
-            return False
-        if finding.location.path:
-            return self.rule is not None and self.path == finding.location.path
-        return self.path is None
-
     def note(self) -> StatusNote:
         return StatusNote(self.who, self.why, self.until)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"fingerprint": self.fingerprint}
-        out.update({k: v for k, v in (("rule", self.rule), ("path", self.path)) if v is not None})
-        out.update({"status": self.status.value, "who": self.who, "why": self.why})
+        out: dict[str, Any] = {
+            "fingerprint": self.fingerprint,
+            "rule": self.rule,
+            "path": self.path,
+            "status": self.status.value,
+            "who": self.who,
+            "why": self.why,
+        }
         if self.until is not None:
             out["until"] = self.until.isoformat()
         return out
@@ -91,18 +81,18 @@ class Baseline:
     entries: tuple[BaselineEntry, ...] = ()
 
     def get(self, finding: Finding) -> BaselineEntry | None:
-        """The entry accepting *finding* (:meth:`BaselineEntry.accepts`)."""
+        """The entry accepting *finding*: same fingerprint, same rule, same place."""
         for entry in self.entries:
-            if entry.accepts(finding):
+            if (
+                entry.fingerprint == finding.fingerprint
+                and entry.rule == finding.rule_id
+                and entry.path == place(finding)
+            ):
                 return entry
         return None
 
     @classmethod
-    def from_toml(
-        cls, raw: bytes, what: str = "baseline", *, source: Source | None = None
-    ) -> Baseline:
-        """Parse a baseline file; with *source*, every entry must state the claims
-        that source's findings are checked against (SAST: rule and path)."""
+    def from_toml(cls, raw: bytes, what: str = "baseline") -> Baseline:
         doc = load_toml(raw, what, limit=MAX_BASELINE_BYTES)
         unknown = set(doc) - {"finding"}
         if unknown:
@@ -110,11 +100,10 @@ class Baseline:
         items = doc.get("finding", [])
         if not isinstance(items, list):
             raise InputError(f"{what}: 'finding' must be an array of tables")
-        required = _REQUIRED.get(source, ()) if source else ()
         entries = []
         seen: set[str] = set()
         for i, item in enumerate(items):
-            entry = _entry(item, f"{what}: finding[{i}]", required)
+            entry = _entry(item, f"{what}: finding[{i}]")
             if entry.fingerprint in seen:
                 raise InputError(f"{what}: finding[{i}]: duplicate fingerprint")
             seen.add(entry.fingerprint)
@@ -147,22 +136,28 @@ class Baseline:
         return out, fixed
 
 
+def place(finding: Finding) -> str:
+    """Where a baseline entry says a finding is: its file path, or for a finding
+    about a running service (DAST) its HTTP method and URL."""
+    loc = finding.location
+    if loc.path is not None:
+        return loc.path
+    return f"{loc.method or 'GET'} {loc.url}"
+
+
 def _with_props(finding: Finding, props: dict[str, Any]) -> Finding:
     return replace(finding, properties=props)
 
 
-def _entry(item: object, what: str, required: tuple[str, ...]) -> BaselineEntry:
+def _entry(item: object, what: str) -> BaselineEntry:
     if not isinstance(item, dict):
         raise InputError(f"{what}: must be a table")
     unknown = set(item) - _KEYS
     if unknown:
         raise InputError(f"{what}: unknown key {sorted(unknown)[0]!r}")
-    for key in ("fingerprint", "who", "why", *required):
+    for key in ("fingerprint", "rule", "path", "who", "why"):
         if not isinstance(item.get(key), str) or not item[key].strip():
             raise InputError(f"{what}: {key!r} is required (a non-empty string)")
-    for key in ("rule", "path"):
-        if key in item and (not isinstance(item[key], str) or not item[key].strip()):
-            raise InputError(f"{what}: {key!r} must be a non-empty string")
     if not _FP.fullmatch(item["fingerprint"]):
         raise InputError(f"{what}: fingerprint must be 64 lowercase hex characters")
     try:
@@ -178,8 +173,8 @@ def _entry(item: object, what: str, required: tuple[str, ...]) -> BaselineEntry:
         raise InputError(f"{what}: 'until' must be a TOML date like 2026-12-31")
     return BaselineEntry(
         fingerprint=item["fingerprint"],
-        rule=item.get("rule"),
-        path=item.get("path"),
+        rule=item["rule"],
+        path=item["path"],
         status=status,
         who=item["who"],
         why=item["why"],
@@ -203,7 +198,7 @@ def render_baseline(
             "[[finding]]",
             f"fingerprint = {_toml_str(f.fingerprint)}",
             f"rule = {_toml_str(f.rule_id)}",
-            *([f"path = {_toml_str(f.location.path)}"] if f.location.path else []),
+            f"path = {_toml_str(place(f))}",
             'status = "accepted-risk"',
             f"who = {_toml_str(who)}",
             f"why = {_toml_str(why)}",

@@ -14,7 +14,6 @@ from nebsign._internal.resources import data_path
 from nebsign.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
-from nebsign.findings import Source
 from nebsign.manifest import FileEntry
 from nebsign.outcome import ScanOutcome
 from nebsign.policy import MAX_POLICY_BYTES
@@ -62,21 +61,17 @@ def load_policy(path: Path | None) -> SastPolicy:
 def _baseline(request: ScanRequest, policy: SastPolicy, root: Path) -> Baseline | None:
     if request.baseline_path is not None:
         raw = read_bounded(request.baseline_path, MAX_BASELINE_BYTES, "baseline")
-        return Baseline.from_toml(raw, str(request.baseline_path), source=Source.SAST)
+        return Baseline.from_toml(raw, str(request.baseline_path))
     if not policy.baseline:
         return None
     if request.staged:
         # what is being committed: the staged baseline, not an unstaged edit of it
         staged = read_staged(root, policy.baseline, MAX_BASELINE_BYTES)
-        return (
-            None
-            if staged is None
-            else Baseline.from_toml(staged, f"staged {policy.baseline}", source=Source.SAST)
-        )
+        return None if staged is None else Baseline.from_toml(staged, f"staged {policy.baseline}")
     candidate = root / policy.baseline
     if candidate.is_file():
         raw = read_bounded(candidate, MAX_BASELINE_BYTES, "baseline")
-        return Baseline.from_toml(raw, policy.baseline, source=Source.SAST)
+        return Baseline.from_toml(raw, policy.baseline)
     return None
 
 
