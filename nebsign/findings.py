@@ -16,7 +16,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from nebsign._internal.canonical import canonical_json, parse_json_object
+from nebsign._internal.canonical import (
+    MAX_SAFE_INTEGER,
+    canonical_json,
+    canonical_json_simple,
+    parse_json_object,
+)
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
 
@@ -35,6 +40,7 @@ __all__ = [
     "fingerprint",
     "normalize_snippet",
     "snippet_lines",
+    "verdict_predicate",
 ]
 
 MAX_FINDINGS_BYTES = 64 * 1024 * 1024
@@ -344,3 +350,52 @@ def findings_from_json(raw: bytes, what: str = "findings") -> list[Finding]:
     if not isinstance(items, list):
         raise InputError(f"{what}: 'findings' must be a list")
     return [Finding.from_dict(item, f"{what}[{i}]") for i, item in enumerate(items)]
+
+
+def _simple(value: object) -> bool:
+    """True if :func:`canonical_json_simple`'s precondition holds for *value*."""
+    if value is None or type(value) in (str, bool):
+        return True
+    if type(value) is int:
+        return abs(value) <= MAX_SAFE_INTEGER
+    if type(value) is list:
+        return all(_simple(v) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and k.isascii() and _simple(v) for k, v in value.items())
+    return False
+
+
+def _canonical_rows(rows: list[dict[str, Any]]) -> bytes:
+    """RFC 8785 bytes of finding rows; at C speed when they are simple values
+    (integers, ASCII keys; the usual case), else by the rfc8785 package."""
+    if _simple(rows):
+        try:
+            return canonical_json_simple(rows)
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let rfc8785 refuse it properly
+    return canonical_json(rows)
+
+
+def verdict_predicate(
+    *,
+    passed: bool,
+    reason: str,
+    policy_digest: str,
+    tools: Mapping[str, str],
+    counts: Mapping[str, Any],
+    findings: Iterable[Finding],
+) -> dict[str, Any]:
+    """The keys every verdict predicate shares, for any source (SAST, DAST, audits):
+    ``verdict``, ``reason``, ``policy_digest``, ``tools``, ``counts``, ``findings``
+    (sorted, :meth:`Finding.to_dict`) and ``findings_digest`` (SHA-256 of their
+    canonical JSON). Each capability adds its own keys to the returned dict."""
+    rows = [f.to_dict() for f in sorted(findings, key=Finding.sort_key)]
+    return {
+        "verdict": "pass" if passed else "fail",
+        "reason": reason,
+        "policy_digest": policy_digest,
+        "tools": dict(tools),
+        "counts": dict(counts),
+        "findings": rows,
+        "findings_digest": f"sha256:{sha256_bytes(_canonical_rows(rows))}",
+    }

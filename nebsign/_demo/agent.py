@@ -48,8 +48,8 @@ def _publish(src: Path, dest: Path, version: str, key: PrivateKey, expires: str)
 
 def _sast_predicate(payload: Path) -> dict[str, object]:
     """The real SAST result of the payload: it lists the files it covers (the agent checks)."""
-    from nebsign.sast.gate import ScanRequest, scan_sast
-    from nebsign.sast.report import predicate
+    from nebsign.sast.scan import ScanRequest, scan_sast
+    from nebsign.sast.verdict import predicate
 
     verdict, _ = scan_sast(ScanRequest(root=payload, cache_dir=payload.parent.parent / "cache"))
     return predicate(verdict)

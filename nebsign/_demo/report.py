@@ -27,7 +27,7 @@ from nebsign.errors import EnvironmentFault, VerdictError
 from nebsign.keys import PrivateKey, key_id, public_key_pem
 from nebsign.policy.trust import TrustPolicy
 from nebsign.report.publish import build_report_dir, verify_report_dir
-from nebsign.sast.report import predicate as sast_predicate
+from nebsign.sast.verdict import predicate as sast_predicate
 from nebsign.signing import sign_digest, sign_statement
 from nebsign.tree import build_manifest
 

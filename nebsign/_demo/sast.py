@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nebsign.findings import Status
 from nebsign.policy.sast import SastGateFailed, SastPolicy
-from nebsign.sast.gate import ScanRequest, load_policy, scan_sast
+from nebsign.sast.scan import ScanRequest, load_policy, scan_sast
 
 from . import DemoContext
 

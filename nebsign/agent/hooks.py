@@ -1,18 +1,17 @@
 """Run the host's hook commands (health check, post-switch) with a timeout.
 
 A hook is an argv list from the root-owned host policy (never a shell
-string). It runs in its own session; on timeout the whole process group is
-killed. Output is kept only as a short tail for the audit log.
+string). It runs through the one subprocess runner (:mod:`nebsign._internal.subproc`):
+its own session; on timeout the whole process group is killed. Output is kept
+only as a short tail for the audit log.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from nebsign._internal.subproc import run
 
 __all__ = ["HookResult", "run_hook"]
 
@@ -44,25 +43,12 @@ def run_hook(argv: tuple[str, ...], *, timeout: float, env: Mapping[str, str]) -
     """Run *argv* with *env* added to a minimal environment; never raises for its failure."""
     full_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **env}
     try:
-        proc = subprocess.Popen(  # noqa: S603 - argv from the root-owned host policy
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            start_new_session=True,
-            close_fds=True,
+        proc = run(
+            argv, timeout=timeout, env=full_env, max_output=_TAIL, keep_tail=True, merge_stderr=True
         )
     except OSError as exc:
         return HookResult(argv, None, False, exc.strerror or str(exc))
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return HookResult(argv, None, True, _tail(out))
-    return HookResult(argv, proc.returncode, False, _tail(out))
+    return HookResult(argv, proc.returncode, proc.timed_out, _tail(proc.stdout))
 
 
 def _tail(data: bytes | None) -> str:

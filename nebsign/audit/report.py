@@ -14,17 +14,11 @@ from collections import Counter
 from typing import Any
 
 from nebsign import __version__
-from nebsign._internal.canonical import (
-    MAX_SAFE_INTEGER,
-    canonical_json,
-    canonical_json_simple,
-)
 from nebsign.attest import AUDIT_V1, Statement, Subject
 from nebsign.audit.check import AuditVerdict
 from nebsign.audit.model import Audit
-from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
-from nebsign.findings import Finding, Severity, Status
+from nebsign.findings import Finding, Severity, Status, verdict_predicate
 from nebsign.sarif import to_sarif
 
 __all__ = ["PREDICATE_TYPE", "format_text", "predicate", "result_dict", "sarif_log", "statement"]
@@ -43,30 +37,6 @@ def _primary(verdict: AuditVerdict) -> Audit | None:
 def _scope(verdict: AuditVerdict) -> list[dict[str, Any]]:
     entries = {(e.path, e.algorithm, e.digest): e for a in verdict.audits for e in a.scope}
     return [entries[k].to_dict() for k in sorted(entries)]
-
-
-def _simple(value: object) -> bool:
-    """True if :func:`canonical_json_simple`'s precondition holds for *value*."""
-    if value is None or type(value) in (str, bool):
-        return True
-    if type(value) is int:
-        return abs(value) <= MAX_SAFE_INTEGER
-    if type(value) is list:
-        return all(_simple(v) for v in value)
-    if type(value) is dict:
-        return all(type(k) is str and k.isascii() and _simple(v) for k, v in value.items())
-    return False
-
-
-def _canonical(findings: list[dict[str, Any]]) -> bytes:
-    """RFC 8785 bytes of the findings; at C speed when they are simple values
-    (integers, ASCII keys; the usual case), else by the rfc8785 package."""
-    if _simple(findings):
-        try:
-            return canonical_json_simple(findings)
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: let rfc8785 refuse it properly
-    return canonical_json(findings)
 
 
 def counts(verdict: AuditVerdict) -> dict[str, Any]:
@@ -95,20 +65,20 @@ def counts(verdict: AuditVerdict) -> dict[str, Any]:
 def predicate(verdict: AuditVerdict) -> dict[str, Any]:
     """The AUDIT_V1 predicate."""
     main = _primary(verdict)
-    findings = [f.to_dict() for f in sorted(verdict.findings, key=Finding.sort_key)]
     tools = {"nebsign": __version__}
     for audit in verdict.audits:
         tools.update(audit.tools)
     auditors = list(dict.fromkeys(a.auditor for a in verdict.audits))
     cov = verdict.coverage
     return {
-        "verdict": "pass" if verdict.passed else "fail",
-        "reason": verdict.reason(),
-        "policy_digest": verdict.policy_digest,
-        "tools": tools,
-        "counts": counts(verdict),
-        "findings": findings,
-        "findings_digest": f"sha256:{sha256_bytes(_canonical(findings))}",
+        **verdict_predicate(
+            passed=verdict.passed,
+            reason=verdict.reason(),
+            policy_digest=verdict.policy_digest,
+            tools=tools,
+            counts=counts(verdict),
+            findings=verdict.findings,
+        ),
         "auditor": "; ".join(auditors),
         "report": {
             "title": main.report_title if main else "",

@@ -22,13 +22,13 @@ from pathlib import Path
 from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.extras import install_line
 from nebsign._internal.readlimit import read_bounded
+from nebsign._internal.subproc import ScannerFailed, ScannerMissing, find_tool, run
 from nebsign.audit._fields import InvalidAuditInput
 from nebsign.audit.importers.slither import findings_from_slither
 from nebsign.audit.interface import MAX_AUDIT_BYTES
 from nebsign.audit.model import Audit, ScopeEntry, scrub_local_paths
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
-from nebsign.sast.interface import ScannerFailed, ScannerMissing, find_tool, run_tool
 
 __all__ = ["MAX_CONTRACTS", "ScanTools", "find_tools", "scan_contracts"]
 
@@ -128,11 +128,15 @@ def scan_contracts(target: Path, *, root: Path, timeout: float = 600.0) -> Audit
             str(out_json),
             "--disable-color",
         ]
-        proc = run_tool(
-            argv, cwd=root, timeout=timeout, env={"NEBSIGN_SOLCJS_DIR": str(tools.solcjs_dir)}
-        )
-        if proc is None:
+        env = {**os.environ, "NEBSIGN_SOLCJS_DIR": str(tools.solcjs_dir)}
+        try:
+            proc = run(argv, cwd=root, timeout=timeout, env=env)
+        except OSError as exc:
+            raise ScannerFailed(f"cannot run slither: {exc.strerror or exc}") from exc
+        if proc.timed_out:
             raise ScannerFailed(f"slither did not finish within {timeout:.0f} s")
+        if proc.too_large:
+            raise ScannerFailed("slither printed more output than nebsign keeps")
         if not out_json.is_file():
             stderr = proc.stderr.decode("utf-8", "replace")
             known = {str(root) + "/": "", str(root): "."}

@@ -103,12 +103,15 @@ def scan_audit(
     audit = scan_contracts(target, root=root, timeout=policy.scan_timeout)
     notes: list[str] = []
     if baseline_path is not None:
-        from nebsign.sast.baseline import MAX_BASELINE_BYTES, Baseline
+        from nebsign.baseline import MAX_BASELINE_BYTES, Baseline
 
         baseline = Baseline.from_toml(
             read_bounded(baseline_path, MAX_BASELINE_BYTES, "baseline"), str(baseline_path)
         )
         matched, fixed = baseline.match(audit.findings, today or date.today())
         audit = replace(audit, findings=tuple(matched))
-        notes.extend(f"baseline entry no longer found (fixed): {e.path} {e.rule}" for e in fixed)
+        notes.extend(
+            f"baseline entry no longer found (fixed): {e.path or '-'} {e.rule or '-'}"
+            for e in fixed
+        )
     return judge([audit], policy, None, notes)

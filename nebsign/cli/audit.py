@@ -304,8 +304,8 @@ def scan_cmd(
         target, load_policy(policy_path), root=root or _Path.cwd(), baseline_path=baseline_path
     )
     if write_baseline is not None:
+        from nebsign.baseline import render_baseline
         from nebsign.findings import Status
-        from nebsign.sast.baseline import render_baseline
 
         assert who is not None and why is not None
         open_findings = [f for f in verdict.findings if f.status is Status.OPEN]

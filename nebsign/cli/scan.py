@@ -178,10 +178,10 @@ def sast(
     Exit codes: 0 policy passed, 1 policy failed, 2 bad input, 3 a scanner is
     missing or failed.
     """
+    from nebsign.baseline import render_baseline
     from nebsign.sarif import sarif_bytes, to_sarif
-    from nebsign.sast.baseline import render_baseline
-    from nebsign.sast.gate import ScanRequest, scan_sast
-    from nebsign.sast.report import format_text, result_dict
+    from nebsign.sast.scan import ScanRequest, scan_sast
+    from nebsign.sast.verdict import format_text, result_dict
 
     if attest_path is not None and key_path is None:
         raise click.UsageError("--attest needs --key")
@@ -237,7 +237,7 @@ def sast(
     if attest_path is not None:
         assert key_path is not None
         from nebsign.cli._keyopts import load_signing_key
-        from nebsign.sast.report import statement
+        from nebsign.sast.verdict import statement
         from nebsign.signing import sign_statement
 
         bundle = sign_statement(statement(verdict), load_signing_key(str(key_path), passphrase_fd))

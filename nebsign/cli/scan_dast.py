@@ -315,8 +315,8 @@ def dast(
         )
         atomic_write(attest_path, bundle.to_json())
     if write_baseline is not None:
+        from nebsign.baseline import render_baseline
         from nebsign.findings import Status
-        from nebsign.sast.baseline import render_baseline
 
         assert who is not None and why is not None
         open_findings = [f for f in verdict.findings if f.status is Status.OPEN]

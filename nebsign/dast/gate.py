@@ -9,11 +9,11 @@ from pathlib import Path
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
+from nebsign.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.dast.engine import EngineLimits
 from nebsign.dast.policy import DastPolicy, DastVerdict
 from nebsign.dast.scan import ScanConfig, run_scan
 from nebsign.policy import MAX_POLICY_BYTES
-from nebsign.sast.baseline import MAX_BASELINE_BYTES, Baseline
 
 __all__ = ["DastRequest", "load_dast_policy", "scan_dast"]
 

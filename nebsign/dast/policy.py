@@ -4,7 +4,7 @@ Levels come from :class:`~nebsign.policy.levels.LevelTable` (severity, rules,
 ``[[dast.urls]]`` overrides matched against the URL path, each with an
 optional ``until``), the same precedence as SAST. IGNORE findings are dropped
 (counted). Baseline acceptances are matched by fingerprint
-(:class:`~nebsign.sast.baseline.Baseline`, the same file format). Server
+(:class:`~nebsign.baseline.Baseline`, the same file format). Server
 errors caused by probes (anomalies) are reported apart and take the level
 ``anomalies`` (WARN by default); a scan cut short by its budget takes the
 level ``incomplete`` (WARN by default). Pure: no I/O.
@@ -18,12 +18,12 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from nebsign.baseline import Baseline, BaselineEntry
 from nebsign.dast.scan import ScanOutcome
 from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Severity, Status
 from nebsign.policy import load_toml, policy_digest
 from nebsign.policy.levels import Level, LevelTable, globs, parse_level
-from nebsign.sast.baseline import Baseline, BaselineEntry
 
 __all__ = ["DastGateFailed", "DastPolicy", "DastVerdict"]
 

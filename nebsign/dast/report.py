@@ -17,7 +17,7 @@ from nebsign._internal.canonical import canonical_json
 from nebsign.attest import DAST_V1, Statement, Subject
 from nebsign.dast.policy import DastVerdict
 from nebsign.digest import sha256_bytes
-from nebsign.findings import Finding, Severity, Status
+from nebsign.findings import Finding, Severity, Status, verdict_predicate
 
 __all__ = [
     "PREDICATE_TYPE",
@@ -55,15 +55,15 @@ def tools() -> dict[str, str]:
 def predicate(verdict: DastVerdict) -> dict[str, Any]:
     """The DAST_V1 predicate (also the core of the JSON result)."""
     out = verdict.outcome
-    findings = [f.to_dict() for f in sorted(verdict.findings, key=Finding.sort_key)]
     pred: dict[str, Any] = {
-        "verdict": "pass" if verdict.passed else "fail",
-        "reason": verdict.reason(),
-        "policy_digest": verdict.policy_digest,
-        "tools": tools(),
-        "counts": verdict.counts(),
-        "findings": findings,
-        "findings_digest": f"sha256:{sha256_bytes(canonical_json(findings))}",
+        **verdict_predicate(
+            passed=verdict.passed,
+            reason=verdict.reason(),
+            policy_digest=verdict.policy_digest,
+            tools=tools(),
+            counts=verdict.counts(),
+            findings=verdict.findings,
+        ),
         "target": out.origins,
         "coverage": out.coverage(),
         "anomalies": out.anomalies,

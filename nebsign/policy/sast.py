@@ -25,18 +25,27 @@ from datetime import date
 from typing import Any
 
 from nebsign._internal.safepath import check_relpath
+from nebsign.baseline import Baseline, BaselineEntry
 from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Severity, Status
+from nebsign.outcome import ScanOutcome
 from nebsign.policy import load_toml, policy_digest
 from nebsign.policy.levels import Level, matches
 from nebsign.policy.levels import globs as _globs
 from nebsign.policy.levels import parse_level as _level
 from nebsign.policy.levels import rule_table as _rule_table
 from nebsign.policy.levels import severity_table as _severity_table
-from nebsign.sast.baseline import Baseline, BaselineEntry
-from nebsign.sast.runner import ScanOutcome
 
-__all__ = ["Level", "PathRule", "SastGateFailed", "SastPolicy", "SastVerdict"]
+__all__ = ["SCANNERS", "Level", "PathRule", "SastGateFailed", "SastPolicy", "SastVerdict"]
+
+#: scanner name -> "module:Class" of its :class:`~nebsign.sast.interface.Scanner`
+#: subclass, imported only when a scan builds it (like the CLI's ``COMMANDS``). A new
+#: backend is one module under ``nebsign/sast/`` and one line here; the policy accepts
+#: exactly these names.
+SCANNERS: dict[str, str] = {
+    "bandit": "nebsign.sast.bandit:BanditScanner",
+    "semgrep": "nebsign.sast.semgrep:SemgrepScanner",
+}
 
 #: what Python imports or runs by name (scripts with a Python shebang are found by content)
 DEFAULT_INCLUDE = ("*.py", "*.pyw", "*.pth")
@@ -104,8 +113,9 @@ class SastPolicy:
         if not isinstance(raw_scanners, list) or not all(isinstance(s, str) for s in raw_scanners):
             raise InputError(f"{w}.scanners: a list of scanner names")
         scanners = tuple(dict.fromkeys(raw_scanners))
-        if not scanners or not set(scanners) <= {"bandit", "semgrep"}:
-            raise InputError(f"{w}.scanners: choose from 'bandit', 'semgrep' (at least one)")
+        if not scanners or not set(scanners) <= set(SCANNERS):
+            names = ", ".join(repr(n) for n in sorted(SCANNERS))
+            raise InputError(f"{w}.scanners: choose from {names} (at least one)")
         severity = {s: Level.FAIL for s in Severity}
         severity.update(_severity_table(table.get("severity", {}), f"{w}.severity"))
         paths = []

@@ -14,10 +14,10 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
+from nebsign._internal.subproc import run
 from nebsign.errors import EnvironmentFault
 
 __all__ = ["CHROMIUM_ENV", "find_chromium", "print_pdf"]
@@ -80,11 +80,14 @@ def print_pdf(html: bytes) -> bytes:
             page.as_uri(),
         ]
         try:
-            proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-                argv, capture_output=True, timeout=_TIMEOUT, check=False, cwd=tmp
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            # its own process group: Chromium's helpers go with it on timeout
+            proc = run(argv, timeout=_TIMEOUT, cwd=Path(tmp), env=os.environ)
+        except OSError as exc:
             raise EnvironmentFault(f"Chromium could not print the report: {exc}") from exc
+        if proc.timed_out or proc.too_large:
+            raise EnvironmentFault(
+                f"Chromium could not print the report within {_TIMEOUT:.0f} s and its output limit"
+            )
         if proc.returncode != 0 or not out.is_file():
             tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
             raise EnvironmentFault(

@@ -23,10 +23,11 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
 from nebsign.findings import Confidence, Severity
+from nebsign.outcome import ScanError
+from nebsign.policy.sast import SastPolicy
 from nebsign.sast.interface import (
     BatchResult,
     Hit,
-    ScanError,
     Scanner,
     ScannerFailed,
 )
@@ -74,6 +75,14 @@ class BanditScanner(Scanner):
         self._raw = read_bounded(profile, _MAX_PROFILE, "bandit profile")
         self._mapping: tuple[dict[str, Severity], dict[str, str]] | None = None
         self._version: str | None = None
+
+    @classmethod
+    def configured(
+        cls, policy: SastPolicy, policies_dir: Path, *, jobs: int, engine: str | None = None
+    ) -> BanditScanner:
+        return cls(
+            policies_dir / "bandit.yaml", per_file_timeout=policy.per_file_timeout, jobs=jobs
+        )
 
     def _tables(self) -> tuple[dict[str, Severity], dict[str, str]]:
         # parsed on first use: keeps PyYAML off the path of a clean pre-commit run

@@ -10,12 +10,14 @@ nebsign's own (tool ``nebsign``, rule ``git-attribute-rewrites-source``).
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from nebsign._internal.subproc import run
+from nebsign.errors import EnvironmentFault
 from nebsign.findings import Confidence, Severity
 from nebsign.sast.interface import Hit
+from nebsign.sast.staged import GIT_TIMEOUT
 
 __all__ = ["attribute_hits"]
 
@@ -40,15 +42,17 @@ def attribute_hits(cwd: Path, paths: Sequence[str], *, cached: bool) -> dict[str
     if cached:
         args.append("--cached")
     try:
-        proc = subprocess.run(  # noqa: S603 - fixed git argv, no shell
+        proc = run(
             [*args, *_ATTRS],
             cwd=cwd,
-            input=b"".join(os.fsencode(p) + b"\0" for p in paths),
-            capture_output=True,
-            check=False,
+            data=b"".join(os.fsencode(p) + b"\0" for p in paths),
+            timeout=GIT_TIMEOUT,
+            env=os.environ,
         )
     except OSError:
         return {}
+    if proc.timed_out or proc.too_large:
+        raise EnvironmentFault("git check-attr did not finish within its time and output limits")
     if proc.returncode != 0:
         return {}  # not a git work tree: git archive cannot apply attributes here
     fields = proc.stdout.split(b"\0")

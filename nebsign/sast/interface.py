@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nebsign.errors import EnvironmentFault, InputError
+from nebsign._internal.subproc import (
+    MAX_OUTPUT,
+    Completed,
+    ScannerFailed,
+    ScannerMissing,
+    find_tool,
+    run,
+)
+from nebsign.errors import InputError
 from nebsign.findings import Confidence, Severity
+from nebsign.outcome import ScanError
+from nebsign.policy.sast import SastPolicy
 
 __all__ = [
     "BatchResult",
     "Hit",
-    "ScanError",
     "Scanner",
     "ScannerFailed",
     "ScannerMissing",
@@ -35,18 +41,6 @@ __all__ = [
     "run_tool",
     "shard_files",
 ]
-
-
-class ScannerMissing(EnvironmentFault):
-    """The scanner executable is not installed."""
-
-    reason = "scanner-missing"
-
-
-class ScannerFailed(EnvironmentFault):
-    """The scanner ran but produced no usable result."""
-
-    reason = "scanner-failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +97,6 @@ class Hit:
             raise InputError(f"cached scanner result is malformed: {exc}") from exc
 
 
-@dataclass(frozen=True, slots=True)
-class ScanError:
-    """A file (or the whole batch when *path* is None) the tool could not scan."""
-
-    tool: str
-    path: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "path": self.path, "message": self.message}
-
-
 @dataclass(slots=True)
 class BatchResult:
     """Hits for every file that was scanned successfully, and the errors."""
@@ -148,6 +130,14 @@ class Scanner(ABC):
     def __init__(self, *, per_file_timeout: float = 30.0, jobs: int = 1) -> None:
         self.per_file_timeout = per_file_timeout
         self.jobs = max(1, jobs)
+
+    @classmethod
+    def configured(
+        cls, policy: SastPolicy, policies_dir: Path, *, jobs: int, engine: str | None = None
+    ) -> Scanner:
+        """This scanner as the ``[sast]`` *policy* asks for it, its rules or profile
+        read from *policies_dir* (what :func:`nebsign.sast.targets.build_scanners` calls)."""
+        return cls(per_file_timeout=policy.per_file_timeout, jobs=jobs)
 
     @abstractmethod
     def version(self) -> str:
@@ -225,38 +215,20 @@ class Scanner(ABC):
         return list(range(hit.line, min(last, len(lines)) + 1))
 
 
-def find_tool(name: str, install_hint: str) -> str:
-    """The tool next to the running interpreter (same venv) first, then on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which(name)
-    if found:
-        return found
-    raise ScannerMissing(f"scanner {name!r} is not installed", hint=install_hint)
-
-
 def run_tool(
     argv: Sequence[str], *, cwd: Path, timeout: float, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[bytes] | None:
-    """Run a scanner; None if it exceeded *timeout* (the process is killed)."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+) -> Completed | None:
+    """Run a scanner (:func:`nebsign._internal.subproc.run`, the environment plus *env*);
+    None if it exceeded *timeout* (its process group is killed)."""
     try:
-        return subprocess.run(  # noqa: S603 - argv is built from a fixed tool path and file list
-            list(argv),
-            cwd=cwd,
-            env=full_env,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return None
+        proc = run([*argv], cwd=cwd, timeout=timeout, env={**os.environ, **(env or {})})
     except OSError as exc:
         raise ScannerFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    if proc.timed_out:
+        return None
+    if proc.too_large:
+        raise ScannerFailed(f"{Path(argv[0]).name} printed more than {MAX_OUTPUT} bytes")
+    return proc
 
 
 def shard_files(root: Path, files: Sequence[str], jobs: int) -> list[list[str]]:

@@ -14,9 +14,8 @@ import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from nebsign import __version__
 from nebsign._internal.readlimit import read_bounded
@@ -30,51 +29,15 @@ from nebsign.findings import (
     snippet_lines,
 )
 from nebsign.manifest import FileEntry, Manifest
+from nebsign.outcome import ScanError, ScanOutcome, Suppressed
 from nebsign.sast.cache import ResultCache
-from nebsign.sast.interface import BatchResult, Hit, ScanError, Scanner
+from nebsign.sast.interface import BatchResult, Hit, Scanner
 from nebsign.sast.sources import SOURCE_TOOL, prepare, scan_name, source_hits, text_lines
 from nebsign.sast.suppress import Comments, decide
 
-__all__ = ["MAX_SOURCE_BYTES", "SECRET_CWES", "ScanOutcome", "Suppressed", "redact", "run_scan"]
+__all__ = ["MAX_SOURCE_BYTES", "SECRET_CWES", "redact", "run_scan"]
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Suppressed:
-    """A finding silenced by an inline comment (reported in counts and JSON)."""
-
-    tool: str
-    rule_id: str
-    path: str
-    line: int
-    comment: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tool": self.tool,
-            "rule_id": self.rule_id,
-            "path": self.path,
-            "line": self.line,
-            "comment": self.comment,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOutcome:
-    """Everything one scan produced, before the policy judges it."""
-
-    findings: tuple[Finding, ...]
-    suppressed: tuple[Suppressed, ...]
-    errors: tuple[ScanError, ...]
-    tools: Mapping[str, str]
-    configs: Mapping[str, str]
-    manifest: Manifest
-    cache_hits: int = 0
-    cache_misses: int = 0
-    files: tuple[str, ...] = field(default=())
-    #: executable files looked at and found not to be Python (path, size, sha256)
-    not_python: tuple[FileEntry, ...] = field(default=())
 
 
 def run_scan(

@@ -25,10 +25,11 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
 from nebsign.findings import Confidence, Severity
+from nebsign.outcome import ScanError
+from nebsign.policy.sast import SastPolicy
 from nebsign.sast.interface import (
     BatchResult,
     Hit,
-    ScanError,
     Scanner,
     ScannerFailed,
 )
@@ -91,6 +92,17 @@ class SemgrepScanner(Scanner):
             data = read_bounded(path, _MAX_RULE_FILE, "semgrep rule file")
             parts.append(f"{path.name}\0{sha256_bytes(data)}")
         self._digest = sha256_bytes("\n".join(parts).encode())
+
+    @classmethod
+    def configured(
+        cls, policy: SastPolicy, policies_dir: Path, *, jobs: int, engine: str | None = None
+    ) -> SemgrepScanner:
+        return cls(
+            policies_dir / "semgrep",
+            engine=SemgrepEngine(engine or policy.semgrep_engine),
+            per_file_timeout=policy.per_file_timeout,
+            jobs=jobs,
+        )
 
     def version(self) -> str:
         return tool_version(self.executable(), "semgrep")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,10 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nebsign._internal.safepath import check_relpath
+from nebsign._internal.subproc import MAX_OUTPUT, run
 from nebsign.errors import EnvironmentFault, InputError
 from nebsign.sast.runner import MAX_SOURCE_BYTES
 
 __all__ = ["StagedTree", "git_root", "read_staged", "staged_tree"]
+
+#: seconds one git command may take (a commit hook must not hang)
+GIT_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +38,15 @@ class StagedTree:
 
 def _git(args: Sequence[str], cwd: Path, data: bytes | None = None) -> bytes:
     try:
-        proc = subprocess.run(  # noqa: S603 - fixed git argv, no shell
-            ["git", *args],  # noqa: S607 - git from PATH, as every git hook does
-            cwd=cwd,
-            input=data,
-            capture_output=True,
-            check=False,
+        proc = run(  # git from PATH, as every git hook does
+            ["git", *args], cwd=cwd, data=data, timeout=GIT_TIMEOUT, env=os.environ
         )
     except FileNotFoundError as exc:
         raise EnvironmentFault("git is not installed", hint="install git") from exc
+    if proc.timed_out:
+        raise EnvironmentFault(f"git {args[0]} did not finish within {GIT_TIMEOUT:.0f} s")
+    if proc.too_large:
+        raise InputError(f"git {args[0]}: more than {MAX_OUTPUT} bytes of output")
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()[:1] or ["failed"]
         raise InputError(f"git {args[0]}: {message[0]}", hint="run inside a git work tree")

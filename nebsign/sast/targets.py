@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nebsign.errors import InputError
-from nebsign.policy.sast import SastPolicy
-from nebsign.sast.bandit import BanditScanner
+from nebsign.policy.sast import SCANNERS, SastPolicy
 from nebsign.sast.interface import Scanner
-from nebsign.sast.semgrep import SemgrepEngine, SemgrepScanner
 from nebsign.sast.sources import PYTHON_SUFFIXES, is_python_source
 
 __all__ = [
@@ -67,26 +66,15 @@ def default_jobs() -> int:
 def build_scanners(
     policy: SastPolicy, policies_dir: Path, *, jobs: int, engine: str | None = None
 ) -> list[Scanner]:
-    """The scanners *policy* names, configured from *policies_dir*."""
+    """The scanners *policy* names (looked up in :data:`~nebsign.policy.sast.SCANNERS`,
+    imported on use), each configured from *policies_dir*."""
     scanners: list[Scanner] = []
     for name in policy.scanners:
-        if name == "bandit":
-            scanners.append(
-                BanditScanner(
-                    policies_dir / "bandit.yaml",
-                    per_file_timeout=policy.per_file_timeout,
-                    jobs=jobs,
-                )
-            )
-        elif name == "semgrep":
-            scanners.append(
-                SemgrepScanner(
-                    policies_dir / "semgrep",
-                    engine=SemgrepEngine(engine or policy.semgrep_engine),
-                    per_file_timeout=policy.per_file_timeout,
-                    jobs=jobs,
-                )
-            )
+        module_name, _, attr = SCANNERS[name].partition(":")
+        cls = getattr(importlib.import_module(module_name), attr)
+        if not (isinstance(cls, type) and issubclass(cls, Scanner)):
+            raise TypeError(f"scanner registry: {SCANNERS[name]} is not a Scanner")
+        scanners.append(cls.configured(policy, policies_dir, jobs=jobs, engine=engine))
     return scanners
 
 

@@ -190,7 +190,7 @@ def test_bad_audit_policy_names_the_key(table: str, field: str) -> None:
 def test_findings_digest_is_rfc8785_whatever_the_properties() -> None:
     from dataclasses import replace
 
-    from nebsign.audit.report import _canonical
+    from nebsign.findings import _canonical_rows as _canonical
 
     audit = load_audit(Path(__file__).parent / "data" / "slither-bank.json")
     dicts = [f.to_dict() for f in audit.findings]

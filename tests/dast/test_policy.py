@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 
+from nebsign.baseline import Baseline, place
 from nebsign.dast.evidence import dast_fingerprint
 from nebsign.dast.policy import DastPolicy
 from nebsign.dast.scan import ScanOutcome
 from nebsign.errors import InputError
 from nebsign.findings import Confidence, Finding, Location, Severity, Source, Status
 from nebsign.policy.levels import Level
-from nebsign.sast.baseline import Baseline, place
 
 TODAY = date(2026, 6, 1)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sast.sastkit import CASES, bandit, case_files, git, semgrep
 
-from nebsign.sast.runner import ScanOutcome, run_scan
+from nebsign.outcome import ScanOutcome
+from nebsign.sast.runner import run_scan
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sast.sastkit import bandit, default_policy, semgrep
 
+from nebsign.baseline import Baseline, render_baseline
 from nebsign.errors import InputError
 from nebsign.findings import Status
 from nebsign.policy.sast import SastVerdict
-from nebsign.sast.baseline import Baseline, render_baseline
 from nebsign.sast.runner import run_scan
 
 CODE = "import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 from helpers import run_cli
 from sast.sastkit import bandit, default_policy, git, semgrep
 
+from nebsign.baseline import Baseline
 from nebsign.findings import fingerprint, normalize_snippet
-from nebsign.sast.baseline import Baseline
 from nebsign.sast.runner import run_scan
 
 TODAY = date(2026, 6, 1)

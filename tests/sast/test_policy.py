@@ -12,9 +12,8 @@ from sast.sastkit import default_policy
 from nebsign.errors import InputError
 from nebsign.findings import Confidence, Finding, Location, Severity, Source
 from nebsign.manifest import Manifest
+from nebsign.outcome import ScanError, ScanOutcome, Suppressed
 from nebsign.policy.sast import Level, SastGateFailed, SastPolicy
-from nebsign.sast.interface import ScanError
-from nebsign.sast.runner import ScanOutcome, Suppressed
 
 
 def _f(rule: str, severity: Severity, path: str = "svc/app.py", line: int = 3) -> Finding:

@@ -9,7 +9,7 @@ import yaml
 from sast.sastkit import CASES, POLICIES, annotations, case_files
 
 from nebsign.findings import Finding, Severity
-from nebsign.sast.runner import ScanOutcome
+from nebsign.outcome import ScanOutcome
 
 RULE_FILES = sorted((POLICIES / "semgrep").glob("*.yaml"))
 

@@ -15,8 +15,9 @@ from sast.sastkit import bandit, semgrep
 
 from nebsign.errors import InputError
 from nebsign.findings import findings_to_json
+from nebsign.outcome import ScanOutcome
 from nebsign.sarif import FINGERPRINT_KEY, from_sarif, sarif_bytes, to_sarif
-from nebsign.sast.runner import ScanOutcome, run_scan
+from nebsign.sast.runner import run_scan
 
 SCHEMA = json.loads((SHARED / "testdata" / "sarif" / "sarif-schema-2.1.0.json").read_text())
 

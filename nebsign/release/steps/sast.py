@@ -32,7 +32,7 @@ class SastStep:
 
     def check(self, request: ReleaseRequest) -> None:
         from nebsign._internal.extras import require_extra
-        from nebsign.sast.gate import load_policy
+        from nebsign.sast.scan import load_policy
 
         require_extra("scan", "nebsign release (SAST)")
 
@@ -40,8 +40,8 @@ class SastStep:
 
     def run(self, ctx: ReleaseContext) -> StepResult:
         from nebsign.findings import Finding
-        from nebsign.sast.gate import ScanRequest, scan_sast
-        from nebsign.sast.report import predicate, subject
+        from nebsign.sast.scan import ScanRequest, scan_sast
+        from nebsign.sast.verdict import predicate, subject
 
         req = ctx.request
         root: Path = req.src_dir if self.source else ctx.payload

@@ -1,18 +1,21 @@
-"""The SAST baseline: findings a named person accepted, why, and until when.
+"""The baseline: findings a named person accepted, why, and until when, for any source.
 
-A TOML file of ``[[finding]]`` tables; an entry accepts a finding only if
-fingerprint, rule and path all match (the fingerprint alone is computable
-from public fields, so an entry for one rule must never accept another). The
-fingerprint has no line number in it (rule + path + normalized code +
-occurrence index), so moving code keeps the acceptance while a *second*
-identical finding in the same file gets a new fingerprint and stays open.
-Entries whose ``until`` date has passed no longer hide anything. Entries that
-match no current finding are reported as fixed.
+A TOML file of ``[[finding]]`` tables, one format for SAST, DAST and audits; an
+entry accepts a finding only if fingerprint, rule and place all match (the
+fingerprint alone is computable from public fields, so an entry for one rule
+or place must never accept another). The place (:func:`place`, written as
+``path``) is the finding's file, or for a finding about a running service
+(DAST) its HTTP method and URL. The SAST fingerprint has no line number in it
+(rule + path + normalized code + occurrence index), so moving code keeps the
+acceptance while a *second* identical finding in the same file gets a new
+fingerprint and stays open; a DAST fingerprint is rule + method + route +
+parameter. Entries whose ``until`` date has passed no longer hide anything.
+Entries that match no current finding are reported as fixed.
 
     [[finding]]
     fingerprint = "3f1c...e9"        # from `nebsign scan sast --format json`
     rule = "B608"                    # checked against the finding
-    path = "app/db.py"
+    path = "app/db.py"               # DAST: "GET http://host/route"
     status = "accepted-risk"         # or "false-positive", "acknowledged"
     who = "alice@example.com"
     why = "query text is a constant table name from an enum"
@@ -188,7 +191,7 @@ def render_baseline(
     findings: Sequence[Finding], *, who: str, why: str, until: date | None
 ) -> bytes:
     """A baseline TOML accepting *findings* (for ``--write-baseline``)."""
-    lines = ["# nebsign SAST baseline: accepted findings (see `nebsign scan sast --help`)."]
+    lines = ["# nebsign baseline: accepted findings (see `nebsign scan sast --help`)."]
     for f in sorted(findings, key=Finding.sort_key):
         lines += [
             "",

@@ -1,4 +1,7 @@
-"""``nebsign scan sast`` as one library call: policy, files, scanners, cache, verdict."""
+"""``nebsign scan sast`` as one library call: policy, files, scanners, cache, verdict.
+
+Named for what it does (it orchestrates a scan); "gate" is the rollout gates' word.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,16 @@ from pathlib import Path
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
+from nebsign.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
 from nebsign.manifest import FileEntry
+from nebsign.outcome import ScanOutcome
 from nebsign.policy import MAX_POLICY_BYTES
 from nebsign.policy.sast import SastPolicy, SastVerdict
-from nebsign.sast.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.sast.cache import ResultCache, default_cache_dir
 from nebsign.sast.gitattrs import attribute_hits
-from nebsign.sast.runner import MAX_SOURCE_BYTES, ScanOutcome, run_scan
+from nebsign.sast.runner import MAX_SOURCE_BYTES, run_scan
 from nebsign.sast.staged import read_staged, staged_tree
 from nebsign.sast.targets import build_scanners, collect_files, default_jobs, in_scope
 

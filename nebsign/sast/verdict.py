@@ -1,4 +1,4 @@
-"""A SAST verdict as JSON (the future attestation predicate) and as terminal text.
+"""A SAST verdict as JSON (the attestation predicate), as terminal text, as a statement.
 
 :func:`result_dict` carries everything the signed statement needs: verdict,
 policy digest, tool versions and rule digests, the findings and their digest,
@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebsign import __version__
-from nebsign._internal.canonical import canonical_json
 from nebsign.attest import SAST_V1, Statement, Subject
-from nebsign.digest import sha256_bytes
-from nebsign.findings import Finding, Severity, Status
+from nebsign.findings import Finding, Severity, Status, verdict_predicate
 from nebsign.policy.sast import SastVerdict
 
 __all__ = [
@@ -37,16 +35,16 @@ SUBJECT_NAME = "sast-scanned-files.manifest.json"
 def predicate(verdict: SastVerdict) -> dict[str, Any]:
     """The predicate of the SAST statement (also the core of the JSON result)."""
     outcome = verdict.outcome
-    findings = [f.to_dict() for f in sorted(verdict.findings, key=Finding.sort_key)]
     return {
-        "verdict": "pass" if verdict.passed else "fail",
-        "reason": verdict.reason(),
-        "policy_digest": verdict.policy_digest,
-        "tools": {"nebsign": __version__, **dict(outcome.tools)},
+        **verdict_predicate(
+            passed=verdict.passed,
+            reason=verdict.reason(),
+            policy_digest=verdict.policy_digest,
+            tools={"nebsign": __version__, **dict(outcome.tools)},
+            counts=verdict.counts(),
+            findings=verdict.findings,
+        ),
         "rules_digests": {k: f"sha256:{v}" for k, v in sorted(outcome.configs.items())},
-        "counts": verdict.counts(),
-        "findings": findings,
-        "findings_digest": f"sha256:{sha256_bytes(canonical_json(findings))}",
         "suppressed": [s.to_dict() for s in outcome.suppressed],
         "baseline_fixed": [e.to_dict() for e in verdict.fixed],
         "errors": [e.to_dict() for e in outcome.errors],
