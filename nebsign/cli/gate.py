@@ -14,7 +14,9 @@ import click
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._output import emit_json, format_option, warn
+from nebsign.cli._trustopts import trust_options
 from nebsign.errors import InputError
+from nebsign.policy.trust_input import TrustInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -261,12 +263,7 @@ regional = _canary_command("regional", "12")
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A gate attestation bundle (repeat: the canary and the regional gate).",
 )
-@click.option(
-    "--trust-policy",
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Trust policy TOML: who may sign gate attestations.",
-)
+@trust_options(policy_flag="--trust-policy")
 @click.option(
     "--policy",
     "policy_path",
@@ -277,7 +274,7 @@ regional = _canary_command("regional", "12")
 def rollout(
     manifest: Path,
     attestations: tuple[Path, ...],
-    trust_policy: Path,
+    trust: TrustInput,
     policy_path: Path | None,
     output_format: str,
 ) -> None:
@@ -297,17 +294,14 @@ def rollout(
     from nebsign.digest import sha256_bytes
     from nebsign.gate.rollout import RolloutTooSlow, check_rollout
     from nebsign.manifest import MAX_MANIFEST_BYTES
-    from nebsign.policy import MAX_POLICY_BYTES
-    from nebsign.policy.trust import TrustPolicy
+    from nebsign.policy.trust_input import load_trust_policy
     from nebsign.verify import verify_attestation
 
-    trust = TrustPolicy.from_toml(
-        read_bounded(trust_policy, MAX_POLICY_BYTES, "trust policy"), trust_policy.parent
-    )
+    signers = load_trust_policy(trust, threshold_applies=False)
     sha = sha256_bytes(read_bounded(manifest, MAX_MANIFEST_BYTES, "release manifest"))
     statements = [
         verify_attestation(
-            Bundle.from_json(read_bounded(a, MAX_BUNDLE_BYTES, "attestation")), trust
+            Bundle.from_json(read_bounded(a, MAX_BUNDLE_BYTES, "attestation")), signers
         )
         for a in attestations
     ]
