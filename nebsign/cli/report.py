@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nebsign.cli._extras import needs_extra
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option
 from nebsign.cli._trustopts import trust_options
@@ -84,6 +85,7 @@ def report() -> None:
     help="Render even unverified evidence; every page is stamped UNVERIFIED and nothing is signed.",
 )
 @format_option
+@needs_extra("report")
 def build(
     release_dir: str,
     out_dir: str,
@@ -164,6 +166,7 @@ def build(
     help="With --release: the previous report, to check the changes section too.",
 )
 @format_option
+@needs_extra("report")
 def verify(
     report_dir: str,
     trust: TrustInput,
