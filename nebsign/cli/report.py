@@ -27,6 +27,11 @@ def _trust_policy(trust: TrustInput) -> TrustPolicy | None:
     return load_trust_policy(trust) if trust.given else None
 
 
+def _policy(policy_file: str | None, trust_keys: tuple[str, ...]) -> TrustPolicy | None:
+    """A trust policy from a file or key files, None for neither (a command with several)."""
+    return _trust_policy(TrustInput(policy_file, trust_keys, key_flag="--trust-key"))
+
+
 @contextmanager
 def _json_errors(output_format: str) -> Iterator[None]:
     """With --format json, a refusal is also a JSON object on stdout (then the error line)."""

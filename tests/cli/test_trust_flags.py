@@ -129,3 +129,14 @@ def test_gate_rollout_without_trust_input_is_one_line(tmp_path: Path) -> None:
     res = run_cli("gate", "rollout", str(manifest), "--attestation", str(att))
     assert_one_line_error(res, 2)
     assert "--trust-policy FILE" in res.stderr
+
+
+def test_the_report_helper_for_several_policies_is_the_same_call(tmp_path: Path) -> None:
+    """`cli.report._policy(file, keys)` (commands that take several trust policies) is
+    load_trust_policy underneath: same checks, None when nothing was named."""
+    from nebsign.cli.report import _policy
+
+    assert _policy(None, ()) is None
+    assert len(_policy(None, (_pub(tmp_path, "a.pub"),)).keys) == 1  # type: ignore[union-attr]
+    with pytest.raises(InputError, match="drop --trust-key"):
+        _policy("p.toml", (_pub(tmp_path, "b.pub"),))
