@@ -13,6 +13,7 @@ import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, warn
 from nebsign.cli._trustopts import trust_options
@@ -64,24 +65,7 @@ def _common(func: F) -> F:
             type=click.Path(dir_okay=False, exists=True, path_type=Path),
             help="The release manifest (release.json) the attestation is about.",
         ),
-        click.option(
-            "--attest",
-            "attest_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the result as a signed GATE_V1 statement (a Sigstore bundle) here.",
-        ),
-        click.option(
-            "--key",
-            "key_path",
-            type=click.Path(dir_okay=False, exists=True, path_type=Path),
-            help="Private key for --attest (passphrase from NEBSIGN_PASSPHRASE or a prompt).",
-        ),
-        click.option(
-            "--passphrase-fd",
-            type=click.IntRange(min=0),
-            metavar="N",
-            help="Read the --key passphrase from file descriptor N. Never on the command line.",
-        ),
+        attest_options("GATE_V1"),
         format_option,
     ]
     for option in reversed(options):
