@@ -35,8 +35,19 @@ _NAMES = (
 )
 
 
-def trust_options(*, key_flag: str = "--key", policy_flag: str = "--policy") -> Callable[[F], F]:
-    """Add the trust flags; the command receives them as ``trust: TrustInput``."""
+def trust_options(
+    *, key_flag: str = "--key", policy_flag: str = "--policy", attestations_only: bool = False
+) -> Callable[[F], F]:
+    """Add the trust flags; the command receives them as ``trust: TrustInput``.
+
+    *attestations_only*: the command checks attestations (one trusted signer each),
+    so its help says ``--threshold`` stays 1 (``load_trust_policy`` refuses more).
+    """
+    threshold_help = (
+        "Must stay 1 here: an attestation needs one trusted signer."
+        if attestations_only
+        else f"Distinct trusted signers required (with {key_flag})."
+    )
     options = (
         click.option(
             key_flag,
@@ -77,7 +88,7 @@ def trust_options(*, key_flag: str = "--key", policy_flag: str = "--policy") -> 
             type=click.IntRange(min=1),
             default=1,
             show_default=True,
-            help=f"Distinct trusted signers required (with {key_flag}).",
+            help=threshold_help,
         ),
     )
 

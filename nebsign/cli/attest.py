@@ -121,7 +121,7 @@ def create(
 
 @attest.command("verify")
 @click.argument("bundle_file", type=click.Path(dir_okay=False))
-@trust_options()
+@trust_options(attestations_only=True)
 @click.option(
     "--subject",
     "subject",

@@ -250,7 +250,7 @@ regional = _canary_command("regional", "12")
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A gate attestation bundle (repeat: the canary and the regional gate).",
 )
-@trust_options(policy_flag="--trust-policy")
+@trust_options(policy_flag="--trust-policy", attestations_only=True)
 @click.option(
     "--policy",
     "policy_path",
