@@ -8,6 +8,9 @@
   no per-file allocation beyond the hash object.
 * Many files are hashed in parallel by worker processes
   (:mod:`nebsign._internal.hashpool`), each given large batches (no per-file task).
+
+The file-descriptor loops live in :mod:`nebsign._internal.fdhash`, which the
+tree loops use too; this module is their public face (ADR 0019).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ tight and results travel back packed. Two interchangeable backends run the
 same loop: the C extension :mod:`nebsign._speedups` in threads (it releases
 the GIL for a whole batch; ADR 0005), or, where it was not built or
 ``NEBSIGN_PURE_PYTHON`` is set, :func:`_hash_group_batch` in worker processes.
+The loops are in :mod:`nebsign._internal.hashloops`, the pools in
+:mod:`nebsign._internal.workers`; nothing here imports :mod:`nebsign.digest`.
 """
 
 from __future__ import annotations
