@@ -52,6 +52,7 @@ LAYERS: dict[str, int] = {
     "nebsign.dast": 2,
     # orchestration of several capabilities
     "nebsign._demo": 3,
+    "nebsign.release": 3,
     # the command line: the only printer
     "nebsign.cli": 4,
     "nebsign.__main__": 4,

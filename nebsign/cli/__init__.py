@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "agent": "nebsign.cli.agent:agent",
     "scan": "nebsign.cli.scan:scan",
     "gate": "nebsign.cli.gate:gate",
+    "release": "nebsign.cli.release:release",
     "report": "nebsign.cli.report:report",
 }
 

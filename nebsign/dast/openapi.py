@@ -28,6 +28,8 @@ _KINDS = {"query": ParamKind.QUERY, "cookie": ParamKind.COOKIE, "header": ParamK
 class OpenApiError(InputError):
     """The OpenAPI document is malformed or unsupported."""
 
+    reason = "invalid-openapi"
+
 
 def load_openapi(raw: bytes, what: str = "OpenAPI document") -> dict[str, Any]:
     """Parse JSON or YAML; an :class:`OpenApiError` for anything but an OpenAPI 3 object."""

@@ -49,6 +49,8 @@ _KEYS = {
 class DastGateFailed(VerdictError):
     """The DAST policy said no."""
 
+    reason = "dast-gate-failed"
+
 
 def _number(table: dict[str, Any], key: str, default: float, lo: float, hi: float, w: str) -> float:
     value = table.get(key, default)
