@@ -30,9 +30,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Protocol
 
+from nebsign._internal.display import printable
 from nebsign._internal.kcopy import KernelCopyTimeout, copy_kernel
 from nebsign._internal.location import check_url, is_url, join_location, location_alias, redact
-from nebsign._internal.printable import printable
 from nebsign.digest import FileDigest, TooLarge, sha256_bytes, sha256_stream
 from nebsign.errors import EnvironmentFault, InputError
 

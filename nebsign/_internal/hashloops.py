@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from nebsign._internal import native
+from nebsign._internal.fdhash import OPEN_FLAGS, SEQUENTIAL_MAX, sha256_fresh_fd, small_buffer
 from nebsign._internal.walk import open_dir_beneath, shown_dir
-from nebsign.digest import _OPEN_FLAGS, _SEQUENTIAL_MAX, _sha256_fresh_fd, _small_buffer
 
 
 class _NotRegular(Exception):
@@ -123,7 +123,7 @@ def _hash_group_batch_c(batch: Sequence[_Group], entry_type: type | None) -> lis
 
 
 _DEFERRED = -2  # the C loop's code for "larger than _LARGE: hash it yourself"
-_LARGE = _SEQUENTIAL_MAX  # above this, sha256 through the reader-thread ring
+_LARGE = SEQUENTIAL_MAX  # above this, sha256 through the reader-thread ring
 
 
 def _utf8(text: str) -> bool:
@@ -156,7 +156,7 @@ def _hash_deferred(
 
     Opened the way the C loop opens files (beneath the root when *prefix* is
     given, without following a final symlink), then streamed through
-    :func:`nebsign.digest._sha256_fresh_fd` (a reader thread overlapping the
+    :func:`nebsign._internal.fdhash.sha256_fresh_fd` (a reader thread overlapping the
     copy with SHA-256).
     """
     shown = directory if prefix is None else shown_dir(directory, prefix)
@@ -165,7 +165,7 @@ def _hash_deferred(
     try:
         for i in indices:
             try:
-                fd = os.open(names[i], _OPEN_FLAGS, dir_fd=dfd)
+                fd = os.open(names[i], OPEN_FLAGS, dir_fd=dfd)
                 try:
                     st = os.fstat(fd)
                     if not stat.S_ISREG(st.st_mode):
@@ -175,7 +175,7 @@ def _hash_deferred(
                     if expected is not None and st.st_size != expected[i]:
                         out[i] = (st.st_size, "00" * 32, executable, None)  # not read
                         continue
-                    digest = _sha256_fresh_fd(fd, st.st_size)
+                    digest = sha256_fresh_fd(fd, st.st_size)
                     out[i] = (digest.size, digest.sha256, executable, None)
                 finally:
                     os.close(fd)
@@ -196,7 +196,7 @@ def _hash_group_batch(batch: Sequence[_Group]) -> list[_GroupResult]:
     than hashing a 4 KiB file. Errors come back as messages by index.
     """
     out: list[_GroupResult] = []
-    buf = _small_buffer()
+    buf = small_buffer()
     view = memoryview(buf)
     limit = len(buf)
     sha256 = hashlib.sha256
@@ -217,7 +217,7 @@ def _hash_group_batch(batch: Sequence[_Group]) -> list[_GroupResult]:
         try:
             for i, name in enumerate(names):
                 try:
-                    fd = open_(name, _OPEN_FLAGS, dir_fd=dfd)
+                    fd = open_(name, OPEN_FLAGS, dir_fd=dfd)
                     try:
                         st = fstat(fd)
                         if not isreg(st.st_mode):
@@ -229,7 +229,7 @@ def _hash_group_batch(batch: Sequence[_Group]) -> list[_GroupResult]:
                             raw = sha256(view[:n]).digest()
                         else:
                             os.lseek(fd, 0, os.SEEK_SET)
-                            big = _sha256_fresh_fd(fd, st.st_size)
+                            big = sha256_fresh_fd(fd, st.st_size)
                             n, raw = big.size, bytes.fromhex(big.sha256)
                     finally:
                         close(fd)

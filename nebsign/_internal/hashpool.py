@@ -6,27 +6,25 @@ tight and results travel back packed. Two interchangeable backends run the
 same loop: the C extension :mod:`nebsign._speedups` in threads (it releases
 the GIL for a whole batch; ADR 0005), or, where it was not built or
 ``NEBSIGN_PURE_PYTHON`` is set, :func:`_hash_group_batch` in worker processes.
+The loops are in :mod:`nebsign._internal.hashloops`, the pools in
+:mod:`nebsign._internal.workers`; nothing here imports :mod:`nebsign.digest`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import queue
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from nebsign._internal import native
+from nebsign._internal.fdhash import FileDigest, Progress
 from nebsign._internal.hashloops import (
     _Group,
     _GroupResult,
     _hash_group_batch,
     _hash_group_batch_c,
 )
-from nebsign.digest import FileDigest, Progress
+from nebsign._internal.workers import Processes, Threads, worker_count
 from nebsign.errors import InputError
 
 __all__ = [
@@ -40,7 +38,7 @@ __all__ = [
 ]
 
 _BATCH = 2048  # files per worker task
-_SWITCH_INTERVAL = 0.0005  # seconds; see _Threads
+_SWITCH_INTERVAL = 0.0005  # seconds; see Threads
 _PARALLEL_MIN_FILES = 256  # below this, starting workers costs more than it saves
 
 
@@ -51,109 +49,7 @@ _speedups = native.module
 c_loop_available = native.available
 
 
-_Keys = list[tuple[int, int]]
 _Work = Callable[[Sequence[_Group]], list[_GroupResult]]
-
-
-_switching_lock = threading.Lock()
-_switching_users = 0
-_saved_interval = 0.0
-
-
-def _fast_switching(on: bool) -> None:
-    """Shorten the GIL switch interval while any pool of C-loop threads runs.
-
-    A worker ending a batch needs the GIL for a moment; while another thread
-    runs Python it would wait up to the switch interval (5 ms by default)
-    with its core idle. Counted, so overlapping pools restore it once.
-    """
-    global _switching_users, _saved_interval
-    with _switching_lock:
-        if on:
-            if _switching_users == 0:
-                _saved_interval = sys.getswitchinterval()
-                sys.setswitchinterval(min(_saved_interval, _SWITCH_INTERVAL))
-            _switching_users += 1
-        else:
-            _switching_users -= 1
-            if _switching_users == 0:
-                sys.setswitchinterval(_saved_interval)
-
-
-class _Threads:
-    """Threads running the C loop: jobs in, (keys, results) out, in completion order.
-
-    Deliberately minimal (a SimpleQueue each way): ``concurrent.futures``
-    and the ``logging`` it imports would add ~8 ms to every command's start.
-    """
-
-    def __init__(self, count: int, work: _Work) -> None:
-        _fast_switching(True)
-        self._jobs: queue.SimpleQueue[tuple[_Keys, Any] | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[tuple[_Keys, Any, BaseException | None]] = queue.SimpleQueue()
-        self._pending = 0
-        self._threads = [
-            threading.Thread(target=self._run, args=(work,), name="nebsign-hash", daemon=True)
-            for _ in range(count)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _run(self, work: _Work) -> None:
-        while (job := self._jobs.get()) is not None:
-            keys, batch = job
-            try:
-                self._done.put((keys, work(batch), None))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                self._done.put((keys, None, exc))
-
-    def submit(self, keys: _Keys, batch: Any) -> None:
-        self._pending += 1
-        self._jobs.put((keys, batch))
-
-    def results(self) -> Iterator[tuple[_Keys, list[_GroupResult]]]:
-        while self._pending:
-            keys, results, exc = self._done.get()
-            self._pending -= 1
-            if exc is not None:
-                raise exc
-            yield keys, results
-
-    def shutdown(self) -> None:
-        """Drop jobs not yet started, let running ones end, join the threads."""
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._jobs.get_nowait()
-        for _ in self._threads:
-            self._jobs.put(None)
-        for thread in self._threads:
-            thread.join()
-        _fast_switching(False)
-
-
-class _Processes:
-    """Worker processes running the pure-Python loop (where the C loop is not built)."""
-
-    def __init__(self, count: int, work: _Work) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self._work = work
-        self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"))
-        self._submitted: dict[Any, _Keys] = {}
-
-    def submit(self, keys: _Keys, batch: Any) -> None:
-        self._submitted[self._pool.submit(self._work, batch)] = keys
-
-    def results(self) -> Iterator[tuple[_Keys, list[_GroupResult]]]:
-        from concurrent.futures import as_completed
-
-        submitted, self._submitted = self._submitted, {}
-        for fut in as_completed(submitted):
-            yield submitted[fut], fut.result()
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Piece(NamedTuple):
@@ -187,17 +83,6 @@ def first_error(pieces: Iterable[Piece]) -> None:
         raise InputError(min(bad)[2])
 
 
-def worker_count() -> int:
-    """Processes to use: ``NEBSIGN_JOBS`` if set, else the CPUs this process may run on."""
-    env = os.environ.get("NEBSIGN_JOBS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
-
-
 class GroupHasher:
     """Digest files given as (directory, names) groups, in worker threads or processes.
 
@@ -228,7 +113,7 @@ class GroupHasher:
         self._pieces: dict[tuple[int, int], _GroupResult] = {}
         self._pending: list[tuple[int, int, _Group]] = []
         self._pending_files = 0
-        self._pool: _Threads | _Processes | None = None
+        self._pool: Threads | Processes | None = None
         self._threaded = c_loop_available()
         self._work: _Work = (
             functools.partial(_hash_group_batch_c, entry_type=entry_type)
@@ -265,10 +150,10 @@ class GroupHasher:
             self._pool = self._start_pool()
         self._pool.submit(keys, work)
 
-    def _start_pool(self) -> _Threads | _Processes:
+    def _start_pool(self) -> Threads | Processes:
         if self._threaded:
-            return _Threads(self._workers, self._work)
-        return _Processes(self._workers, self._work)
+            return Threads(self._workers, self._work)
+        return Processes(self._workers, self._work)
 
     def feed(
         self,

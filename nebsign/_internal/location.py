@@ -2,7 +2,7 @@
 
 :func:`redact` is the one place a location becomes text for a message or the
 audit log: credentials, query and fragment dropped, every character escaped
-(:func:`nebsign._internal.printable.printable`), never an exception.
+(:func:`nebsign._internal.display.printable`), never an exception.
 :func:`check_url` refuses, as bad input, a URL that cannot be fetched as
 written (a port that is not a number, a broken IPv6 literal, no host).
 """
@@ -14,7 +14,7 @@ import os
 import urllib.parse
 from collections.abc import Iterator
 
-from nebsign._internal.printable import printable
+from nebsign._internal.display import printable
 from nebsign.errors import InputError
 
 __all__ = ["check_url", "is_url", "join_location", "location_alias", "redact"]

@@ -19,7 +19,7 @@ import os
 import stat
 from collections import deque
 
-from nebsign._internal.printable import printable
+from nebsign._internal.display import printable
 from nebsign.errors import InputError
 
 __all__ = ["MAX_LINKS", "UnsafePath", "open_owned"]

@@ -37,8 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nebsign._internal.display import printable
 from nebsign._internal.fetch import fetch_bytes, join_location, location_alias
-from nebsign._internal.printable import printable
 from nebsign.agent.install import install_release
 from nebsign.agent.layout import AgentBusy
 from nebsign.agent.session import open_session

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from nebsign._internal.atomic import io_error
+from nebsign._internal.display import printable
 from nebsign._internal.fetch import FetchLimits, SizeMismatch, fetch_to_fd, join_location
-from nebsign._internal.printable import printable
 from nebsign._internal.unpack import is_archive, safe_extract
 from nebsign.agent.durable import fsync_tree, publish_modes
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR, list_bundles, redact

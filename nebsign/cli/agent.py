@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nebsign._internal.printable import safe_line
+from nebsign._internal.display import safe_line
 from nebsign.cli._output import emit_json, format_option, shown, warn
 
 if TYPE_CHECKING:

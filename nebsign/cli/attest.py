@@ -13,7 +13,9 @@ from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Stateme
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
+from nebsign.cli._trustopts import trust_options
 from nebsign.digest import sha256_file
+from nebsign.policy.trust_input import TrustInput, load_trust_policy
 from nebsign.signing import sign_statement
 from nebsign.verify import MissingAttestation, verify_attestation
 
@@ -119,30 +121,7 @@ def create(
 
 @attest.command("verify")
 @click.argument("bundle_file", type=click.Path(dir_okay=False))
-@click.option(
-    "--key",
-    "keys",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Trusted public key (repeatable).",
-)
-@click.option(
-    "--identity", "--cert-identity", "identity", help="Trusted Sigstore certificate identity."
-)
-@click.option(
-    "--identity-regexp",
-    "--cert-identity-regexp",
-    "identity_regexp",
-    help="Trusted Sigstore identity as a regular expression (full match).",
-)
-@click.option("--issuer", "--cert-oidc-issuer", "issuer", help="OIDC issuer of --identity.")
-@click.option(
-    "--trusted-root",
-    type=click.Path(dir_okay=False),
-    help="Sigstore trusted_root.json to verify keyless bundles with.",
-)
-@click.option("--staging", is_flag=True, help="Use the bundled Sigstore staging trusted root.")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Trust policy TOML.")
+@trust_options(attestations_only=True)
 @click.option(
     "--subject",
     "subject",
@@ -153,13 +132,7 @@ def create(
 @format_option
 def verify(
     bundle_file: str,
-    keys: tuple[str, ...],
-    identity: str | None,
-    identity_regexp: str | None,
-    issuer: str | None,
-    trusted_root: str | None,
-    staging: bool,
-    policy_file: str | None,
+    trust: TrustInput,
     subject: str | None,
     predicate_type: str | None,
     output_format: str,
@@ -176,9 +149,7 @@ def verify(
           --identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1 \\
           --issuer https://token.actions.githubusercontent.com
     """
-    from nebsign.cli.verify import _policy  # the one trust-flag parser, shared with `verify`
-
-    policy = _policy(policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, 1)
+    policy = load_trust_policy(trust, threshold_applies=False)
     bundle = Bundle.from_json(
         read_bounded(bundle_file, MAX_BUNDLE_BYTES, "bundle"), f"bundle {bundle_file}"
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from nebsign._internal.atomic import atomic_write
+from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError
@@ -37,25 +38,7 @@ def _common(func: F) -> F:
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Also write the findings as SARIF 2.1.0 here.",
             ),
-            click.option(
-                "--attest",
-                "attest_path",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="Write the result as a signed in-toto statement (AUDIT_V1 bundle) here.",
-            ),
-            click.option(
-                "--key",
-                "key_path",
-                type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                help="Private key for --attest (passphrase from NEBSIGN_PASSPHRASE or a prompt).",
-            ),
-            click.option(
-                "--passphrase-fd",
-                type=click.IntRange(min=0),
-                metavar="N",
-                help="Read the --key passphrase from file descriptor N (else $NEBSIGN_PASSPHRASE, "
-                "else a prompt). Never on the command line.",
-            ),
+            attest_options("AUDIT_V1"),
             format_option,
         ]
     ):

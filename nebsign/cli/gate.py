@@ -13,9 +13,12 @@ import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, warn
+from nebsign.cli._trustopts import trust_options
 from nebsign.errors import InputError
+from nebsign.policy.trust_input import TrustInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,24 +65,7 @@ def _common(func: F) -> F:
             type=click.Path(dir_okay=False, exists=True, path_type=Path),
             help="The release manifest (release.json) the attestation is about.",
         ),
-        click.option(
-            "--attest",
-            "attest_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the result as a signed GATE_V1 statement (a Sigstore bundle) here.",
-        ),
-        click.option(
-            "--key",
-            "key_path",
-            type=click.Path(dir_okay=False, exists=True, path_type=Path),
-            help="Private key for --attest (passphrase from NEBSIGN_PASSPHRASE or a prompt).",
-        ),
-        click.option(
-            "--passphrase-fd",
-            type=click.IntRange(min=0),
-            metavar="N",
-            help="Read the --key passphrase from file descriptor N. Never on the command line.",
-        ),
+        attest_options("GATE_V1"),
         format_option,
     ]
     for option in reversed(options):
@@ -264,12 +250,7 @@ regional = _canary_command("regional", "12")
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A gate attestation bundle (repeat: the canary and the regional gate).",
 )
-@click.option(
-    "--trust-policy",
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Trust policy TOML: who may sign gate attestations.",
-)
+@trust_options(policy_flag="--trust-policy", attestations_only=True)
 @click.option(
     "--policy",
     "policy_path",
@@ -280,7 +261,7 @@ regional = _canary_command("regional", "12")
 def rollout(
     manifest: Path,
     attestations: tuple[Path, ...],
-    trust_policy: Path,
+    trust: TrustInput,
     policy_path: Path | None,
     output_format: str,
 ) -> None:
@@ -300,17 +281,14 @@ def rollout(
     from nebsign.digest import sha256_bytes
     from nebsign.gate.rollout import RolloutTooSlow, check_rollout
     from nebsign.manifest import MAX_MANIFEST_BYTES
-    from nebsign.policy import MAX_POLICY_BYTES
-    from nebsign.policy.trust import TrustPolicy
+    from nebsign.policy.trust_input import load_trust_policy
     from nebsign.verify import verify_attestation
 
-    trust = TrustPolicy.from_toml(
-        read_bounded(trust_policy, MAX_POLICY_BYTES, "trust policy"), trust_policy.parent
-    )
+    signers = load_trust_policy(trust, threshold_applies=False)
     sha = sha256_bytes(read_bounded(manifest, MAX_MANIFEST_BYTES, "release manifest"))
     statements = [
         verify_attestation(
-            Bundle.from_json(read_bounded(a, MAX_BUNDLE_BYTES, "attestation")), trust
+            Bundle.from_json(read_bounded(a, MAX_BUNDLE_BYTES, "attestation")), signers
         )
         for a in attestations
     ]

@@ -3,58 +3,33 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option
+from nebsign.cli._trustopts import trust_options
 from nebsign.errors import InputError, NebsignError
+from nebsign.policy.trust_input import TrustInput, load_trust_policy
 
 if TYPE_CHECKING:
     from nebsign.policy.trust import TrustPolicy
 
-F = TypeVar("F", bound=Callable[..., Any])
-MAX_POLICY_FILE = 1024 * 1024
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _trust_options(func: F) -> F:
-    func = click.option(
-        "--trust-key",
-        "trust_keys",
-        multiple=True,
-        type=click.Path(dir_okay=False),
-        help="Trusted public key (repeatable); or use --policy.",
-    )(func)
-    return click.option(
-        "--policy",
-        "policy_file",
-        type=click.Path(dir_okay=False),
-        help="Trust policy TOML: who may sign the release, its attestations and the report.",
-    )(func)
+def _trust_policy(trust: TrustInput) -> TrustPolicy | None:
+    """The report's trust policy, or None when none was named (an unsigned preview)."""
+    return load_trust_policy(trust) if trust.given else None
 
 
 def _policy(policy_file: str | None, trust_keys: tuple[str, ...]) -> TrustPolicy | None:
-    from nebsign.keys import MAX_KEY_BYTES, load_public_key
-    from nebsign.policy.trust import TrustPolicy
-
-    if policy_file is not None and trust_keys:
-        raise InputError("give either --policy FILE or --trust-key PUB, not both")
-    if policy_file is not None:
-        raw = read_bounded(policy_file, MAX_POLICY_FILE, "policy")
-        return TrustPolicy.from_toml(raw, Path(policy_file).parent, f"policy {policy_file}")
-    if trust_keys:
-        return TrustPolicy.from_keys(
-            load_public_key(read_bounded(k, MAX_KEY_BYTES, "public key"), f"key {k}")
-            for k in trust_keys
-        )
-    return None
+    """A trust policy from a file or key files, None for neither (a command with several)."""
+    return _trust_policy(TrustInput(policy_file, trust_keys, key_flag="--trust-key"))
 
 
 @contextmanager
@@ -96,7 +71,7 @@ def report() -> None:
     type=click.Path(file_okay=False),
     help="Report directory to write (created if missing).",
 )
-@_trust_options
+@trust_options(key_flag="--trust-key")
 @click.option(
     "--key", "key_file", type=click.Path(dir_okay=False), help="Private key that signs the report."
 )
@@ -119,8 +94,7 @@ def report() -> None:
 def build(
     release_dir: str,
     out_dir: str,
-    policy_file: str | None,
-    trust_keys: tuple[str, ...],
+    trust: TrustInput,
     key_file: str | None,
     passphrase_fd: int | None,
     previous_dir: str | None,
@@ -145,7 +119,7 @@ def build(
     with _json_errors(output_format):
         if date is not None and not _DATE.fullmatch(date):
             raise InputError(f"--date {date[:40]!r}: expected YYYY-MM-DD")
-        policy = _policy(policy_file, trust_keys)
+        policy = _trust_policy(trust)
         if unsigned_preview and key_file is not None:
             raise InputError("an --unsigned-preview is never signed; drop --key")
         key = load_signing_key(key_file, passphrase_fd) if key_file is not None else None
@@ -183,7 +157,7 @@ def build(
 
 @report.command("verify")
 @click.argument("report_dir", type=click.Path(file_okay=False))
-@_trust_options
+@trust_options(key_flag="--trust-key")
 @click.option(
     "--release",
     "release_dir",
@@ -200,8 +174,7 @@ def build(
 @needs_extra("report")
 def verify(
     report_dir: str,
-    policy_file: str | None,
-    trust_keys: tuple[str, ...],
+    trust: TrustInput,
     release_dir: str | None,
     previous_dir: str | None,
     output_format: str,
@@ -219,9 +192,11 @@ def verify(
     from nebsign.report.publish import verify_report_dir
 
     with _json_errors(output_format):
-        policy = _policy(policy_file, trust_keys)
+        policy = _trust_policy(trust)
         if policy is None:
-            raise InputError("a trust policy is required: --policy FILE or --trust-key PUB")
+            raise InputError(
+                "a trust policy is required: --policy FILE, --trust-key PUB or --identity/--issuer"
+            )
         if previous_dir is not None and release_dir is None:
             raise InputError("--previous needs --release")
         check = verify_report_dir(

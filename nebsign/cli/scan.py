@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import (
     emit_json,
@@ -111,25 +112,7 @@ def _outside(path: Path, cwd: Path) -> bool:
 @click.option("--why", help="Why it is acceptable (with --write-baseline).")
 @click.option("--until", "until_text", help="Acceptance expiry date, e.g. 2026-12-31.")
 @click.option("--today", "today_text", hidden=True, help="Override today's date (tests).")
-@click.option(
-    "--attest",
-    "attest_path",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Write the verdict as a signed in-toto statement (a Sigstore bundle) here.",
-)
-@click.option(
-    "--key",
-    "key_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Private key for --attest (passphrase from NEBSIGN_PASSPHRASE or a prompt).",
-)
-@click.option(
-    "--passphrase-fd",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Read the --key passphrase from file descriptor N (else $NEBSIGN_PASSPHRASE, "
-    "else a prompt). Never on the command line.",
-)
+@attest_options("SAST_V1", allow_dash=True)
 @format_option
 @quiet_option
 @needs_extra("scan")

@@ -10,6 +10,7 @@ import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, quiet_option, warn
 from nebsign.errors import InputError
@@ -136,24 +137,7 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Root the --sast paths are relative to (default: the current directory).",
 )
-@click.option(
-    "--attest",
-    "attest_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the verdict as a signed in-toto statement (DAST_V1) here.",
-)
-@click.option(
-    "--key",
-    "key_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Private key for --attest.",
-)
-@click.option(
-    "--passphrase-fd",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Read the --key passphrase from fd N (else $NEBSIGN_PASSPHRASE, else a prompt).",
-)
+@attest_options("DAST_V1")
 @click.option(
     "--subject-manifest",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),

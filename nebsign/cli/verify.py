@@ -6,7 +6,6 @@ import contextlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -14,13 +13,14 @@ import click
 from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._bundles import BUNDLE_SUFFIX, Bundles, find_bundles, read_all
 from nebsign.cli._output import emit_json, format_option, own_files, quiet_option, shown, warn
-from nebsign.digest import sha256_bytes, sha256_file
+from nebsign.cli._trustopts import trust_options
+from nebsign.digest import sha256_file
 from nebsign.errors import InputError, NebsignError, VerdictError
-from nebsign.policy import MAX_POLICY_BYTES
+from nebsign.policy.trust_input import TrustInput, load_trust_policy
 
 if TYPE_CHECKING:
     from nebsign.manifest import Manifest
-    from nebsign.policy.trust import TrustedRoot, TrustPolicy
+    from nebsign.policy.trust import TrustPolicy
     from nebsign.release_check import IgnoredBundle
     from nebsign.tree import TreeCheck, TreeDiff
 
@@ -38,58 +38,6 @@ class _Outcome:
     detail: str = ""
     attestations: tuple[str, ...] = ()
     ignored: tuple[IgnoredBundle, ...] = ()
-
-
-def _root(trusted_root: str | None, staging: bool, needed: bool) -> TrustedRoot | None:
-    from nebsign.policy.trust import MAX_TRUSTED_ROOT_BYTES, TrustedRoot, bundled_trusted_root
-
-    if trusted_root is not None:
-        data = read_bounded(trusted_root, MAX_TRUSTED_ROOT_BYTES, "trusted root")
-        return TrustedRoot(trusted_root, sha256_bytes(data), data)
-    try:
-        return bundled_trusted_root("staging" if staging else "production")
-    except NebsignError:
-        if needed or staging:
-            raise
-        return None  # key-only verification works without the bundled Sigstore root
-
-
-def _policy(
-    policy_file: str | None,
-    keys: tuple[str, ...],
-    identity: str | None,
-    identity_regexp: str | None,
-    issuer: str | None,
-    trusted_root: str | None,
-    staging: bool,
-    threshold: int,
-) -> TrustPolicy:
-    from nebsign.keys import MAX_KEY_BYTES, key_id, load_public_key
-    from nebsign.policy.trust import SignerGroup, TrustedIdentity, TrustedKey, TrustPolicy
-
-    flags = bool(keys or identity or identity_regexp or issuer)
-    if policy_file is not None:
-        if flags or trusted_root or staging:
-            raise InputError("--policy carries its own signers and root; drop --key/--identity")
-        raw = read_bounded(policy_file, MAX_POLICY_BYTES, "policy")
-        return TrustPolicy.from_toml(raw, Path(policy_file).parent, f"policy {policy_file}")
-    if not flags:
-        raise InputError(
-            "no trusted signer given",
-            hint="pass --key PUB, --identity ID --issuer URL, or --policy FILE",
-        )
-    if (identity or identity_regexp) and not issuer:
-        raise InputError("--identity needs --issuer (the OIDC issuer URL)")
-    if issuer and not (identity or identity_regexp):
-        raise InputError("--issuer needs --identity or --identity-regexp")
-    trusted = []
-    for path in keys:
-        public = load_public_key(read_bounded(path, MAX_KEY_BYTES, "public key"), f"key {path}")
-        trusted.append(TrustedKey(key_id(public), public))
-    identities = (TrustedIdentity(issuer, identity, identity_regexp),) if issuer is not None else ()
-    group = SignerGroup("command line", tuple(trusted), identities, threshold)
-    root = _root(trusted_root, staging, needed=bool(identities))
-    return TrustPolicy(group, (group,), trusted_root=root)
 
 
 def _verify_all(
@@ -199,45 +147,7 @@ def _verify_artifact(path: str, found: Bundles, policy: TrustPolicy, now: dateti
     help=f"Bundle to check (repeatable). Default: FILE{BUNDLE_SUFFIX}, and with "
     f"--manifest the signatures/*{BUNDLE_SUFFIX} beside FILE (the release layout).",
 )
-@click.option(
-    "--key",
-    "keys",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Trusted public key (repeatable).",
-)
-@click.option(
-    "--identity",
-    "--cert-identity",
-    "identity",
-    help="Trusted Sigstore certificate identity (exact).",
-)
-@click.option(
-    "--identity-regexp",
-    "--cert-identity-regexp",
-    "identity_regexp",
-    help="Trusted Sigstore identity as a regular expression (full match).",
-)
-@click.option("--issuer", "--cert-oidc-issuer", "issuer", help="OIDC issuer of --identity.")
-@click.option(
-    "--trusted-root",
-    type=click.Path(dir_okay=False),
-    help="Sigstore trusted_root.json to verify keyless bundles with (as cosign's).",
-)
-@click.option("--staging", is_flag=True, help="Use the bundled Sigstore staging trusted root.")
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(dir_okay=False),
-    help="Trust policy TOML (keys, identities, threshold, pinned root).",
-)
-@click.option(
-    "--threshold",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Distinct trusted signers required (with --key).",
-)
+@trust_options()
 @click.option(
     "--manifest",
     "manifest",
@@ -263,14 +173,7 @@ def _verify_artifact(path: str, found: Bundles, policy: TrustPolicy, now: dateti
 def verify(
     files: tuple[str, ...],
     bundles: tuple[str, ...],
-    keys: tuple[str, ...],
-    identity: str | None,
-    identity_regexp: str | None,
-    issuer: str | None,
-    trusted_root: str | None,
-    staging: bool,
-    policy_file: str | None,
-    threshold: int,
+    trust: TrustInput,
     manifest: bool,
     root: str | None,
     attestations: tuple[str, ...],
@@ -311,11 +214,7 @@ def verify(
             # The tree check is set up here but reads nothing until the
             # manifest's signature has verified (ADR 0006).
             started = stack.enter_context(_tree_check(files[0], pairs[0][1].all(), root))
-        policy = _policy(
-            policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, threshold
-        )
-        if policy_file is not None and threshold != 1:
-            raise InputError("--threshold applies to --key; a policy sets its own threshold")
+        policy = load_trust_policy(trust)
         outcomes = _verify_all(pairs, policy, manifest, root, output_format, started)
     failed = [o for o in outcomes if o.error is not None]
     if output_format == "json":

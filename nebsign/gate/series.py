@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from nebsign._internal.display import quoted as printable  # the one escaping helper
 from nebsign.gate.model import InvalidMetrics
 
 __all__ = [
@@ -27,21 +28,6 @@ MAX_SERIES = 100_000
 MAX_SAMPLES = 2_000_000
 #: plausible epoch seconds after unit conversion: 2001-09-09 .. 2286-11-20
 _TS_LO, _TS_HI = Decimal(10**9), Decimal(10**10)
-
-
-def printable(text: str) -> str:
-    """*text* with quotes, backslashes and non-printable characters escaped (safe to print)."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return text
-    out = []
-    for c in text:
-        if c in '"\\':
-            out.append("\\" + c)
-        elif c.isprintable():
-            out.append(c)
-        else:
-            out.append(f"\\u{ord(c):04x}")
-    return "".join(out)
 
 
 def exact(value: object, what: str) -> Decimal:

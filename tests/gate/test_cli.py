@@ -199,7 +199,8 @@ def test_untrusted_names_are_escaped(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.stderr
     assert "\x1b" not in res.stdout and "\nEVIL" not in res.stdout
-    assert 'lat{route="\\u001b[31m\\u000aEVIL"}' in res.stdout
+    # the one escaping helper (_internal/display.py): ESC as \x1b, a newline as \n
+    assert 'lat{route="\\x1b[31m\\nEVIL"}' in res.stdout
     bad = dict(series, name="x\x1by")
     f.write_text(json.dumps({"schema": "https://nebsign.dev/metrics/v1", "series": [bad]}))
     res = run_cli("gate", "staging", "--baseline", str(f), "--current", str(f))
