@@ -95,8 +95,10 @@ def _check_version(
             f"(manifest sha256:{known.manifest_sha256[:16]}..., offered "
             f"sha256:{manifest_sha[:16]}...): mix-and-match refused"
         )
-    if not downgrade_ok and state.highest is not None and not (
-        ReleaseVersion.parse(state.highest) < ReleaseVersion.parse(version)
+    if (
+        not downgrade_ok
+        and state.highest is not None
+        and not (ReleaseVersion.parse(state.highest) < ReleaseVersion.parse(version))
     ):
         raise Downgrade(
             f"release {shown}: version {version} is not newer than {state.highest}, the newest "

@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "scan": "nebsign.cli.scan:scan",
     "gate": "nebsign.cli.gate:gate",
     "report": "nebsign.cli.report:report",
+    "promote": "nebsign.cli.promote:promote",
+    "rollback": "nebsign.cli.promote:rollback",
 }
 
 _state = {"verbose": False}

@@ -92,10 +92,22 @@ def install_cmd(release: str, policy_path: str | None, output_format: str) -> No
 )
 @click.option("--url", help="Poll this release URL (http:// or https://).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=30.0, show_default=True)
+@click.option(
+    "--jitter",
+    type=click.FloatRange(min=0, max=86400),
+    default=30.0,
+    show_default=True,
+    help="Add a random 0..JITTER seconds to each interval (channel mode), so a fleet spreads out.",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @_policy_option
 def run_cmd(
-    inbox: str | None, url: str | None, interval: float, once: bool, policy_path: str | None
+    inbox: str | None,
+    url: str | None,
+    interval: float,
+    jitter: float,
+    once: bool,
+    policy_path: str | None,
 ) -> None:
     """Install new releases as they appear (daemon); stop with SIGTERM or Ctrl-C.
 
@@ -103,6 +115,8 @@ def run_cmd(
     Inbox: a release directory is taken once <inbox>/<name>/.ready exists (write
     it last); afterwards it moves to <inbox>/.done/ or <inbox>/.rejected/.
     URL: <url>/release.json is polled; a changed digest triggers one install.
+    With a [channel] table in the host policy, URL is the store and the agent
+    follows <url>/channels/<name>.json instead (conditional GETs, jitter).
     A refused release is logged and the current release keeps serving.
     """
     from nebsign.agent.daemon import Event, run_daemon
@@ -119,6 +133,11 @@ def run_cmd(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if url is not None and policy.channel is not None:
+        from nebsign.cli._channel_run import run_channel_cli
+
+        run_channel_cli(policy, url, interval=interval, jitter=jitter, once=once, stop=stop)
+        return
 
     def report(event: Event) -> None:
         if event.kind.value in ("refused", "error"):
