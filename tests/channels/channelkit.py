@@ -201,6 +201,11 @@ class CachingHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that closes after a 304/404 header: not the test's concern
+
+
 @contextmanager
 def serve(directory: Path) -> Iterator[tuple[str, type[CachingHandler]]]:
     handler = type(
@@ -208,9 +213,7 @@ def serve(directory: Path) -> Iterator[tuple[str, type[CachingHandler]]]:
         (CachingHandler,),
         {"counts": {}, "lock": threading.Lock(), "down": threading.Event()},
     )
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(directory))
-    )
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
     server.daemon_threads = True
     server.request_queue_size = 1024
     thread = threading.Thread(target=server.serve_forever, daemon=True)
