@@ -198,6 +198,8 @@ class CachingHandler(http.server.SimpleHTTPRequestHandler):
         if etag is not None:
             self.send_header("ETag", etag)
             self._etag = None
+        buffered = getattr(self, "_headers_buffer", [])
+        self._count("header_bytes", sum(len(b) for b in buffered))
         super().end_headers()
 
 

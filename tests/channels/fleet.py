@@ -57,6 +57,7 @@ class Fleet:
     agents: list[Agent] = field(default_factory=list)
     generation: int = 0
     published_at: dict[int, float] = field(default_factory=dict)
+    publishing_from: dict[int, float] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -84,6 +85,7 @@ class Fleet:
 
     def publish(self, action: Callable[[], object]) -> int:
         """Run *action* (write a statement), then open a new generation."""
+        self.publishing_from[self.generation + 1] = time.monotonic()
         action()
         self.generation += 1
         self.published_at[self.generation] = time.monotonic()
@@ -119,7 +121,11 @@ class Fleet:
             t.join()
 
     def late(self, generation: int, version: str) -> list[tuple[int, PollRecord]]:
-        """Polls that started after *generation* was published but ended elsewhere."""
+        """Polls that started after *generation* was published but ended elsewhere.
+
+        A poll still running when the next publish began may see that one instead.
+        """
+        cutoff = self.publishing_from.get(generation + 1, float("inf"))
         return [
             (a.index, r)
             for a in self.agents
@@ -127,6 +133,7 @@ class Fleet:
             if r.generation == generation
             and r.outcome.action is not Action.ERROR
             and r.current != version
+            and r.ended < cutoff
         ]
 
     def convergence_seconds(self, generation: int, version: str) -> list[float]:
