@@ -50,6 +50,7 @@ __all__ = [
     "evidence_path",
     "history",
     "history_dir",
+    "previous_version",
     "promote",
     "publish_statement",
     "rollback",
@@ -289,6 +290,23 @@ def rollback(
     return Published(statement, digest, current, files)
 
 
-def rollback_command(channel: str, version: str) -> str:
+def previous_version(store: Path, channel: str) -> str | None:
+    """The release *channel* ran before its current one (the rollback target), if any."""
+    current = _read_current(store, channel)
+    if current is None:
+        return None
+    now = ReleaseVersion.parse(current.version)
+    older = [
+        s
+        for s in history(store, channel)
+        if not s.rollback and ReleaseVersion.parse(s.version) < now
+    ]
+    return older[-1].version if older else None
+
+
+def rollback_command(channel: str, version: str, store: Path | str, key: str = "KEY") -> str:
     """The exact command a release manager runs to roll *channel* back to *version*."""
-    return f"nebsign rollback --channel {channel} --to {version} --store STORE --key KEY"
+    import shlex
+
+    parts = ["nebsign", "rollback", "--channel", channel, "--to", version, "--store", str(store)]
+    return shlex.join([*parts, "--key", key])

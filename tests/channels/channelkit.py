@@ -22,10 +22,18 @@ from nebsign.attest import GATE_V1, Statement, Subject
 from nebsign.channels.model import ChannelStatement, Evidence, Phase
 from nebsign.channels.publish import publish_statement
 from nebsign.digest import sha256_bytes
-from nebsign.keys import PrivateKey, generate_key, key_id, public_key_pem
+from nebsign.keys import PrivateKey, generate_key, key_id, private_key_pem, public_key_pem
 from nebsign.signing import sign_statement
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+PASS = {"NEBSIGN_PASSPHRASE": "pw"}
+
+
+def keyfile(path: Path, key: PrivateKey) -> str:
+    """*key* as an encrypted PEM file (passphrase: PASS)."""
+    path.write_bytes(private_key_pem(key, b"pw"))
+    os.chmod(path, 0o600)
+    return str(path)
 
 
 def trust_toml(keys: list[PrivateKey], threshold: int = 1, purposes: str = "") -> str:

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from channelkit import Store, host, serve, trust_toml
+from channelkit import PASS, Store, host, keyfile, serve, trust_toml
 from helpers import assert_one_line_error, run_cli
-
-from nebsign.keys import PrivateKey, private_key_pem
-
-PASS = {"NEBSIGN_PASSPHRASE": "pw"}
-
-
-def keyfile(path: Path, key: PrivateKey) -> str:
-    path.write_bytes(private_key_pem(key, b"pw"))
-    os.chmod(path, 0o600)
-    return str(path)
 
 
 def _setup(store: Store, tmp_path: Path) -> tuple[str, str, str, str]:
