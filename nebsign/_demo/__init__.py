@@ -25,6 +25,7 @@ STEPS: list[str] = [
     "nebsign._demo.gates",
     "nebsign._demo.agent",
     "nebsign._demo.audit",
+    "nebsign._demo.channels",
     "nebsign._demo.report",  # last: renders the evidence the steps before it produced
 ]
 
