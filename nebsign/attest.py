@@ -72,6 +72,8 @@ _URI_RE = re.compile(r"https://[\x21-\x7e]{1,2000}")
 class InvalidStatement(InputError):
     """The bytes are not a well-formed in-toto Statement v1."""
 
+    reason = "invalid-statement"
+
 
 class Subject(NamedTuple):
     """One artifact a statement is about: its name and lowercase hex SHA-256."""

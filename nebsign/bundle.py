@@ -55,6 +55,8 @@ _INT_RE = re.compile(r"-?[0-9]{1,19}")
 class InvalidBundle(InputError):
     """The bytes are not a well-formed Sigstore bundle."""
 
+    reason = "invalid-bundle"
+
 
 #: an artifact signature signs the raw 32-byte SHA-256 digest; a PAE is always longer (ADR 0006)
 DIGEST_MESSAGE_BYTES = 32

@@ -84,6 +84,8 @@ def parse_digest(text: str) -> str:
 class TooLarge(InputError):
     """A stream was longer than the caller's limit."""
 
+    reason = "oversized"
+
 
 def _hash_stream_threaded(
     read_into: Callable[[memoryview], int],

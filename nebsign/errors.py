@@ -21,6 +21,9 @@ class NebsignError(Exception):
     """Base of every error nebsign raises on purpose."""
 
     exit_code: ClassVar[int] = 3
+    #: A short, stable code for machines (the agent's audit log, ``--format json``).
+    #: Every concrete error class names its own.
+    reason: ClassVar[str] = "nebsign-error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -39,15 +42,18 @@ class VerdictError(NebsignError):
     """A verification, policy or gate said no."""
 
     exit_code = 1
+    reason = "verdict-error"
 
 
 class InputError(NebsignError):
     """Input is malformed, unreadable or the usage is wrong."""
 
     exit_code = 2
+    reason = "input-error"
 
 
 class EnvironmentFault(NebsignError):
     """The environment failed us: a tool is missing, the disk is full."""
 
     exit_code = 3
+    reason = "environment-fault"

@@ -39,7 +39,6 @@ __all__ = [
 
 MAX_FINDINGS_BYTES = 64 * 1024 * 1024
 _MAX_TEXT = 64 * 1024
-_SNIPPET_LINES = 10
 
 
 class Source(enum.Enum):
@@ -304,9 +303,8 @@ def fingerprint(rule_id: str, path: str, normalized: str, occurrence: int) -> st
 
 
 def snippet_lines(text_lines: Sequence[str], start: int, end: int | None) -> list[str]:
-    """Lines ``start..end`` (1-based, inclusive), at most a few."""
-    last = max(start, end or start)
-    last = min(last, start + _SNIPPET_LINES - 1, len(text_lines))
+    """Lines ``start..end`` (1-based, inclusive): the whole finding, as its fingerprint needs."""
+    last = min(max(start, end or start), len(text_lines))
     return list(text_lines[start - 1 : last])
 
 
@@ -315,14 +313,18 @@ def assign_fingerprints(findings: Iterable[Finding]) -> list[Finding]:
 
     Twins are findings with the same rule, path and normalized code; they are
     numbered in (line, column) order so a duplicate of an accepted finding gets
-    a new fingerprint.
+    a new fingerprint. The rules of findings folded into this one
+    (``properties["also_reported_by"]``) are part of its identity: accepting
+    it never accepts a finding of another rule.
     """
     ordered = sorted(findings, key=lambda f: (f.location.path or "", f.sort_key()))
     seen: dict[tuple[str, str, str], int] = {}
     out: list[Finding] = []
     for item in ordered:
         norm = normalize_snippet([item.snippet])
-        key = (item.rule_id, item.location.path or item.location.url or "", norm)
+        also = item.properties.get("also_reported_by") or []
+        rule = "+".join([item.rule_id, *(f"{a['tool']}:{a['rule_id']}" for a in also)])
+        key = (rule, item.location.path or item.location.url or "", norm)
         index = seen.get(key, 0)
         seen[key] = index + 1
         out.append(replace(item, fingerprint=fingerprint(key[0], key[1], norm, index)))

@@ -28,9 +28,13 @@ _OTHERNAME_OID = "1.3.6.1.4.1.57264.1.7"
 class KeylessVerificationFailed(VerdictError):
     """The Sigstore bundle did not verify (certificate chain, log entry, signature)."""
 
+    reason = "keyless-verification-failed"
+
 
 class IdentityMismatch(VerdictError):
     """The certificate's identity or issuer is not one the policy trusts."""
+
+    reason = "identity-mismatch"
 
 
 def _der_utf8(value: bytes) -> str:

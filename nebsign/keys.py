@@ -70,9 +70,13 @@ class KeyKind(enum.Enum):
 class InvalidKey(InputError):
     """A key file is not a usable Ed25519 or P-256 key."""
 
+    reason = "invalid-key"
+
 
 class WrongPassphrase(InputError):
     """The passphrase does not decrypt the private key (or one is missing)."""
+
+    reason = "wrong-passphrase"
 
 
 def generate_key(kind: KeyKind = KeyKind.ED25519) -> PrivateKey:

@@ -63,6 +63,8 @@ _CHUNK = 1024 * 1024
 class PaeArtifact(InputError):
     """An artifact to sign begins with the DSSE PAE prefix: refused (ADR 0006)."""
 
+    reason = "pae-artifact"
+
 
 def artifact_digest(path: str | os.PathLike[str]) -> FileDigest:
     """Size and SHA-256 of the artifact at *path*, refusing one that looks like a DSSE message.

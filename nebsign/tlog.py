@@ -26,6 +26,8 @@ __all__ = ["TlogInvalid", "verify_tlog_entries"]
 class TlogInvalid(VerdictError):
     """A transparency log entry does not verify or does not match the bundle."""
 
+    reason = "tlog-invalid"
+
 
 def _body(entry: TlogEntry) -> dict[str, Any]:
     try:

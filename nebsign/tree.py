@@ -36,6 +36,8 @@ __all__ = [
 class ManifestMismatch(VerdictError):
     """The tree does not match its manifest."""
 
+    reason = "manifest-mismatch"
+
 
 @dataclass(slots=True)
 class _Scan:
@@ -116,19 +118,24 @@ def _entries(prefix: str, names: list[str], piece: Piece) -> tuple[FileEntry, ..
 
 
 def _start_scan(
-    root: str, exclude: frozenset[str], hasher: GroupHasher, expected: dict[str, int] | None = None
+    root: str,
+    exclude: frozenset[str],
+    hasher: GroupHasher,
+    expected: dict[str, int] | None = None,
+    skip_bundles: bool = False,
 ) -> _Scan:
     """Walk *root* (paths come out sorted) and feed every file to *hasher*.
 
     With *expected* (path -> size, from a manifest), a file it does not name
     is only recorded as extra, and a file of another size is not read (the
     hasher reports its size with a zero digest): the reads are bounded by
-    the manifest's total size, whatever the tree holds.
+    the manifest's total size, whatever the tree holds. With *skip_bundles*,
+    ``NAME.sigstore.json`` next to a file ``NAME`` is left out.
     """
     scan = _Scan(hasher)
 
     def groups() -> Iterator[tuple[str, list[str], str] | tuple[str, list[str], str, bytes]]:
-        for run in iter_tree(root, exclude):
+        for run in iter_tree(root, exclude, skip_bundles=skip_bundles):
             prefix = run.prefix
             scan.links.extend(LinkEntry(prefix + name, target) for name, target in run.links)
             if not run.files:
@@ -191,15 +198,17 @@ def build_manifest(
     expires: str | None = None,
     exclude: frozenset[str] = frozenset(),
     progress: Callable[[int], None] | None = None,
+    skip_bundles: bool = False,
 ) -> Manifest:
     """Hash every regular file under *root* (in parallel) into a manifest.
 
     Symlinks are recorded, never followed; a link whose target leaves the
     tree, or a special file, is an :class:`InputError`. *progress* is called
-    with the number of files done.
+    with the number of files done. *skip_bundles* leaves out ``NAME.sigstore.json``
+    beside a file NAME (see :func:`~nebsign._internal.walk.iter_tree`).
     """
     with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
-        scan = _start_scan(os.fspath(root), exclude, hasher)
+        scan = _start_scan(os.fspath(root), exclude, hasher, skip_bundles=skip_bundles)
         scan.finish()
     return scan.manifest(name, version, expires)
 
@@ -301,13 +310,14 @@ def verify_tree(
     *,
     exclude: frozenset[str] = frozenset(),
     progress: Callable[[int], None] | None = None,
+    skip_bundles: bool = False,
 ) -> TreeDiff:
     """Hash the tree at *root* and report every missing, extra or changed entry.
 
     Only files the manifest names, at the size it names, are read.
     """
     with GroupHasher(progress=progress, entry_type=FileEntry) as hasher:
-        scan = _start_scan(os.fspath(root), exclude, hasher, _sizes(manifest))
+        scan = _start_scan(os.fspath(root), exclude, hasher, _sizes(manifest), skip_bundles)
         return _compare(manifest, scan)
 
 
@@ -330,10 +340,12 @@ class TreeCheck:
         *,
         exclude: frozenset[str] = frozenset(),
         progress: Callable[[int], None] | None = None,
+        skip_bundles: bool = False,
     ) -> None:
         self._root = os.fspath(root)
         self._exclude = exclude
         self._progress = progress
+        self._skip_bundles = skip_bundles
 
     def __enter__(self) -> TreeCheck:
         return self
@@ -358,7 +370,7 @@ class TreeCheck:
             manifest = Manifest.from_json(raw, what)
             guide = _sizes(manifest)
         with GroupHasher(progress=self._progress, entry_type=FileEntry) as hasher:
-            scan = _start_scan(self._root, self._exclude, hasher, guide)
+            scan = _start_scan(self._root, self._exclude, hasher, guide, self._skip_bundles)
             scan.finish()
             body = None if scan.extras else scan.files_json
             meta = None if body is None else _metadata(raw, body)
@@ -372,7 +384,9 @@ class TreeCheck:
                     return candidate, TreeDiff(checked=checked)
         manifest = Manifest.from_json(raw, what)
         if _sizes(manifest) != guide:  # pragma: no cover - the scan reads canonical bytes exactly
-            return manifest, verify_tree(manifest, self._root, exclude=self._exclude)
+            return manifest, verify_tree(
+                manifest, self._root, exclude=self._exclude, skip_bundles=self._skip_bundles
+            )
         return manifest, _compare(manifest, scan)
 
 
@@ -383,9 +397,10 @@ def load_and_verify_tree(
     what: str = "manifest",
     exclude: frozenset[str] = frozenset(),
     progress: Callable[[int], None] | None = None,
+    skip_bundles: bool = False,
 ) -> tuple[Manifest, TreeDiff]:
     """Parse manifest bytes and check *root* against them (see :meth:`TreeCheck.compare`)."""
-    with TreeCheck(root, exclude=exclude, progress=progress) as check:
+    with TreeCheck(root, exclude=exclude, progress=progress, skip_bundles=skip_bundles) as check:
         return check.compare(raw, what)
 
 

@@ -44,6 +44,7 @@ from nebsign.bundle import (
 from nebsign.errors import InputError, VerdictError
 from nebsign.keys import PublicKey
 from nebsign.policy.trust import Evidence, Signer, TrustedKey, TrustPolicy
+from nebsign.release_check import MissingAttestation  # the one class, re-exported here
 
 if TYPE_CHECKING:
     from nebsign.attest import Statement
@@ -73,25 +74,31 @@ def _ecdsa(prehashed: bool) -> ec.ECDSA:
 class SignatureMismatch(VerdictError):
     """The signature does not verify with the trusted key."""
 
+    reason = "signature-mismatch"
+
 
 class UntrustedKey(VerdictError):
     """The bundle names a key id the policy does not trust."""
+
+    reason = "untrusted-key"
 
 
 class DigestMismatch(VerdictError):
     """The bundle signs a different digest than the artifact's (tampered artifact)."""
 
+    reason = "digest-mismatch"
+
 
 class KeyExpired(VerdictError):
     """The trusted key's validity (``not_after``) has ended."""
+
+    reason = "key-expired"
 
 
 class TlogMissing(VerdictError):
     """The policy requires a transparency log entry and the bundle has none."""
 
-
-class MissingAttestation(VerdictError):
-    """A predicate type the policy requires has no verified statement for the artifact."""
+    reason = "tlog-missing"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,8 @@ LAYERS: dict[str, int] = {
     "nebsign.signing": 1,
     "nebsign.verify": 1,
     "nebsign.policy": 1,
+    "nebsign.scancoverage": 1,
+    "nebsign.release_check": 1,
     # capabilities: siblings, each built on the core only
     "nebsign.sast": 2,
     "nebsign.agent": 2,

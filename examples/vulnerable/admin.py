@@ -20,7 +20,7 @@ def orders():
 def restart():
     service = request.args["service"]
     subprocess.run("systemctl restart " + service, shell=True, check=False)
-    subprocess.run("systemctl daemon-reload", shell=True, check=False)  # nosec B602 - constant
+    subprocess.run("systemctl daemon-reload", shell=True, check=False)  # nosec B602 -- a constant command
     return {"restarted": service}
 
 

@@ -3,6 +3,7 @@ upgrades, rolls back in one call, and its audit log catches an edit."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -37,12 +38,21 @@ def _publish(src: Path, dest: Path, version: str, key: PrivateKey, expires: str)
     statement = Statement(
         (Subject("release.json", manifest.digest()),),
         SAST_V1,
-        {"verdict": "pass", "tool": "nebsign demo"},
+        _sast_predicate(dest / "payload"),
     )
     (dest / "attestations" / "sast.sigstore.json").write_bytes(
         sign_statement(statement, key).to_json()
     )
     return dest
+
+
+def _sast_predicate(payload: Path) -> dict[str, object]:
+    """The real SAST result of the payload: it lists the files it covers (the agent checks)."""
+    from nebsign.sast.gate import ScanRequest, scan_sast
+    from nebsign.sast.report import predicate
+
+    verdict, _ = scan_sast(ScanRequest(root=payload, cache_dir=payload.parent.parent / "cache"))
+    return predicate(verdict)
 
 
 def _write_policies(etc: Path, root: Path, key: PrivateKey) -> Path:
@@ -55,7 +65,8 @@ def _write_policies(etc: Path, root: Path, key: PrivateKey) -> Path:
     )
     host = etc / "agent.toml"
     host.write_text(
-        f'root = "{root}"\ntrust_policy = "trust.toml"\nname = "exchange-api"\nkeep = 3\n'
+        f'root = {json.dumps(str(root))}\ntrust_policy = "trust.toml"\nname = "exchange-api"\n'
+        "keep = 3\n"
         '[[require]]\npredicate_type = "sast"\nverdict = "pass"\n'
     )
     for path in (trust, host):

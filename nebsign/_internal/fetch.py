@@ -48,17 +48,25 @@ __all__ = [
 class FetchError(EnvironmentFault):
     """The source could not be read (network error, HTTP status, missing file)."""
 
+    reason = "fetch-error"
+
 
 class SizeMismatch(FetchError):
     """The body ended with fewer bytes than expected."""
+
+    reason = "size-mismatch"
 
 
 class FetchStalled(FetchError):
     """No byte arrived for longer than the stall timeout."""
 
+    reason = "fetch-stalled"
+
 
 class FetchTimeout(FetchError):
     """The whole transfer took longer than the deadline."""
+
+    reason = "fetch-timeout"
 
 
 @dataclass(frozen=True, slots=True)

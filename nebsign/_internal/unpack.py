@@ -35,6 +35,8 @@ _MAX_LINK_TARGET = 4096
 class UnsafeArchive(VerdictError):
     """An archive member would escape the target or break a limit."""
 
+    reason = "unsafe-archive"
+
 
 @dataclass(frozen=True, slots=True)
 class UnpackResult:

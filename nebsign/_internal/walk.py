@@ -102,8 +102,18 @@ def _scan_dir(root: str, prefix: str = "") -> tuple[list[str], list[str], list[s
     return files, dirs, links, others
 
 
+BUNDLE_SUFFIX = ".sigstore.json"
+
+
+def _without_bundles(files: list[str]) -> list[str]:
+    """*files* without ``NAME.sigstore.json`` where NAME is a sibling file (its signature)."""
+    names = set(files)
+    cut = len(BUNDLE_SUFFIX)
+    return [n for n in files if not (n.endswith(BUNDLE_SUFFIX) and n[:-cut] in names)]
+
+
 def _read_dir(
-    root: str, prefix: str, exclude: frozenset[str] | None
+    root: str, prefix: str, exclude: frozenset[str] | None, skip_bundles: bool = False
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """Directory *prefix* of the tree at *root*: (file names, (link name, target),
     subdirectory names), each sorted."""
@@ -119,6 +129,8 @@ def _read_dir(
         links = [(name, os.readlink(os.path.join(directory, name))) for name in link_names]
     except OSError as exc:
         raise InputError(f"cannot read directory {directory}: {exc.strerror or exc}") from exc
+    if skip_bundles:
+        files = _without_bundles(files)
     if exclude:  # names (not paths) left out in this directory
         files = [n for n in files if n not in exclude]
         links = [x for x in links if x[0] not in exclude]
@@ -133,7 +145,9 @@ def _dir_key(name: str) -> str:
     return name + "/"
 
 
-def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirListing]:
+def iter_tree(
+    root: str, exclude: frozenset[str] = frozenset(), *, skip_bundles: bool = False
+) -> Iterator[DirListing]:
     """Yield runs of files and links under *root*, in sorted relative-path order.
 
     Siblings sort by name, with ``/`` appended to directory names; descending
@@ -143,8 +157,10 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
     names), and concatenating every run's ``prefix + name`` gives all paths
     already sorted. Symlinks are recorded by target, never followed. Special
     files (FIFOs, sockets, devices) are an :class:`InputError`. *exclude*
-    holds relative paths to leave out. Yielding as it reads lets the caller
-    hash while the walk goes on.
+    holds relative paths to leave out; *skip_bundles* also leaves out each
+    ``NAME.sigstore.json`` beside a file NAME (a signature of the release's
+    file is not part of it). Yielding as it reads lets the caller hash while
+    the walk goes on.
     """
     try:
         st = os.stat(root)
@@ -159,7 +175,7 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
         head, sep, name = path.rpartition("/")
         by_dir.setdefault(head + sep, set()).add(name)  # prefix + name == path
     skip = {prefix: frozenset(names) for prefix, names in by_dir.items()}
-    files, links, dirs = _read_dir(root, "", skip.get(""))
+    files, links, dirs = _read_dir(root, "", skip.get(""), skip_bundles)
     # Stack items: directory, prefix, its sorted listing, next subdirectory index,
     # and how many of its files and links have been yielded.
     stack = [(root, "", files, links, dirs, 0, 0, 0)]
@@ -172,7 +188,7 @@ def iter_tree(root: str, exclude: frozenset[str] = frozenset()) -> Iterator[DirL
             stack.append((directory, prefix, files, links, dirs, di + 1, fj, lj))
             sub = os.path.join(directory, dirs[di])
             sub_prefix = f"{prefix}{dirs[di]}/"
-            listing = _read_dir(root, sub_prefix, skip.get(sub_prefix))
+            listing = _read_dir(root, sub_prefix, skip.get(sub_prefix), skip_bundles)
             stack.append((sub, sub_prefix, *listing, 0, 0, 0))
         else:
             fj, lj = len(files), len(links)

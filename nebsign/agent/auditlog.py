@@ -49,6 +49,8 @@ _RESERVED = frozenset({"event", "prev", "seq", "time"})
 class LogTampered(VerdictError):
     """The audit log was edited, truncated, reordered or lines were deleted."""
 
+    reason = "log-tampered"
+
 
 @dataclass(frozen=True, slots=True)
 class LogHead:

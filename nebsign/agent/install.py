@@ -33,6 +33,7 @@ from nebsign.agent.stage import StagedRelease, reason_of, stage_metadata, stage_
 from nebsign.agent.state import ReleaseRecord
 from nebsign.errors import NebsignError, VerdictError
 from nebsign.policy.host import HostPolicy
+from nebsign.release_check import IgnoredBundle
 from nebsign.versioning import ReleaseVersion
 
 __all__ = [
@@ -76,9 +77,16 @@ class InstallOutcome:
     status: InstallStatus
     record: ReleaseRecord
     previous: str | None
+    #: bundles that counted for nothing (malformed, or not verifying); the rest were judged
+    ignored: tuple[IgnoredBundle, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"status": self.status.value, "previous": self.previous, **self.record.to_dict()}
+        return {
+            "status": self.status.value,
+            "previous": self.previous,
+            **self.record.to_dict(),
+            "ignored": [i.to_dict() for i in self.ignored],
+        }
 
 
 def _check_version(
@@ -152,7 +160,9 @@ def install_in_session(
         if _check_version(session, meta.version, meta.manifest_sha256, shown, downgrade_ok):
             known = session.state.record(meta.version)
             assert known is not None
-            return InstallOutcome(InstallStatus.ALREADY_INSTALLED, known, session.state.current)
+            return InstallOutcome(
+                InstallStatus.ALREADY_INSTALLED, known, session.state.current, meta.ignored
+            )
         session.step("checked-version")
         staged = stage_payload(location, stage_path, meta, policy, session.step)
         record = ReleaseRecord(
@@ -211,11 +221,14 @@ def _commit(
     session.step("health-checked")
     previous = session.state.current
     session.switch(record.version)
-    session.record(
-        "installed",
-        {**installed_details(record), "previous": previous, "source": shown},
-        session.state.with_release(record),
-    )
+    details: dict[str, object] = {
+        **installed_details(record),
+        "previous": previous,
+        "source": shown,
+    }
+    if staged.meta.ignored:
+        details["ignored"] = [i.to_dict() for i in staged.meta.ignored]
+    session.record("installed", details, session.state.with_release(record))
     session.step("state-saved")
     if policy.hooks.post_switch:
         result = run_hook(policy.hooks.post_switch, timeout=policy.hooks.post_timeout, env=hook_env)
@@ -230,7 +243,7 @@ def _commit(
             )
         session.step("post-switch")
     prune(session, policy.keep)
-    return InstallOutcome(InstallStatus.INSTALLED, record, previous)
+    return InstallOutcome(InstallStatus.INSTALLED, record, previous, staged.meta.ignored)
 
 
 def prune(session: Session, keep: int) -> None:

@@ -50,6 +50,8 @@ def crash_point(name: str) -> None:
 class AgentBusy(EnvironmentFault):
     """Another agent process holds the lock."""
 
+    reason = "agent-busy"
+
 
 @dataclass(frozen=True, slots=True)
 class AgentLayout:

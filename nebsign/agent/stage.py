@@ -2,16 +2,17 @@
 
 Order (python-tuf style: metadata first, then targets bounded by it):
 
-1. copy ``release.json`` into ``<stage>/meta/release.json`` while hashing it
-   (bounded), then parse *our copy*;
-2. copy every bundle into ``<stage>/meta/bundles/`` (bounded, counted) and
-   verify the signatures over release.json's sha256 against the trust policy;
-3. check name, version presence and freshness (``expires``), then the required
-   attestations (verified DSSE statements covering release.json's digest,
-   with the required predicate type and verdict);
-4. copy each payload file into ``<stage>/payload/`` while hashing it, with
+1. copy ``release.json`` into ``<stage>/meta/release.json`` (bounded) and
+   every bundle into ``<stage>/meta/bundles/`` (bounded, counted);
+2. hand *our copies'* bytes to the one release check
+   (:func:`nebsign.release_check.verify_release`, shared with ``nebsign
+   verify --manifest``): signatures over release.json's sha256 by the trust
+   policy (a failing extra bundle counts for nothing), then the parsed
+   manifest's name, version, freshness and size, then the required
+   attestations;
+3. copy each payload file into ``<stage>/payload/`` while hashing it, with
    the manifest's size as the limit, and compare with the manifest;
-5. unpack archives (when the policy says so) from the staged copies.
+4. unpack archives (when the policy says so) from the staged copies.
 
 The source is read exactly once per file; everything after reads only the
 staged copies, so swapping a source file after it was read changes nothing.
@@ -24,20 +25,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.fetch import FetchLimits, SizeMismatch, fetch_to_fd, join_location
 from nebsign._internal.unpack import is_archive, safe_extract
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR, list_bundles, redact
 from nebsign.digest import TooLarge
-from nebsign.errors import InputError, NebsignError, VerdictError
+from nebsign.errors import NebsignError, VerdictError
 from nebsign.manifest import Manifest
 from nebsign.policy.host import HostPolicy
+from nebsign.release_check import (
+    BundleInput,
+    MissingAttestation,
+    ReleaseExpired,
+    ReleaseRequirements,
+    SignatureRejected,
+    VerifiedRelease,
+    WrongRelease,
+    verify_release,
+)
 from nebsign.tree import build_manifest
-
-if TYPE_CHECKING:
-    from nebsign.bundle import Bundle
 
 __all__ = [
     "ArtifactMismatch",
@@ -48,6 +56,7 @@ __all__ = [
     "VerifiedMetadata",
     "WrongRelease",
     "reason_of",
+    "release_requirements",
     "stage_metadata",
     "stage_payload",
 ]
@@ -56,54 +65,17 @@ Step = Callable[[str], None]
 _SYNCFS_MIN_FILES = 256
 
 
-class SignatureRejected(VerdictError):
-    reason: ClassVar[str] = "signature"
-
-
 class ArtifactMismatch(VerdictError):
     reason: ClassVar[str] = "artifact-mismatch"
 
 
-class ReleaseExpired(VerdictError):
-    reason: ClassVar[str] = "expired"
-
-
-class MissingAttestation(VerdictError):
-    reason: ClassVar[str] = "missing-attestation"
-
-
-class WrongRelease(VerdictError):
-    reason: ClassVar[str] = "wrong-release"
-
-
 def reason_of(exc: NebsignError) -> str:
-    """A short, stable reason code for the audit log."""
-    explicit = getattr(exc, "reason", None)
-    if isinstance(explicit, str):
-        return explicit
-    if isinstance(exc, TooLarge):
-        return "oversized"
-    name = type(exc).__name__
-    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+    """The refusal's reason code for the audit log: its class's ``reason``."""
+    return exc.reason
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedMetadata:
-    """release.json and its bundles, verified."""
-
-    manifest: Manifest
-    manifest_sha256: str
-    signers: tuple[str, ...]
-    attestations: tuple[str, ...]
-
-    @property
-    def version(self) -> str:
-        assert self.manifest.version is not None
-        return self.manifest.version
-
-    @property
-    def name(self) -> str:
-        return self.manifest.name or ""
+#: release.json and its bundles, verified (the one release check's verdict)
+VerifiedMetadata = VerifiedRelease
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,125 +134,58 @@ def _mkdirs(*paths: Path) -> None:
 def stage_metadata(
     location: str, stage: Path, policy: HostPolicy, now: datetime, step: Step
 ) -> VerifiedMetadata:
-    """Steps 1-3: stage and verify release.json, its signatures and attestations."""
-    from nebsign.bundle import Bundle as BundleType
+    """Steps 1-2: stage release.json and its bundles, then the one release check."""
 
     meta_dir, bundle_dir = stage / "meta", stage / "meta" / "bundles"
     _mkdirs(meta_dir, bundle_dir)
     shown = redact(location)
     manifest_path = meta_dir / MANIFEST_FILE
     lim = policy.limits
-    manifest_sha = _copy_in(
+    _copy_in(
         join_location(location, MANIFEST_FILE), manifest_path, lim.max_manifest_bytes, policy, None
     )
-    manifest = Manifest.from_json(_read_staged(manifest_path), f"{shown}/{MANIFEST_FILE}")
+    # Parsed only once its signature verified (in verify_release).
+    manifest_raw = _read_staged(manifest_path)
     step("fetched-manifest")
     listing = list_bundles(location, limit=lim.max_bundles, limits=fetch_limits(policy))
-    sig_bundles: list[Bundle] = []
-    att_bundles: list[Bundle] = []
-    for kind, names, out in (
-        ("sig", listing.signatures, sig_bundles),
-        ("att", listing.attestations, att_bundles),
-    ):
+    inputs: dict[str, list[BundleInput]] = {"sig": [], "att": []}
+    for kind, names in (("sig", listing.signatures), ("att", listing.attestations)):
         for i, name in enumerate(names):
             dest = bundle_dir / f"{kind}-{i:03d}.sigstore.json"
             _copy_in(join_location(location, name), dest, lim.max_bundle_bytes, policy, None)
-            out.append(BundleType.from_json(_read_staged(dest), f"{shown}/{name}"))
+            inputs[kind].append((f"{shown}/{name}", _read_staged(dest)))
     _fsync_tree(meta_dir)
     step("fetched-bundles")
-    signers = _verify_signatures(manifest_sha, sig_bundles, policy, now, shown)
-    _check_release(manifest, policy, now, shown)
-    attestations = _verify_attestations(manifest_sha, att_bundles, policy, now, shown)
+    verified = verify_release(
+        manifest_raw,
+        inputs["sig"],
+        inputs["att"],
+        policy.trust,
+        release_requirements(policy),
+        now=now,
+        what=f"release {shown}",
+        manifest_name=f"{shown}/{MANIFEST_FILE}",
+    )
     step("verified-metadata")
-    return VerifiedMetadata(manifest, manifest_sha, signers, attestations)
+    return verified
 
 
-def _verify_signatures(
-    manifest_sha: str, bundles: list[Bundle], policy: HostPolicy, now: datetime, shown: str
-) -> tuple[str, ...]:
-    from nebsign.verify import verify_artifact
-
-    if not bundles:
-        raise SignatureRejected(
-            f"release {shown}: release.json is not signed (no signature bundle found)"
-        )
-    try:
-        verified = verify_artifact(manifest_sha, bundles, policy.trust, now=now)
-    except VerdictError as exc:
-        raise SignatureRejected(
-            f"release {shown}: signatures on release.json rejected: {exc.message}"
-        ) from exc
-    return tuple(sorted(str(s) for s in verified.signers))
-
-
-def _check_release(manifest: Manifest, policy: HostPolicy, now: datetime, shown: str) -> None:
-    if manifest.version is None:
-        raise WrongRelease(f"release {shown}: release.json names no version")
-    if policy.name is not None and manifest.name != policy.name:
-        raise WrongRelease(
-            f"release {shown}: release.json is for {manifest.name!r}, "
-            f"this host installs {policy.name!r}"
-        )
-    if manifest.expires is None:
-        if policy.require_expires:
-            raise ReleaseExpired(
-                f"release {shown}: release.json has no expiry and the host policy requires one"
-            )
-    elif manifest.is_expired(now):
-        raise ReleaseExpired(
-            f"release {shown}: signed manifest expired at {manifest.expires} "
-            "(stale or frozen release refused)"
-        )
-    if len(manifest.files) + len(manifest.symlinks) > policy.limits.max_files:
-        raise TooLarge(f"release {shown}: more than {policy.limits.max_files} files")
-    if manifest.total_size > policy.limits.max_release_bytes:
-        raise TooLarge(
-            f"release {shown}: payload of {manifest.total_size} bytes exceeds the host "
-            f"limit of {policy.limits.max_release_bytes} bytes (oversized release)"
-        )
-
-
-def _verify_attestations(
-    manifest_sha: str, bundles: list[Bundle], policy: HostPolicy, now: datetime, shown: str
-) -> tuple[str, ...]:
-    from nebsign.verify import verify_attestation
-
-    found: dict[str, set[str]] = {}
-    notes: list[str] = []
-    for bundle in bundles:
-        try:
-            statement = verify_attestation(bundle, policy.trust, now=now)
-        except (VerdictError, InputError) as exc:
-            notes.append(exc.message)
-            continue
-        if not statement.covers(manifest_sha):
-            notes.append(f"a {statement.predicate_type} statement is about other artifacts")
-            continue
-        verdict = statement.predicate.get("verdict")
-        found.setdefault(statement.predicate_type, set()).add(
-            verdict if isinstance(verdict, str) else ""
-        )
-    required: list[tuple[str, str | None]] = [
-        (r.predicate_type, r.verdict) for r in policy.required
-    ]
-    required += [(p, None) for p in getattr(policy.trust, "required_predicates", ())]
-    for ptype, verdict in required:
-        have = found.get(ptype, set())
-        if (verdict is None and have) or verdict in have:
-            continue
-        why = f"; ignored: {notes[0]}" if notes else ""
-        want = f" with verdict {verdict!r}" if verdict else ""
-        got = f" (found verdicts {sorted(have)})" if have else ""
-        raise MissingAttestation(
-            f"release {shown}: no verified {ptype} attestation{want} covers release.json{got}{why}"
-        )
-    return tuple(sorted(found))
+def release_requirements(policy: HostPolicy) -> ReleaseRequirements:
+    """What the host policy demands of a release beyond its signatures."""
+    return ReleaseRequirements(
+        name=policy.name,
+        require_version=True,
+        require_expires=policy.require_expires,
+        attestations=policy.required,
+        max_files=policy.limits.max_files,
+        max_release_bytes=policy.limits.max_release_bytes,
+    )
 
 
 def stage_payload(
     location: str, stage: Path, meta: VerifiedMetadata, policy: HostPolicy, step: Step
 ) -> StagedRelease:
-    """Steps 4-5: copy payload files once, compare with the verified manifest, unpack."""
+    """Steps 3-4: copy payload files once, compare with the verified manifest, unpack."""
     payload = stage / PAYLOAD_DIR
     _mkdirs(payload)
     shown = redact(location)

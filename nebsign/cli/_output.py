@@ -11,20 +11,73 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["emit_json", "format_option", "inside", "progress", "quiet_option", "warn"]
+__all__ = [
+    "emit_json",
+    "emit_refusal",
+    "format_option",
+    "inside",
+    "is_stdout",
+    "json_pending",
+    "note_argv",
+    "one_stdout",
+    "own_files",
+    "progress",
+    "quiet_option",
+    "reset_state",
+    "shown",
+    "warn",
+    "write_output",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: What the running command asked for and did: the error boundary prints a
+#: refusal as JSON on stdout when ``--format json`` was asked for and the
+#: command had not printed its own report yet.
+_json = {"requested": False, "emitted": False}
+
+
+def reset_state() -> None:
+    """Forget the previous run's format (one process may run the CLI many times)."""
+    _json.update(requested=False, emitted=False)
+
+
+def note_argv(argv: list[str]) -> None:
+    """Remember ``--format json`` from the raw arguments, for errors click raises while
+    parsing, before the option's own callback ran (an unknown option, say)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--format=json" or (arg == "--format" and argv[i + 1 : i + 2] == ["json"]):
+            _json["requested"] = True
+
+
+def json_pending() -> bool:
+    """True when ``--format json`` was asked for and nothing was printed as JSON yet."""
+    return _json["requested"] and not _json["emitted"]
+
+
+def _remember_format(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if value == "json":
+        _json["requested"] = True
+    return value
+
+
 def format_option(func: F) -> F:
-    """Add ``--format text|json`` (parameter ``output_format``)."""
+    """Add ``--format text|json`` (parameter ``output_format``).
+
+    With json, every outcome is JSON on stdout: the command's report, or (from
+    the error boundary) ``{"ok": false, "reason", "message", "exit_code"}``.
+    """
     return click.option(
         "--format",
         "output_format",
         type=click.Choice(["text", "json"]),
         default="text",
         show_default=True,
-        help="Output format; json is stable and machine-readable.",
+        callback=_remember_format,
+        help="Output format; json is stable and machine-readable, on every outcome.",
     )(func)
 
 
@@ -35,12 +88,18 @@ def quiet_option(func: F) -> F:
 
 def emit_json(value: Any) -> None:
     """Print *value* as sorted, indented JSON on stdout."""
+    _json["emitted"] = True
     click.echo(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
 
 
+def emit_refusal(reason: str, message: str, exit_code: int) -> None:
+    """The JSON form of an outcome that ended in an error (see :func:`format_option`)."""
+    emit_json({"ok": False, "reason": reason, "message": message, "exit_code": exit_code})
+
+
 def warn(message: str) -> None:
-    """One warning line on stderr."""
-    click.echo(f"nebsign: warning: {message}", err=True)
+    """One warning line on stderr (escaped: a name in it cannot start another line)."""
+    click.echo(f"nebsign: warning: {shown(message)}", err=True)
 
 
 @contextmanager
@@ -87,3 +146,61 @@ def inside(path: str, root: str) -> str | None:
     if real == real_root or os.path.commonpath([real, real_root]) != real_root:
         return None
     return os.path.relpath(real, real_root)
+
+
+def own_files(tree: str, paths: list[str]) -> frozenset[str]:
+    """The relative paths of *paths* that lie inside *tree* (to leave out of its check)."""
+    return frozenset(rel for rel in (inside(p, tree) for p in paths) if rel is not None)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown(text: str) -> str:
+    """*text* safe to print on one line: control and unprintable characters escaped.
+
+    A name from a file system or a file (a newline, an ANSI escape, bytes that
+    are not UTF-8) cannot start a new line or drive the terminal; printable
+    text comes out unchanged.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+def write_output(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write an output option's bytes: ``-`` is stdout; a device, FIFO or symlink is
+    written through, never replaced (:func:`nebsign._internal.atomic.write_output`)."""
+    from nebsign._internal.atomic import write_output as write_file
+
+    if is_stdout(path):  # '-', /dev/stdout: through our own stdout (a `>>` keeps appending)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    write_file(path, data)
+
+
+def is_stdout(path: str | os.PathLike[str]) -> bool:
+    """True for ``-`` and the names of this process's stdout (``/dev/stdout``, ``/dev/fd/1``)."""
+    name = os.fspath(path)
+    return name == "-" or os.path.normpath(name) in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
+def one_stdout(*paths: str | os.PathLike[str] | None) -> bool:
+    """True if one output goes to stdout (``-``, ``/dev/stdout``); more is a usage error."""
+    dashes = sum(1 for p in paths if p is not None and is_stdout(p))
+    if dashes > 1:
+        raise click.UsageError("only one output can be '-' (stdout)")
+    return dashes == 1

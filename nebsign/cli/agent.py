@@ -6,12 +6,15 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from nebsign.cli._output import emit_json, format_option, warn
+from nebsign.cli._output import emit_json, format_option, shown, warn
 from nebsign.errors import InputError
+
+if TYPE_CHECKING:
+    from nebsign.policy.host import HostPolicy
 
 DEFAULT_POLICY = "/etc/nebsign/agent.toml"
 
@@ -30,7 +33,7 @@ _root_option = click.option(
 )
 
 
-def _policy(path: str | None) -> Any:
+def _policy(path: str | None) -> HostPolicy:
     from nebsign.policy.host import load_host_policy
 
     return load_host_policy(Path(path or DEFAULT_POLICY))
@@ -68,9 +71,16 @@ def agent() -> None:
 def install_cmd(release: str, policy_path: str | None, output_format: str) -> None:
     """Verify and install RELEASE (a directory or an http(s):// URL).
 
+    \b
+    Examples:
+      nebsign agent install /srv/inbox/exchange-api-1.4.3
+      nebsign agent install https://releases.example.com/exchange-api/1.4.3 --format json
+
     Exit 0 when installed (or already installed), 1 when refused (tampered,
     untrusted, downgrade, expired, missing attestation, unsafe archive), 2 on
     bad input (unsafe policy file, malformed release), 3 on environment faults.
+    With --format json a refusal is printed as {"ok": false, "reason", "message",
+    "exit_code"}; the reason code is the one in the audit log.
     """
     from nebsign.agent.install import install_release
 
@@ -78,10 +88,13 @@ def install_cmd(release: str, policy_path: str | None, output_format: str) -> No
     if output_format == "json":
         emit_json(out.to_dict())
     else:
+        for item in out.ignored:  # counted for nothing; the rest were judged
+            warn(f"ignored {item.kind} bundle {shown(item.name)}: {shown(item.message)}")
         rec = out.record
         verb = "installed" if out.status.value == "installed" else "already installed"
         click.echo(
-            f"{verb} {rec.name} {rec.version} (manifest sha256:{rec.manifest_sha256}, "
+            f"{verb} {shown(rec.name)} {shown(rec.version)} "
+            f"(manifest sha256:{rec.manifest_sha256}, "
             f"signed by {', '.join(rec.signers)}; previous: {out.previous or 'none'})"
         )
 
@@ -118,6 +131,11 @@ def run_cmd(
     With a [channel] table in the host policy, URL is the store and the agent
     follows <url>/channels/<name>.json instead (conditional GETs, jitter).
     A refused release is logged and the current release keeps serving.
+
+    \b
+    Examples:
+      nebsign agent run --inbox /srv/nebsign/inbox
+      nebsign agent run --url https://releases.example.com/exchange-api/current --interval 60
     """
     from nebsign.agent.daemon import Event, run_daemon
 
@@ -140,10 +158,11 @@ def run_cmd(
         return
 
     def report(event: Event) -> None:
+        line = f"{event.kind.value}: {shown(event.location)}: {shown(event.detail)}"
         if event.kind.value in ("refused", "error"):
-            warn(f"{event.kind.value}: {event.location}: {event.detail}")
+            warn(line)
         else:
-            click.echo(f"{event.kind.value}: {event.location}: {event.detail}")
+            click.echo(line)
 
     stats = run_daemon(
         policy,
@@ -173,6 +192,11 @@ def rollback_cmd(
 
     Refuses (exit 1) when the target's files no longer match its stored,
     verified manifest.
+
+    \b
+    Examples:
+      nebsign agent rollback
+      nebsign agent rollback --to 1.4.2 --format json
     """
     from nebsign.agent.rollback import rollback
 
@@ -187,7 +211,7 @@ def rollback_cmd(
         emit_json(out.to_dict())
     else:
         click.echo(
-            f"rolled back from {out.previous} to {out.current.version} "
+            f"rolled back from {shown(out.previous or 'none')} to {shown(out.current.version)} "
             f"(manifest sha256:{out.current.manifest_sha256}, re-checked)"
         )
 
@@ -197,29 +221,40 @@ def rollback_cmd(
 @_root_option
 @format_option
 def status_cmd(policy_path: str | None, root: str | None, output_format: str) -> None:
-    """Current and previous releases, their digests and signers, and the log's health."""
+    """Current and previous releases, their digests and signers, and the log's health.
+
+    \b
+    Examples:
+      nebsign agent status
+      nebsign agent status --root /var/lib/nebsign-agent --format json
+    """
     from nebsign.agent.rollback import agent_status
 
     st = agent_status(_root(policy_path, root))
     if output_format == "json":
         emit_json(st.to_dict())
         return
-    click.echo(f"root:    {st.root}")
-    click.echo(f"current: {st.current or 'none'} (link: {st.linked or 'none'})")
-    click.echo(f"highest: {st.highest or 'none'}")
+    click.echo(f"root:    {shown(str(st.root))}")
+    click.echo(f"current: {shown(st.current or 'none')} (link: {shown(st.linked or 'none')})")
+    click.echo(f"highest: {shown(st.highest or 'none')}")
     for rec in reversed(st.releases):
         mark = "*" if rec.version == st.current else " "
         click.echo(
             f" {mark} {rec.version:<12} sha256:{rec.manifest_sha256}  {rec.installed_at}  "
             f"signers: {', '.join(rec.signers)}"
         )
-    log_state = "ok" if st.log_ok else f"TAMPERED: {st.log_problem}"
+    log_state = "ok" if st.log_ok else f"TAMPERED: {shown(st.log_problem or '')}"
     click.echo(f"audit log: {st.log_entries} entries, {log_state}")
 
 
 @agent.group("log")
 def log_group() -> None:
-    """The tamper-evident audit log."""
+    """The tamper-evident audit log.
+
+    \b
+    Example:
+      nebsign agent log verify --format json
+    """
 
 
 @log_group.command("verify")
@@ -230,6 +265,11 @@ def log_verify_cmd(policy_path: str | None, root: str | None, output_format: str
     """Check the hash chain and that the head recorded in state.json is still there.
 
     Exit 1 if any line was edited, deleted, reordered, or the log was truncated.
+
+    \b
+    Examples:
+      nebsign agent log verify
+      nebsign agent log verify --root /var/lib/nebsign-agent --format json
     """
     from nebsign.agent.auditlog import verify_log
     from nebsign.agent.layout import AgentLayout

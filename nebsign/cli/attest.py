@@ -7,16 +7,16 @@ from pathlib import Path
 
 import click
 
-from nebsign._internal.atomic import atomic_write
 from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Statement, Subject
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
-from nebsign.cli._output import emit_json, format_option
+from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.digest import sha256_file
 from nebsign.errors import InputError
 from nebsign.keys import MAX_KEY_BYTES, load_public_key
+from nebsign.policy import MAX_POLICY_BYTES
 from nebsign.policy.trust import TrustPolicy
 from nebsign.signing import sign_statement
 from nebsign.verify import MissingAttestation, verify_attestation
@@ -28,7 +28,15 @@ def attest() -> None:
 
     A statement (in-toto Statement v1) names artifacts by SHA-256 and carries a
     predicate of a versioned type; it is signed in a DSSE envelope inside a
-    Sigstore bundle. Short type names:
+    Sigstore bundle.
+
+    \b
+    Examples:
+      nebsign attest create --type sast --predicate sast.json \\
+          --subject dist/app.tar.gz --key release.key -o app.sast.sigstore.json
+      nebsign attest verify app.sast.sigstore.json --key release.pub
+
+    Short type names:
     """
 
 
@@ -70,8 +78,9 @@ attest.help = (
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the bundle.",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the bundle ('-' for stdout). A device, FIFO or symlink is "
+    "written through, never replaced.",
 )
 @passphrase_fd_option
 @format_option
@@ -86,9 +95,9 @@ def create(
 ) -> None:
     """Sign a statement that SUBJECTs have the given predicate.
 
-    \\b
+    \b
     Example:
-      nebsign attest create --type sast --predicate sast.json \\\\
+      nebsign attest create --type sast --predicate sast.json \\
           --subject dist/app.tar.gz --key release.key -o app.sast.sigstore.json
     """
     uri = NEBSIGN_PREDICATE_TYPES.get(predicate_type, predicate_type)
@@ -99,12 +108,17 @@ def create(
     statement = Statement(
         tuple(Subject(s, sha256_file(s).sha256) for s in subjects), uri, predicate
     )
+    if output is not None and is_stdout(output) and output_format == "json":
+        raise click.UsageError("-o - and --format json would both write to stdout")
     private = load_signing_key(key_file, passphrase_fd)
-    atomic_write(output, sign_statement(statement, private).to_json())
+    write_output(output, sign_statement(statement, private).to_json())
     if output_format == "json":
         emit_json({"bundle": output, "predicate_type": uri, "subjects": list(subjects)})
     else:
-        click.echo(f"attested {uri} for {len(subjects)} subject(s) -> {output}")
+        where = "stdout" if output == "-" else shown(output)
+        click.echo(
+            f"attested {uri} for {len(subjects)} subject(s) -> {where}", err=is_stdout(output)
+        )
 
 
 @attest.command("verify")
@@ -137,14 +151,14 @@ def verify(
 
     The statement is parsed only after its signature verified with a trusted key.
 
-    \\b
+    \b
     Example:
       nebsign attest verify app.sast.sigstore.json --key release.pub --subject dist/app.tar.gz
     """
     if (policy_file is None) == (not keys):
         raise InputError("give exactly one of --key PUB (repeatable) and --policy FILE")
     if policy_file is not None:
-        raw = read_bounded(policy_file, 1024 * 1024, "policy")
+        raw = read_bounded(policy_file, MAX_POLICY_BYTES, "policy")
         policy = TrustPolicy.from_toml(raw, Path(policy_file).parent, f"policy {policy_file}")
     else:
         policy = TrustPolicy.from_keys(

@@ -30,6 +30,11 @@ def key() -> None:
 
     A key id is the hex SHA-256 of the public key's DER SubjectPublicKeyInfo;
     bundles name their signer by it and trust policies list it.
+
+    \b
+    Examples:
+      nebsign key generate -o release        # release.key (encrypted) + release.pub
+      nebsign key show release.pub --format json
     """
 
 

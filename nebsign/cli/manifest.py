@@ -7,9 +7,16 @@ import sys
 
 import click
 
-from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
-from nebsign.cli._output import emit_json, format_option, inside, progress, quiet_option
+from nebsign.cli._output import (
+    emit_json,
+    format_option,
+    inside,
+    progress,
+    quiet_option,
+    shown,
+    write_output,
+)
 from nebsign.digest import sha256_bytes
 from nebsign.manifest import MAX_MANIFEST_BYTES
 from nebsign.tree import build_manifest, load_and_verify_tree
@@ -27,13 +34,22 @@ def manifest() -> None:
     path, size, SHA-256) and every symlink (by target, never followed), as RFC
     8785 canonical JSON, so its own SHA-256 is stable across machines and runs.
     That digest is what `nebsign sign` signs and what hosts verify.
+
+    \b
+    Examples:
+      nebsign manifest create dist/ --name exchange-api --version 1.4.2 -o release.json
+      nebsign manifest verify release.json dist/
     """
 
 
 @manifest.command("create")
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write here (default or '-': stdout). A device, FIFO or symlink is written "
+    "through, never replaced.",
 )
 @click.option("--name", help="Release name, e.g. exchange-api.")
 @click.option(
@@ -49,8 +65,8 @@ def manifest() -> None:
 @click.option(
     "--exclude",
     multiple=True,
-    help="Relative path to leave out (repeatable). The output file is left out "
-    "automatically when it lies inside DIRECTORY.",
+    help="Relative path to leave out (repeatable). The output file, and each "
+    "NAME.sigstore.json beside a file NAME (its signature), are left out automatically.",
 )
 @click.option("--sha256sum", "as_sha256sum", is_flag=True, help="Write sha256sum text instead.")
 @format_option
@@ -76,6 +92,8 @@ def create(
     tree always gives byte-identical output. Special files (FIFOs, devices)
     and symlinks pointing outside DIRECTORY are refused.
     """
+    if output == "-":
+        output = None
     skip = set(exclude)
     if output is not None:
         rel = inside(output, directory)
@@ -91,6 +109,7 @@ def create(
             expires=expires,
             exclude=frozenset(skip),
             progress=advance,
+            skip_bundles=True,
         )
     data = result.to_sha256sum() if as_sha256sum else result.to_json()
     if output is None:
@@ -98,7 +117,7 @@ def create(
         newline = b"\n" if sys.stdout.isatty() and not as_sha256sum else b""
         sys.stdout.buffer.write(data + newline)
     else:
-        atomic_write(output, data)
+        write_output(output, data)
     if output is not None and (output_format == "json" or not quiet):
         digest = f"sha256:{sha256_bytes(data)}" if not as_sha256sum else None
         summary = {
@@ -139,8 +158,11 @@ def verify(
       nebsign manifest verify release.json dist/ --format json
 
     Reports every missing, extra and changed file, not just the first, and
-    exits 1 if there is any. The manifest file itself is left out of the
-    comparison when it lies inside DIRECTORY. Only canonical manifests (RFC
+    exits 1 if there is any. What `manifest create` leaves out is left out
+    here too: the manifest file itself when it lies inside DIRECTORY, and
+    each NAME.sigstore.json beside a file NAME (a signature written by
+    `nebsign sign` after the manifest was made). Names are printed escaped
+    (a newline as \\n). Only canonical manifests (RFC
     8785 bytes exactly as `manifest create` writes them) are accepted, so the
     digest that was signed is the digest of the file. This checks the files;
     `nebsign verify` also checks who signed the manifest.
@@ -154,7 +176,12 @@ def verify(
     total = _count_files(root) if sys.stderr.isatty() and not quiet else 0
     with progress("verifying", total, quiet=quiet, unit="files") as advance:
         _, diff = load_and_verify_tree(
-            raw, root, what=manifest_file, exclude=frozenset(skip), progress=advance
+            raw,
+            root,
+            what=manifest_file,
+            exclude=frozenset(skip),
+            progress=advance,
+            skip_bundles=True,
         )
     if output_format == "json":
         emit_json(
@@ -171,11 +198,14 @@ def verify(
         )
     else:
         for change in diff.changed:
-            click.echo(f"CHANGED  {change.path}: expected {change.expected}, found {change.found}")
+            click.echo(
+                f"CHANGED  {shown(change.path)}: expected {shown(change.expected)}, "
+                f"found {shown(change.found)}"
+            )
         for path in diff.missing:
-            click.echo(f"MISSING  {path}")
+            click.echo(f"MISSING  {shown(path)}")
         for path in diff.extra:
-            click.echo(f"EXTRA    {path}")
+            click.echo(f"EXTRA    {shown(path)}")
         if diff.ok and not quiet:
-            click.echo(f"OK: {diff.checked} entries match {manifest_file}")
+            click.echo(f"OK: {diff.checked} entries match {shown(manifest_file)}")
     diff.verify()

@@ -8,14 +8,26 @@ from pathlib import Path
 
 import click
 
-from nebsign._internal.atomic import atomic_write
-from nebsign.cli._output import emit_json, format_option, quiet_option, warn
+from nebsign.cli._output import (
+    emit_json,
+    format_option,
+    one_stdout,
+    quiet_option,
+    warn,
+    write_output,
+)
 from nebsign.errors import InputError
 
 
 @click.group("scan")
 def scan() -> None:
-    """Scan source code (SAST) and gate the result by policy."""
+    """Scan source code (SAST) and gate the result by policy.
+
+    \b
+    Examples:
+      nebsign scan sast                          # the current directory
+      nebsign scan sast src/ --sarif sast.sarif  # also SARIF 2.1.0
+    """
 
 
 def _parse_date(text: str | None, what: str) -> date | None:
@@ -25,6 +37,14 @@ def _parse_date(text: str | None, what: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise InputError(f"{what}: {text!r} is not a date like 2026-12-31") from exc
+
+
+def _outside(path: Path, cwd: Path) -> bool:
+    """True if *path* is a directory that does not lie below *cwd*."""
+    if not path.is_dir():
+        return False
+    rel = os.path.relpath(os.path.abspath(path), cwd)
+    return rel == ".." or rel.startswith(".." + os.sep)
 
 
 @scan.command("sast")
@@ -70,19 +90,19 @@ def _parse_date(text: str | None, what: str) -> date | None:
 @click.option(
     "--sarif",
     "sarif_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Also write SARIF 2.1.0 here (GitHub code scanning upload-ready).",
 )
 @click.option(
     "--manifest",
     "manifest_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Also write the manifest of exactly the scanned files (the verdict's subject).",
 )
 @click.option(
     "--write-baseline",
     "write_baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write a baseline accepting every open finding (needs --who, --why; --until), "
     "then exit 0.",
 )
@@ -93,7 +113,7 @@ def _parse_date(text: str | None, what: str) -> date | None:
 @click.option(
     "--attest",
     "attest_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write the verdict as a signed in-toto statement (a Sigstore bundle) here.",
 )
 @click.option(
@@ -139,6 +159,7 @@ def sast(
     \b
     Examples:
       nebsign scan sast                        # the current directory
+      nebsign scan sast ../other-repo          # another tree: paths relative to it
       nebsign scan sast src/ --sarif out.sarif # also write SARIF for GitHub
       nebsign scan sast --staged               # what `git commit` would record
       nebsign scan sast --format json          # the verdict, machine-readable
@@ -164,9 +185,15 @@ def sast(
         raise click.UsageError("--attest needs --key")
     if write_baseline is not None and not (who and why):
         raise click.UsageError("--write-baseline needs --who and --why")
+    to_stdout = one_stdout(sarif_path, manifest_path, write_baseline, attest_path)
+    if to_stdout and output_format == "json":
+        raise click.UsageError("an output '-' and --format json would both write to stdout")
     until = _parse_date(until_text, "--until")
     today = _parse_date(today_text, "--today")
     cwd = Path(os.getcwd())
+    if root is None and not staged and len(paths) == 1 and _outside(paths[0], cwd):
+        # one directory outside the current one is the root, as bandit and semgrep take it
+        root, paths = paths[0], ()
     request = ScanRequest(
         root=root or cwd,
         paths=paths if staged else tuple(p if p.is_absolute() else cwd / p for p in paths),
@@ -192,15 +219,17 @@ def sast(
         from nebsign import __version__
 
         log = to_sarif(verdict.findings, tools=outcome.tools, driver_version=__version__)
-        atomic_write(sarif_path, sarif_bytes(log))
+        write_output(sarif_path, sarif_bytes(log))
     if manifest_path is not None:
-        atomic_write(manifest_path, outcome.manifest.to_json())
+        write_output(manifest_path, outcome.manifest.to_json())
     if write_baseline is not None:
         from nebsign.findings import Status
 
         open_findings = [f for f in verdict.findings if f.status is Status.OPEN]
         assert who is not None and why is not None
-        atomic_write(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
+        if str(write_baseline) != "-":
+            write_baseline.parent.mkdir(parents=True, exist_ok=True)
+        write_output(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
         if not quiet:
             warn(f"wrote {len(open_findings)} accepted finding(s) to {write_baseline}")
     if attest_path is not None:
@@ -210,7 +239,7 @@ def sast(
         from nebsign.signing import sign_statement
 
         bundle = sign_statement(statement(verdict), load_signing_key(str(key_path), passphrase_fd))
-        atomic_write(attest_path, bundle.to_json())
+        write_output(attest_path, bundle.to_json())
 
     if output_format == "json":
         emit_json(result_dict(verdict))
@@ -218,7 +247,12 @@ def sast(
         cache_line = ""
         if stats.cache_path is not None and not quiet:
             cache_line = f"cache: {stats.cache_hits} reused, {stats.cache_misses} scanned"
-        click.echo(format_text(verdict, cache_line=cache_line), nl=False)
+        text = format_text(verdict, cache_line=cache_line)
+        if write_baseline is not None:
+            # the baseline accepts these findings: no "verdict: FAIL" before exit 0
+            text = text[: text.rfind("verdict: ")] + f"baseline written: {write_baseline}\n"
+        # with an output on stdout ('-'), the summary goes to stderr
+        click.echo(text, nl=False, err=to_stdout)
     if not verdict.passed and write_baseline is None:
         from nebsign.policy.sast import SastGateFailed
 

@@ -6,9 +6,8 @@ import os
 
 import click
 
-from nebsign._internal.atomic import atomic_write
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
-from nebsign.cli._output import emit_json, format_option
+from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.errors import InputError
 from nebsign.signing import artifact_digest, sign_digest, sign_digest_sigstore
 
@@ -28,8 +27,9 @@ BUNDLE_SUFFIX = ".sigstore.json"
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
-    help=f"Bundle path (only with one FILE; default FILE{BUNDLE_SUFFIX}).",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help=f"Bundle path (only with one FILE; default FILE{BUNDLE_SUFFIX}; '-' for stdout). "
+    "A device, FIFO or symlink is written through, never replaced.",
 )
 @passphrase_fd_option
 @format_option
@@ -54,6 +54,7 @@ def sign(
       nebsign sign dist/app.tar.gz --key release.key
       nebsign sign release.json --key release.key       # sign a manifest
       nebsign sign dist/app.tar.gz --sigstore           # keyless; needs the network
+      nebsign sign app.tar.gz --key release.key -o - | jq .   # the bundle on stdout
 
     The identity token for --sigstore is taken from $SIGSTORE_IDENTITY_TOKEN,
     the CI environment (e.g. GitHub Actions), or an interactive browser flow.
@@ -64,11 +65,16 @@ def sign(
         raise InputError("--staging only applies to --sigstore")
     if output is not None and len(files) != 1:
         raise InputError("--output needs exactly one FILE")
+    if output is not None and is_stdout(output) and output_format == "json":
+        raise click.UsageError("-o - and --format json would both write to stdout")
+    for path in files:  # before the passphrase is asked for
+        if not os.path.lexists(path):
+            raise InputError(f"cannot sign {path}: no such file")
+        if not os.path.isfile(path):
+            raise InputError(f"cannot sign {path}: not a regular file")
     private = None if key_file is None else load_signing_key(key_file, passphrase_fd)
     results = []
     for path in files:
-        if not os.path.isfile(path):
-            raise InputError(f"cannot sign {path}: not a regular file")
         digest = artifact_digest(path).sha256  # refuses bytes that look like a DSSE message
         if private is not None:
             bundle = sign_digest(digest, private)
@@ -76,9 +82,13 @@ def sign(
             token = os.environ.get("SIGSTORE_IDENTITY_TOKEN")
             bundle = sign_digest_sigstore(digest, staging=staging, identity_token=token)
         target = output or f"{path}{BUNDLE_SUFFIX}"
-        atomic_write(target, bundle.to_json())
+        write_output(target, bundle.to_json())
         results.append({"file": path, "sha256": digest, "bundle": target})
         if output_format == "text":
-            click.echo(f"signed {path} (sha256:{digest}) -> {target}")
+            shown_target = "stdout" if target == "-" else shown(target)
+            # the bundle owns stdout with -o -: the note goes to stderr
+            click.echo(
+                f"signed {shown(path)} (sha256:{digest}) -> {shown_target}", err=is_stdout(target)
+            )
     if output_format == "json":
         emit_json(results)

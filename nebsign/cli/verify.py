@@ -12,24 +12,21 @@ from typing import TYPE_CHECKING
 import click
 
 from nebsign._internal.readlimit import read_bounded
-from nebsign.cli._output import emit_json, format_option, inside, quiet_option
+from nebsign.cli._bundles import BUNDLE_SUFFIX, Bundles, find_bundles, read_all
+from nebsign.cli._output import emit_json, format_option, own_files, quiet_option, shown, warn
 from nebsign.digest import sha256_bytes, sha256_file
 from nebsign.errors import InputError, NebsignError, VerdictError
+from nebsign.policy import MAX_POLICY_BYTES
 
 if TYPE_CHECKING:
+    from nebsign.manifest import Manifest
     from nebsign.policy.trust import TrustedRoot, TrustPolicy
-    from nebsign.tree import TreeCheck
+    from nebsign.release_check import IgnoredBundle
+    from nebsign.tree import TreeCheck, TreeDiff
 
 # The signing stack (cryptography, bundle and policy models: ~40 ms of
 # imports) is imported where it is used, so `verify --manifest` can start
 # hashing the release tree first and load it while the tree hashes.
-
-BUNDLE_SUFFIX = ".sigstore.json"
-MAX_POLICY_FILE = 1024 * 1024
-
-
-class ManifestExpired(VerdictError):
-    """The signed manifest's ``expires`` time has passed."""
 
 
 @dataclass
@@ -39,6 +36,8 @@ class _Outcome:
     signers: tuple[str, ...]
     error: NebsignError | None
     detail: str = ""
+    attestations: tuple[str, ...] = ()
+    ignored: tuple[IgnoredBundle, ...] = ()
 
 
 def _root(trusted_root: str | None, staging: bool, needed: bool) -> TrustedRoot | None:
@@ -72,7 +71,7 @@ def _policy(
     if policy_file is not None:
         if flags or trusted_root or staging:
             raise InputError("--policy carries its own signers and root; drop --key/--identity")
-        raw = read_bounded(policy_file, MAX_POLICY_FILE, "policy")
+        raw = read_bounded(policy_file, MAX_POLICY_BYTES, "policy")
         return TrustPolicy.from_toml(raw, Path(policy_file).parent, f"policy {policy_file}")
     if not flags:
         raise InputError(
@@ -94,8 +93,7 @@ def _policy(
 
 
 def _verify_all(
-    files: tuple[str, ...],
-    bundles: tuple[str, ...],
+    pairs: list[tuple[str, Bundles]],
     policy: TrustPolicy,
     manifest: bool,
     root: str | None,
@@ -103,30 +101,16 @@ def _verify_all(
     started: TreeCheck | None,
 ) -> list[_Outcome]:
     """Each FILE's outcome; a single file in text mode raises its error directly."""
-    pairs = _pairs(files, bundles)
     if len(pairs) == 1 and output_format == "text":
         return [_verify_one(pairs[0][0], pairs[0][1], policy, manifest, root, started)]
     outcomes = []
-    for i, (path, paths) in enumerate(pairs):
+    for i, (path, found) in enumerate(pairs):
         try:
             first = started if i == 0 else None
-            outcomes.append(_verify_one(path, paths, policy, manifest, root, first))
+            outcomes.append(_verify_one(path, found, policy, manifest, root, first))
         except NebsignError as exc:
             outcomes.append(_Outcome(path, None, (), exc))
     return outcomes
-
-
-def _pairs(files: tuple[str, ...], bundles: tuple[str, ...]) -> list[tuple[str, list[str]]]:
-    if not bundles:
-        return [(f, [f + BUNDLE_SUFFIX]) for f in files]
-    if len(files) == 1:
-        return [(files[0], list(bundles))]
-    if len(bundles) != len(files):
-        raise InputError(
-            f"{len(files)} files but {len(bundles)} --bundle options: give one bundle per file "
-            "(in order), several bundles for one file, or none (FILE.sigstore.json)"
-        )
-    return [(f, [b]) for f, b in zip(files, bundles, strict=True)]
 
 
 def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeCheck:
@@ -134,46 +118,73 @@ def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeChe
     from nebsign.tree import TreeCheck
 
     tree = root if root is not None else (os.path.dirname(path) or ".")
-    skip = {rel for rel in (inside(p, tree) for p in [path, *bundle_paths]) if rel is not None}
-    return TreeCheck(tree, exclude=frozenset(skip))
+    return TreeCheck(tree, exclude=own_files(tree, [path, *bundle_paths]), skip_bundles=True)
 
 
 def _verify_one(
     path: str,
-    bundle_paths: list[str],
+    found: Bundles,
     policy: TrustPolicy,
     manifest: bool,
     root: str | None,
     started: TreeCheck | None = None,
 ) -> _Outcome:
-    from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
-    from nebsign.verify import verify_artifact
-
     if not os.path.isfile(path):
-        raise InputError(f"cannot verify {path}: not a regular file")
-    bundles = [
-        Bundle.from_json(read_bounded(b, MAX_BUNDLE_BYTES, "bundle"), f"bundle {b}")
-        for b in bundle_paths
-    ]
+        raise InputError(
+            f"cannot verify {path}: no such file"
+            if not os.path.lexists(path)
+            else f"cannot verify {path}: not a regular file"
+        )
     now = datetime.now(UTC)
     if not manifest:
-        digest = sha256_file(path).sha256
-        verified = verify_artifact(digest, bundles, policy, now=now)
-        return _Outcome(path, digest, verified.signers, None)
+        return _verify_artifact(path, found, policy, now)
     from nebsign.manifest import MAX_MANIFEST_BYTES
+    from nebsign.release_check import ReleaseRequirements, verify_release
 
     raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
-    digest = sha256_bytes(raw)
-    verified = verify_artifact(digest, bundles, policy, now=now)
-    # Parsed only now that its signature verified (the tree may have been
-    # hashing meanwhile: `started`).
+    sigs, atts = read_all(found.signatures), read_all(found.attestations)
+    diffs: list[TreeDiff] = []
     with contextlib.ExitStack() as stack:
-        check = started or stack.enter_context(_tree_check(path, bundle_paths, root))
-        parsed, diff = check.compare(raw, what=path)
-    if parsed.is_expired(now):
-        raise ManifestExpired(f"expired: manifest {path} expired at {parsed.expires}")
-    diff.verify()
-    return _Outcome(path, digest, verified.signers, None, f"{diff.checked} entries match")
+        check = started or stack.enter_context(_tree_check(path, found.all(), root))
+
+        def parse(verified: bytes) -> Manifest:
+            # Called only once the signature over these bytes verified (the
+            # tree may have been hashing meanwhile: `started`).
+            parsed, diff = check.compare(verified, what=path)
+            diffs.append(diff)
+            return parsed
+
+        release = verify_release(
+            raw, sigs, atts, policy, ReleaseRequirements(), now=now,
+            what=f"manifest {path}", manifest_name=path, parse=parse,
+        )  # fmt: skip
+    diffs[0].verify()
+    return _Outcome(
+        path,
+        release.manifest_sha256,
+        release.signers,
+        None,
+        f"{diffs[0].checked} entries match",
+        release.attestations,
+        release.ignored,
+    )
+
+
+def _verify_artifact(path: str, found: Bundles, policy: TrustPolicy, now: datetime) -> _Outcome:
+    from nebsign.bundle import Bundle
+    from nebsign.release_check import check_attestations
+    from nebsign.verify import verify_artifact
+
+    bundles = [Bundle.from_json(raw, f"bundle {p}") for p, raw in read_all(found.signatures)]
+    digest = sha256_file(path).sha256
+    verified = verify_artifact(digest, bundles, policy, now=now)
+    attested: tuple[str, ...] = ()
+    ignored: tuple[IgnoredBundle, ...] = ()
+    if found.attestations or policy.required_predicates:
+        attested, ignored = check_attestations(
+            digest, read_all(found.attestations), policy, now=now, what=path
+        )
+    return _Outcome(path, digest, verified.signers, None, "", attested, ignored)
 
 
 @click.command("verify")
@@ -183,7 +194,8 @@ def _verify_one(
     "bundles",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help=f"Bundle to check (repeatable). Default: FILE{BUNDLE_SUFFIX}.",
+    help=f"Bundle to check (repeatable). Default: FILE{BUNDLE_SUFFIX}, and with "
+    f"--manifest the signatures/*{BUNDLE_SUFFIX} beside FILE (the release layout).",
 )
 @click.option(
     "--key",
@@ -235,6 +247,15 @@ def _verify_one(
     type=click.Path(file_okay=False),
     help="With --manifest: the release directory (default: the manifest's).",
 )
+@click.option(
+    "--attestation",
+    "attestations",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Attestation bundle about FILE (repeatable); with --manifest, the "
+    "attestations/*.sigstore.json next to FILE are read too. The policy's "
+    "required_predicates must each be covered.",
+)
 @format_option
 @quiet_option
 def verify(
@@ -250,6 +271,7 @@ def verify(
     threshold: int,
     manifest: bool,
     root: str | None,
+    attestations: tuple[str, ...],
     output_format: str,
     quiet: bool,
 ) -> None:
@@ -265,28 +287,35 @@ def verify(
       nebsign verify a.tar.gz b.tar.gz --key release.pub        # each FILE.sigstore.json
       nebsign verify app.tar.gz --bundle s1.json --bundle s2.json \\
           --key k1.pub --key k2.pub --threshold 2
-      nebsign verify release.json --manifest --policy policies/trust.toml
+      nebsign verify rel/release.json --manifest --root rel/payload \\
+          --policy policies/trust-example.toml   # + rel/signatures/, rel/attestations/
+      nebsign verify app.tar.gz --key release.pub --attestation app.sast.sigstore.json
       nebsign verify app.whl --bundle app.whl.sigstore \\
           --cert-identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1 \\
           --cert-oidc-issuer https://token.actions.githubusercontent.com
 
+    With --manifest, FILE is checked like a host checks a release (one
+    release check): the signatures (a malformed or failing extra bundle
+    counts for nothing and is reported as ignored), the expiry, the
+    attestations the policy requires, then every file of the tree.
+
     Exit 0 if every FILE verifies, 1 if any is refused (each is reported),
     2 for malformed input.
     """
+    pairs = find_bundles(files, bundles, attestations, manifest)
     with contextlib.ExitStack() as stack:
         started = None
         if manifest and len(files) == 1 and os.path.isfile(files[0]):
             # Hash the release tree while the trust stack loads and the
             # signature is checked; nothing from the tree or the manifest is
             # used before the signature verifies.
-            paths = list(bundles) or [files[0] + BUNDLE_SUFFIX]
-            started = stack.enter_context(_tree_check(files[0], paths, root))
+            started = stack.enter_context(_tree_check(files[0], pairs[0][1].all(), root))
         policy = _policy(
             policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, threshold
         )
         if policy_file is not None and threshold != 1:
             raise InputError("--threshold applies to --key; a policy sets its own threshold")
-        outcomes = _verify_all(files, bundles, policy, manifest, root, output_format, started)
+        outcomes = _verify_all(pairs, policy, manifest, root, output_format, started)
     failed = [o for o in outcomes if o.error is not None]
     if output_format == "json":
         emit_json(
@@ -300,7 +329,10 @@ def verify(
                         "sha256": o.sha256,
                         "signers": list(o.signers),
                         "error": None if o.error is None else o.error.diagnostics(),
+                        "reason": None if o.error is None else o.error.reason,
                         "exit_code": 0 if o.error is None else o.error.exit_code,
+                        "attestations": list(o.attestations),
+                        "ignored": [i.to_dict() for i in o.ignored],
                     }
                     for o in outcomes
                 ],
@@ -309,10 +341,17 @@ def verify(
     else:
         for o in outcomes:
             if o.error is not None:
-                click.echo(f"FAIL {o.file}: {o.error.diagnostics()}")
-            elif not quiet:
+                click.echo(f"FAIL {shown(o.file)}: {shown(o.error.diagnostics())}")
+                continue
+            for i in o.ignored:
+                warn(
+                    f"{shown(o.file)}: ignored {i.kind} bundle {shown(i.name)}: {shown(i.message)}"
+                )
+            if not quiet:
                 extra = f"; {o.detail}" if o.detail else ""
-                click.echo(f"OK   {o.file}: signed by {', '.join(o.signers)}{extra}")
+                if o.attestations:
+                    extra += f"; attested: {', '.join(o.attestations)}"
+                click.echo(f"OK   {shown(o.file)}: signed by {', '.join(o.signers)}{extra}")
     if failed:
         if len(outcomes) == 1 and failed[0].error is not None:
             raise failed[0].error

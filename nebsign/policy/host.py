@@ -46,10 +46,16 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nebsign.errors import InputError
 from nebsign.policy import MAX_POLICY_BYTES, load_toml, policy_digest
+from nebsign.release_check import RequiredAttestation
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from nebsign.policy.trust import TrustPolicy
 
 __all__ = [
     "HookSpec",
@@ -68,13 +74,7 @@ __all__ = [
 class UnsafePolicyFile(InputError):
     """A policy file (or its directory) is writable by someone other than its owner."""
 
-
-@dataclass(frozen=True, slots=True)
-class RequiredAttestation:
-    """A statement of this predicate type with this verdict must cover the release."""
-
-    predicate_type: str
-    verdict: str
+    reason = "unsafe-policy-file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +105,10 @@ class HookSpec:
 
 @dataclass(frozen=True, slots=True)
 class HostPolicy:
-    """A parsed host policy; ``trust`` is the parsed trust policy object."""
+    """A parsed host policy and the trust policy it names."""
 
     root: Path
-    trust: Any
+    trust: TrustPolicy
     trust_digest: str
     digest: str
     name: str | None = None
@@ -206,7 +206,11 @@ def _argv(value: Any, key: str, what: str) -> tuple[str, ...]:
 
 
 def parse_host_policy(
-    raw: bytes, *, base_dir: Path, what: str = "host policy", trust_loader: Any = None
+    raw: bytes,
+    *,
+    base_dir: Path,
+    what: str = "host policy",
+    trust_loader: Callable[[Path], tuple[TrustPolicy, bytes]] | None = None,
 ) -> HostPolicy:
     """Parse host policy bytes; *trust_loader(path) -> (trust, raw)* loads the trust policy."""
     from nebsign.attest import NEBSIGN_PREDICATE_TYPES
@@ -296,7 +300,7 @@ def parse_host_policy(
     )
 
 
-def _load_trust(path: Path) -> tuple[Any, bytes]:
+def _load_trust(path: Path) -> tuple[TrustPolicy, bytes]:
     from nebsign.policy.trust import TrustPolicy
 
     raw = read_protected(path, "trust policy")

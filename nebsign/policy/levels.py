@@ -66,10 +66,18 @@ def globs(value: object, what: str) -> tuple[str, ...]:
 
 
 def matches(path: str, globs: Sequence[str]) -> bool:
-    """fnmatch-style: ``*`` also crosses ``/``; ``dir/`` matches everything under dir."""
+    """Whether relative POSIX *path* matches one of *globs*.
+
+    ``dir/`` matches everything under ``dir`` at the root only; ``**/dir/``
+    matches a directory of that name at any depth. Other globs are fnmatch
+    patterns on the whole path, where ``*`` also crosses ``/``.
+    """
     for glob in globs:
         if glob.endswith("/"):
-            if path.startswith(glob) or f"/{glob}" in f"/{path}":
+            if glob.startswith("**/"):
+                if f"/{glob[3:]}" in f"/{path}":
+                    return True
+            elif path.startswith(glob):
                 return True
         elif fnmatch.fnmatchcase(path, glob):
             return True

@@ -38,6 +38,8 @@ from nebsign.sast.runner import ScanOutcome
 
 __all__ = ["Level", "PathRule", "SastGateFailed", "SastPolicy", "SastVerdict"]
 
+#: what Python imports or runs by name (scripts with a Python shebang are found by content)
+DEFAULT_INCLUDE = ("*.py", "*.pyw", "*.pth")
 _ACCEPTED = {Status.ACCEPTED_RISK, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED}
 _TOP_KEYS = {
     "scanners",
@@ -50,11 +52,14 @@ _TOP_KEYS = {
     "per_file_timeout",
     "semgrep_engine",
     "baseline",
+    "suppression_reason_required",
 }
 
 
 class SastGateFailed(VerdictError):
     """The SAST policy said no."""
+
+    reason = "sast-gate-failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,7 @@ class SastPolicy:
 
     digest: str
     scanners: tuple[str, ...] = ("bandit", "semgrep")
-    include: tuple[str, ...] = ("*.py",)
+    include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = ()
     severity: Mapping[Severity, Level] = field(default_factory=dict)
     rules: Mapping[str, Level] = field(default_factory=dict)
@@ -82,6 +87,8 @@ class SastPolicy:
     per_file_timeout: float = 30.0
     semgrep_engine: str = "native"
     baseline: str | None = None
+    #: an inline suppression counts only with a reason: ``# nosec B602 -- why``
+    suppression_reason_required: bool = False
 
     @classmethod
     def from_toml(cls, raw: bytes, what: str = "policy") -> SastPolicy:
@@ -137,10 +144,14 @@ class SastPolicy:
             if not isinstance(baseline, str):
                 raise InputError(f"{w}.baseline: a path relative to the scanned root")
             check_relpath(baseline, f"{w}.baseline")
+        reason_required = table.get("suppression_reason_required", False)
+        if not isinstance(reason_required, bool):
+            raise InputError(f"{w}.suppression_reason_required: true or false")
         return cls(
+            suppression_reason_required=reason_required,
             digest=policy_digest(raw),
             scanners=scanners,
-            include=_globs(table.get("include", ["*.py"]), f"{w}.include"),
+            include=_globs(table.get("include", list(DEFAULT_INCLUDE)), f"{w}.include"),
             exclude=_globs(table.get("exclude", []), f"{w}.exclude"),
             severity=severity,
             rules=_rule_table(table.get("rules", {}), f"{w}.rules"),
@@ -152,8 +163,16 @@ class SastPolicy:
         )
 
     def selects(self, path: str) -> bool:
-        """Whether *path* (relative POSIX) is in scope for scanning."""
+        """Whether *path* (relative POSIX) is in scope by its name alone."""
         return matches(path, self.include) and not matches(path, self.exclude)
+
+    def includes(self, path: str) -> bool:
+        """Whether *path* matches the ``include`` globs."""
+        return matches(path, self.include)
+
+    def excluded(self, path: str) -> bool:
+        """Whether *path* matches the ``exclude`` globs."""
+        return matches(path, self.exclude)
 
     def level_for(self, finding: Finding) -> Level:
         path = finding.location.path or ""

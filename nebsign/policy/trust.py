@@ -89,9 +89,13 @@ BUNDLED_TRUSTED_ROOTS: dict[str, tuple[str, str]] = {
 class InvalidPolicy(InputError):
     """The trust policy is malformed, empty or pins a file that does not match."""
 
+    reason = "invalid-policy"
+
 
 class ThresholdNotMet(VerdictError):
     """Fewer distinct trusted signers than the policy's threshold."""
+
+    reason = "threshold-not-met"
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,13 +104,17 @@ class BanditScanner(Scanner):
             "json",
             "-q",
             "--ignore-nosec",
+            # bandit's default excludes (.git, CVS, __pycache__, ...) match anywhere in a
+            # path, as substrings: emptied, so every file given is scanned
+            "--exclude",
+            "",
             "--",
             *files,
         ]
 
     def parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
         try:
-            doc = json.loads(stdout)
+            doc = json.loads(stdout.decode("utf-8", errors="replace"))
         except ValueError as exc:
             tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise ScannerFailed(f"bandit produced no JSON report: {tail[0][:300]}") from exc
@@ -120,9 +124,16 @@ class BanditScanner(Scanner):
             path = _rel(str(err.get("filename", "")))
             failed.add(path)
             out.errors.append(ScanError("bandit", path, str(err.get("reason", "error"))[:500]))
+        # bandit lists every file it read under "metrics": that, not the absence of an
+        # error, is what confirms a file as scanned
+        scanned = {_rel(str(name)) for name in doc.get("metrics") or {} if name != "_totals"}
         for path in files:
-            if path not in failed:
+            if path in failed:
+                continue
+            if path in scanned:
                 out.hits[path] = []
+            else:
+                out.errors.append(ScanError("bandit", path, "bandit did not scan this file"))
         for item in doc.get("results", []):
             path = _rel(str(item["filename"]))
             if path in out.hits:

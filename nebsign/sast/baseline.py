@@ -1,6 +1,8 @@
 """The SAST baseline: findings a named person accepted, why, and until when.
 
-A TOML file of ``[[finding]]`` tables matched by fingerprint. The
+A TOML file of ``[[finding]]`` tables; an entry accepts a finding only if
+fingerprint, rule and path all match (the fingerprint alone is computable
+from public fields, so an entry for one rule must never accept another). The
 fingerprint has no line number in it (rule + path + normalized code +
 occurrence index), so moving code keeps the acceptance while a *second*
 identical finding in the same file gets a new fingerprint and stays open.
@@ -9,7 +11,7 @@ match no current finding are reported as fixed.
 
     [[finding]]
     fingerprint = "3f1c...e9"        # from `nebsign scan sast --format json`
-    rule = "B608"                    # for humans; checked against the finding
+    rule = "B608"                    # checked against the finding
     path = "app/db.py"
     status = "accepted-risk"         # or "false-positive", "acknowledged"
     who = "alice@example.com"
@@ -75,9 +77,14 @@ class Baseline:
 
     entries: tuple[BaselineEntry, ...] = ()
 
-    def get(self, fingerprint: str) -> BaselineEntry | None:
+    def get(self, finding: Finding) -> BaselineEntry | None:
+        """The entry accepting *finding*: same fingerprint, same rule, same path."""
         for entry in self.entries:
-            if entry.fingerprint == fingerprint:
+            if (
+                entry.fingerprint == finding.fingerprint
+                and entry.rule == finding.rule_id
+                and entry.path == (finding.location.path or "")
+            ):
                 return entry
         return None
 
@@ -111,7 +118,7 @@ class Baseline:
         out: list[Finding] = []
         used: set[str] = set()
         for finding in findings:
-            entry = self.get(finding.fingerprint)
+            entry = self.get(finding)
             if entry is None:
                 out.append(finding)
                 continue
@@ -136,7 +143,7 @@ def _entry(item: object, what: str) -> BaselineEntry:
     unknown = set(item) - _KEYS
     if unknown:
         raise InputError(f"{what}: unknown key {sorted(unknown)[0]!r}")
-    for key in ("fingerprint", "who", "why"):
+    for key in ("fingerprint", "rule", "path", "who", "why"):
         if not isinstance(item.get(key), str) or not item[key].strip():
             raise InputError(f"{what}: {key!r} is required (a non-empty string)")
     if not _FP.fullmatch(item["fingerprint"]):
@@ -152,13 +159,10 @@ def _entry(item: object, what: str) -> BaselineEntry:
         until = until.date()
     if until is not None and not isinstance(until, date):
         raise InputError(f"{what}: 'until' must be a TOML date like 2026-12-31")
-    for key in ("rule", "path"):
-        if not isinstance(item.get(key, ""), str):
-            raise InputError(f"{what}: {key!r} must be a string")
     return BaselineEntry(
         fingerprint=item["fingerprint"],
-        rule=item.get("rule", ""),
-        path=item.get("path", ""),
+        rule=item["rule"],
+        path=item["path"],
         status=status,
         who=item["who"],
         why=item["why"],

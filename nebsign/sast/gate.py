@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
+from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
+from nebsign.manifest import FileEntry
 from nebsign.policy import MAX_POLICY_BYTES
 from nebsign.policy.sast import SastPolicy, SastVerdict
 from nebsign.sast.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.sast.cache import ResultCache, default_cache_dir
-from nebsign.sast.runner import ScanOutcome, run_scan
-from nebsign.sast.staged import staged_tree
-from nebsign.sast.targets import build_scanners, collect_files, default_jobs
+from nebsign.sast.gitattrs import attribute_hits
+from nebsign.sast.runner import MAX_SOURCE_BYTES, ScanOutcome, run_scan
+from nebsign.sast.staged import read_staged, staged_tree
+from nebsign.sast.targets import build_scanners, collect_files, default_jobs, in_scope
 
 __all__ = ["ScanRequest", "ScanStats", "load_policy", "scan_sast"]
 
@@ -55,12 +58,26 @@ def _baseline(request: ScanRequest, policy: SastPolicy, root: Path) -> Baseline 
     if request.baseline_path is not None:
         raw = read_bounded(request.baseline_path, MAX_BASELINE_BYTES, "baseline")
         return Baseline.from_toml(raw, str(request.baseline_path))
-    if policy.baseline:
-        candidate = root / policy.baseline
-        if candidate.is_file():
-            raw = read_bounded(candidate, MAX_BASELINE_BYTES, "baseline")
-            return Baseline.from_toml(raw, policy.baseline)
+    if not policy.baseline:
+        return None
+    if request.staged:
+        # what is being committed: the staged baseline, not an unstaged edit of it
+        staged = read_staged(root, policy.baseline, MAX_BASELINE_BYTES)
+        return None if staged is None else Baseline.from_toml(staged, f"staged {policy.baseline}")
+    candidate = root / policy.baseline
+    if candidate.is_file():
+        raw = read_bounded(candidate, MAX_BASELINE_BYTES, "baseline")
+        return Baseline.from_toml(raw, policy.baseline)
     return None
+
+
+def _entries(root: Path, paths: tuple[str, ...]) -> tuple[FileEntry, ...]:
+    """Manifest entries (path, size, sha256) of files that were looked at and are not Python."""
+    out = []
+    for rel in paths:
+        data = read_bounded(root / rel, MAX_SOURCE_BYTES, "file")
+        out.append(FileEntry(rel, len(data), sha256_bytes(data), executable=True))
+    return tuple(out)
 
 
 def scan_sast(request: ScanRequest) -> tuple[SastVerdict, ScanStats]:
@@ -75,20 +92,43 @@ def scan_sast(request: ScanRequest) -> tuple[SastVerdict, ScanStats]:
         cache = ResultCache(request.cache_dir or default_cache_dir())
     try:
         outcome: ScanOutcome
+        not_python: tuple[str, ...] = ()
         if request.staged:
             only = [str(p) for p in request.paths]
-            with staged_tree(request.root, only, policy.selects) as tree:
-                outcome = run_scan(tree.root, tree.files, scanners, cache=cache)
+
+            def select(path: str, head: bytes, executable: bool) -> bool:
+                return in_scope(policy, path, head, executable)
+
+            with staged_tree(request.root, only, select) as tree:
+                attrs = attribute_hits(tree.repo, tree.files, cached=True)
+                outcome = run_scan(
+                    tree.root,
+                    tree.files,
+                    scanners,
+                    cache=cache,
+                    reason_required=policy.suppression_reason_required,
+                    extra=attrs,
+                )
             root = tree.repo
         else:
             root = request.root
             if not root.is_dir():
                 raise InputError(f"scan root {root} is not a directory")
-            files = collect_files(root, request.paths or (root,), policy)
-            outcome = run_scan(root, files, scanners, cache=cache)
+            collected = collect_files(root, request.paths or (root,), policy)
+            not_python = collected.not_python
+            outcome = run_scan(
+                root,
+                collected.files,
+                scanners,
+                cache=cache,
+                reason_required=policy.suppression_reason_required,
+                extra=attribute_hits(root, collected.files, cached=False),
+            )
     finally:
         if cache is not None:
             cache.close()
+    if not_python:
+        outcome = replace(outcome, not_python=_entries(root, not_python))
     verdict = policy.evaluate(
         outcome, _baseline(request, policy, root), request.today or datetime.now(UTC).date()
     )

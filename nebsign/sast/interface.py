@@ -40,9 +40,13 @@ __all__ = [
 class ScannerMissing(EnvironmentFault):
     """The scanner executable is not installed."""
 
+    reason = "scanner-missing"
+
 
 class ScannerFailed(EnvironmentFault):
     """The scanner ran but produced no usable result."""
+
+    reason = "scanner-failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +219,10 @@ class Scanner(ABC):
         """Names a suppression comment may use for *hit*'s rule."""
         return {hit.rule_id}
 
-    def suppression_window(self, lines: Sequence[str], hit: Hit) -> list[str]:
-        """Lines whose comments may suppress *hit* (default: its own lines)."""
+    def suppression_window(self, lines: Sequence[str], hit: Hit) -> list[int]:
+        """Line numbers (1-based) whose comments may suppress *hit* (default: its own lines)."""
         last = max(hit.line, hit.end_line or hit.line)
-        return list(lines[hit.line - 1 : min(last, len(lines))])
+        return list(range(hit.line, min(last, len(lines)) + 1))
 
 
 def find_tool(name: str, install_hint: str) -> str:

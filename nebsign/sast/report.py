@@ -50,6 +50,9 @@ def predicate(verdict: SastVerdict) -> dict[str, Any]:
         "suppressed": [s.to_dict() for s in outcome.suppressed],
         "baseline_fixed": [e.to_dict() for e in verdict.fixed],
         "errors": [e.to_dict() for e in outcome.errors],
+        # what the verdict is about, file by file (nebsign.scancoverage checks a release)
+        "scanned": {e.path: f"sha256:{e.sha256}" for e in outcome.manifest.files},
+        "not_python": {e.path: f"sha256:{e.sha256}" for e in outcome.not_python},
     }
 
 

@@ -11,6 +11,7 @@ nebsign semgrep finding that names it as equivalent, and fingerprints the rest.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,8 @@ from nebsign.findings import (
 from nebsign.manifest import FileEntry, Manifest
 from nebsign.sast.cache import ResultCache
 from nebsign.sast.interface import BatchResult, Hit, ScanError, Scanner
+from nebsign.sast.sources import SOURCE_TOOL, prepare, scan_name, source_hits, text_lines
+from nebsign.sast.suppress import Comments, decide
 
 __all__ = ["MAX_SOURCE_BYTES", "SECRET_CWES", "ScanOutcome", "Suppressed", "redact", "run_scan"]
 
@@ -70,6 +73,8 @@ class ScanOutcome:
     cache_hits: int = 0
     cache_misses: int = 0
     files: tuple[str, ...] = field(default=())
+    #: executable files looked at and found not to be Python (path, size, sha256)
+    not_python: tuple[FileEntry, ...] = field(default=())
 
 
 def run_scan(
@@ -79,75 +84,113 @@ def run_scan(
     *,
     cache: ResultCache | None = None,
     display: Mapping[str, str] | None = None,
+    reason_required: bool = False,
+    extra: Mapping[str, Sequence[Hit]] | None = None,
 ) -> ScanOutcome:
     """Scan *files* (POSIX paths relative to *root*) with every scanner.
 
     *display* maps a scanned relative path to the path findings should name
     (the staged scan scans a temporary copy but reports repository paths).
+    Each file is read once and the scanners read a private copy of what
+    Python executes (:func:`nebsign.sast.sources.prepare`) under a ``.py``
+    name, so what was hashed is what was scanned. A file counts as scanned
+    by a scanner only if that scanner itself listed it. *extra* adds hits of
+    nebsign's own by relative path (git attributes, found by the caller).
     """
+    names = display or {}
     contents: dict[str, bytes] = {}
     digests: dict[str, str] = {}
     for rel in sorted(set(files)):
         data = read_bounded(root / rel, MAX_SOURCE_BYTES, "source file")
         contents[rel] = data
         digests[rel] = sha256_bytes(data)
-    names = display or {}
+    shown = {rel: names.get(rel, rel) for rel in contents}
     tools = {s.name: s.version() for s in scanners}
     configs = {s.name: s.config_digest() for s in scanners}
-
-    def one(scanner: Scanner) -> tuple[BatchResult, int, int]:
-        known: dict[str, list[Hit]] = {}
-        # nebsign's own version joins the key: hits are parsed by nebsign's code
-        version = f"{tools[scanner.name]}+nebsign-{__version__}"
-        if cache is not None:
-            known = cache.get_many(digests.values(), scanner.name, version, configs[scanner.name])
-        todo = [rel for rel in contents if digests[rel] not in known]
-        fresh = scanner.scan(root, todo) if todo else BatchResult()
-        if cache is not None and fresh.hits:
-            cache.put_many(
-                {digests[rel]: hits for rel, hits in fresh.hits.items()},
-                scanner.name,
-                version,
-                configs[scanner.name],
-            )
-        merged = BatchResult(errors=list(fresh.errors))
-        for rel in contents:
-            if rel in fresh.hits:
-                merged.hits[rel] = fresh.hits[rel]
-            elif digests[rel] in known:
-                merged.hits[rel] = known[digests[rel]]
-        return merged, len(contents) - len(todo), len(todo)
-
-    with ThreadPoolExecutor(max_workers=max(1, len(scanners))) as pool:
-        results = list(pool.map(one, scanners))
-
     findings: list[Finding] = []
-    suppressed: list[Suppressed] = []
     errors: list[ScanError] = []
-    for scanner, (batch, _hits, _misses) in zip(scanners, results, strict=True):
-        errors.extend(
-            replace(e, path=names.get(e.path, e.path)) if e.path else e for e in batch.errors
-        )
+    scan_of: dict[str, str] = {}  # scanner-visible name -> rel
+    for rel, data in contents.items():
+        hits, problem = source_hits(data)
+        hits += (extra or {}).get(rel, [])
+        if hits:
+            lines = text_lines(data)
+            findings.extend(_finding(SOURCE_TOOL, h, shown[rel], lines) for h in hits)
+        if problem is not None:
+            errors.append(ScanError(SOURCE_TOOL, shown[rel], problem))
+        else:
+            scan_of[scan_name(shown[rel])] = rel
+
+    def key(rel: str) -> tuple[str, str]:
+        return (digests[rel], shown[rel])
+
+    # nebsign's own version joins the key: hits are parsed by nebsign's code
+    versions = {s.name: f"{tools[s.name]}+nebsign-{__version__}" for s in scanners}
+    known: dict[str, dict[tuple[str, str], list[Hit]]] = {s.name: {} for s in scanners}
+    if cache is not None:
+        keys = [key(r) for r in scan_of.values()]
+        for s in scanners:
+            known[s.name] = cache.get_many(keys, s.name, versions[s.name], configs[s.name])
+    todo = {
+        s.name: [n for n, rel in scan_of.items() if key(rel) not in known[s.name]] for s in scanners
+    }
+
+    with tempfile.TemporaryDirectory(prefix="nebsign-scan-") as tmp:
+        base = Path(tmp)
+        for name in sorted({n for names in todo.values() for n in names}):
+            rel = scan_of[name]
+            target = base / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(prepare(shown[rel], contents[rel]))
+
+        def one(scanner: Scanner) -> tuple[BatchResult, int, int]:
+            mine, cached = todo[scanner.name], known[scanner.name]
+            fresh = scanner.scan(base, mine) if mine else BatchResult()
+            merged = BatchResult()
+            merged.errors = [replace(e, path=_shown(e.path, scan_of, shown)) for e in fresh.errors]
+            for name, rel in scan_of.items():
+                if name in fresh.hits:
+                    merged.hits[rel] = fresh.hits[name]
+                elif key(rel) in cached:
+                    merged.hits[rel] = cached[key(rel)]
+            if cache is not None and fresh.hits:
+                cache.put_many(
+                    {key(scan_of[n]): hits for n, hits in fresh.hits.items()},
+                    scanner.name,
+                    versions[scanner.name],
+                    configs[scanner.name],
+                )
+            return merged, len(scan_of) - len(mine), len(mine)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(scanners))) as pool:
+            results = list(pool.map(one, scanners))
+
+    suppressed: list[Suppressed] = []
+    for scanner, (batch, _, _) in zip(scanners, results, strict=True):
+        errors.extend(batch.errors)
         for rel, hits in batch.hits.items():
-            # split on "\n" only, as the scanners count lines (str.splitlines also
-            # splits on form feeds and other separators common in old code)
-            text = contents[rel].decode("utf-8", errors="replace")
-            lines = [line.removesuffix("\r") for line in text.split("\n")]
-            shown = names.get(rel, rel)
+            if not hits:
+                continue
+            lines = text_lines(contents[rel])
+            comments = Comments(prepare(shown[rel], contents[rel]).decode("utf-8", "replace"))
             for hit in hits:
-                window = scanner.suppression_window(lines, hit)
-                if scanner.suppressed_by(window, hit):
-                    marks = (scanner.suppression.search(w) for w in window)
-                    comment = next((m.string[m.start() :].strip() for m in marks if m), "")
+                decision = decide(scanner, comments, hit, reason_required=reason_required)
+                if decision.suppressed:
                     suppressed.append(
-                        Suppressed(scanner.name, hit.rule_id, shown, hit.line, comment)
+                        Suppressed(
+                            scanner.name, hit.rule_id, shown[rel], hit.line, decision.comment
+                        )
                     )
                     continue
-                findings.append(_finding(scanner.name, hit, shown, lines))
+                finding = _finding(scanner.name, hit, shown[rel], lines)
+                if decision.refused:
+                    props = {**finding.properties, "suppression_refused": decision.refused}
+                    finding = replace(finding, properties=props)
+                findings.append(finding)
     manifest = Manifest(
         files=tuple(
-            FileEntry(names.get(rel, rel), len(contents[rel]), digests[rel])
-            for rel in sorted(contents, key=lambda r: names.get(r, r))
+            FileEntry(shown[rel], len(contents[rel]), digests[rel])
+            for rel in sorted(contents, key=lambda r: shown[r])
         )
     )
     return ScanOutcome(
@@ -161,8 +204,15 @@ def run_scan(
         manifest=manifest,
         cache_hits=sum(r[1] for r in results),
         cache_misses=sum(r[2] for r in results),
-        files=tuple(sorted(names.get(r, r) for r in contents)),
+        files=tuple(sorted(shown.values())),
     )
+
+
+def _shown(path: str | None, scan_of: Mapping[str, str], shown: Mapping[str, str]) -> str | None:
+    if path is None:
+        return None
+    rel = scan_of.get(path)
+    return shown[rel] if rel is not None else path
 
 
 #: CWEs whose findings quote a secret: their code and messages are redacted
@@ -207,7 +257,7 @@ def _finding(tool: str, hit: Hit, path: str, lines: Sequence[str]) -> Finding:
 def _merge_equivalents(findings: list[Finding]) -> list[Finding]:
     """Fold a bandit finding into the semgrep finding that lists it as equivalent.
 
-    Both must name the same file and overlapping lines. The semgrep finding
+    Both must name the same file and start on the same line. The semgrep finding
     (nebsign's own rule, message and recommendation) stays, recording the
     bandit test under ``properties["also_reported_by"]``.
     """
@@ -222,9 +272,10 @@ def _merge_equivalents(findings: list[Finding]) -> list[Finding]:
             continue
         for i in by_path.get(f.location.path or "", []):
             s = findings[i]
-            s_first, s_last = s.location.line or 0, s.location.end_line or s.location.line or 0
-            b_first, b_last = f.location.line or 0, f.location.end_line or f.location.line or 0
-            if f.rule_id in s.properties["equivalent"] and b_first <= s_last and s_first <= b_last:
+            s_first, b_first = s.location.line or 0, f.location.line or 0
+            # the same statement only: a finding starting elsewhere inside a long
+            # semgrep match stays its own finding (never hidden by the other's acceptance)
+            if f.rule_id in s.properties["equivalent"] and b_first == s_first:
                 extra.setdefault(i, []).append({"tool": "bandit", "rule_id": f.rule_id})
                 dropped.add(j)
                 break

@@ -97,11 +97,11 @@ class SemgrepScanner(Scanner):
     def config_digest(self) -> str:
         return sha256_bytes(f"{self._digest}:{self.engine.value}".encode())
 
-    def suppression_window(self, lines: Sequence[str], hit: Hit) -> list[str]:
-        # semgrep honours the comment on the finding's first line or the line above
-        window = [lines[hit.line - 1]] if hit.line <= len(lines) else []
-        if hit.line >= 2 and lines[hit.line - 2].lstrip().startswith("#"):
-            window.append(lines[hit.line - 2])
+    def suppression_window(self, lines: Sequence[str], hit: Hit) -> list[int]:
+        # semgrep honours the comment on the finding's first line or a comment line above
+        window = [hit.line] if hit.line <= len(lines) else []
+        if 2 <= hit.line <= len(lines) + 1 and lines[hit.line - 2].lstrip().startswith("#"):
+            window.append(hit.line - 1)
         return window
 
     def argv(self, files: Sequence[str]) -> list[str]:
@@ -128,7 +128,8 @@ class SemgrepScanner(Scanner):
 
     def parse(self, stdout: bytes, stderr: bytes, files: Sequence[str]) -> BatchResult:
         try:
-            doc = json.loads(stdout)
+            # a file with binary bytes makes semgrep echo invalid UTF-8 into its JSON
+            doc = json.loads(stdout.decode("utf-8", errors="replace"))
         except ValueError as exc:
             tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise ScannerFailed(f"semgrep produced no JSON report: {tail[0][:300]}") from exc

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nebsign.attest import SAST_V1, Statement, Subject
 from nebsign.keys import PrivateKey, generate_key, key_id, public_key_pem
+from nebsign.manifest import Manifest
 from nebsign.policy.host import HostPolicy, load_host_policy
 from nebsign.signing import sign_digest, sign_statement
 from nebsign.tree import build_manifest
@@ -71,6 +72,7 @@ class ReleaseKit:
         dest: Path | None = None,
         link_files: dict[str, Path] | None = None,
         executable: tuple[str, ...] = (),
+        sast_scanned: dict[str, str] | None = None,
     ) -> Path:
         rel = dest or self.base / "pub" / f"{name}-{version}"
         if rel.exists():
@@ -101,7 +103,11 @@ class ReleaseKit:
             stmt = Statement(
                 (Subject("release.json", manifest.digest()),),
                 SAST_V1,
-                {"verdict": verdict, "tool": "test"},
+                {
+                    "verdict": verdict,
+                    "tool": "test",
+                    "scanned": sast_scanned if sast_scanned is not None else _scanned(manifest),
+                },
             )
             (rel / "attestations" / "sast.sigstore.json").write_bytes(
                 sign_statement(stmt, signer).to_json()
@@ -118,3 +124,16 @@ class ReleaseKit:
     def log_events(self) -> list[dict[str, object]]:
         log = self.root / "audit.log"
         return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def _scanned(manifest: Manifest) -> dict[str, str]:
+    """A SAST predicate's ``scanned`` table covering every file of *manifest* (issue 18)."""
+    import posixpath
+
+    files = {e.path: e.sha256 for e in manifest.files}
+    out = {path: f"sha256:{digest}" for path, digest in files.items()}
+    for link in manifest.symlinks:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(link.path), link.target))
+        if target in files:
+            out[link.path] = f"sha256:{files[target]}"
+    return out

@@ -162,7 +162,9 @@ def test_release_built_with_the_cli_installs(tmp_path: Path) -> None:
         ["sign", manifest, "--key", key],
     ]
     predicate = tmp_path / "sast.json"
-    predicate.write_text('{"verdict": "pass", "tool": "bandit"}')
+    scan = run_cli("scan", "sast", str(rel / "payload"), "--no-cache", "--format", "json")
+    assert scan.exit_code == 0, scan.stderr
+    predicate.write_bytes(scan.stdout_bytes)
     (rel / "attestations").mkdir()
     att = str(rel / "attestations" / "sast.sigstore.json")
     steps.append(

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sast.sastkit import CASES, bandit, case_files, semgrep
+from sast.sastkit import CASES, bandit, case_files, git, semgrep
 
 from nebsign.sast.runner import ScanOutcome, run_scan
 
@@ -24,4 +24,18 @@ def project(tmp_path: Path) -> Path:
     root.mkdir()
     src = Path(__file__).resolve().parents[2] / "examples" / "vulnerable"
     shutil.copytree(src, root / "svc")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    git(root, "config", "commit.gpgsign", "false")
+    (root / "README.md").write_text("demo\n")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "init")
     return root

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 from nebsign._internal.resources import data_path
@@ -40,3 +42,16 @@ def default_policy() -> SastPolicy:
 
 def case_files() -> list[str]:
     return sorted(p.name for p in CASES.glob("*.py"))
+
+
+def git(
+    repo: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=check,
+        env={**os.environ, **(env or {})},
+    )

@@ -39,3 +39,33 @@ def test_bandit_severity_mapping(tmp_path: Path) -> None:
     assert xml.severity.value == xml.properties["bandit_severity"].lower()
     assert xml.cwe == (xml.properties["bandit_cwe"],)
     assert xml.title and not xml.title.startswith("blacklist")
+
+
+RELEASE_CODE = """import os
+import tarfile
+
+from Crypto.Cipher import AES
+
+
+def f(x, p):
+    tarfile.open(x).extractall()
+    with tarfile.open(x) as t:
+        t.extractall(filter="data")
+    os.chmod(p, 0o777)
+    os.chmod(p, 0o600)
+    return AES
+"""
+
+
+def test_profile_flags_unsafe_unpack_world_writable_files_and_broken_crypto(
+    tmp_path: Path,
+) -> None:
+    """Issue 9 item 19: B202, B103 and the B4xx imports that are flaws by themselves."""
+    from sast.sastkit import default_policy
+
+    (tmp_path / "m.py").write_text(RELEASE_CODE)
+    outcome = run_scan(tmp_path, ["m.py"], [bandit()])
+    got = {(f.rule_id, f.location.line) for f in outcome.findings}
+    assert got == {("B413", 4), ("B202", 8), ("B103", 11)}
+    policy = default_policy()
+    assert all(policy.level_for(f).value == "FAIL" for f in outcome.findings)

@@ -45,7 +45,8 @@ def test_only_changed_files_are_rescanned(tmp_path: Path) -> None:
     assert len(warm.findings) == len(cold.findings) + 1
 
 
-def test_renamed_file_reuses_its_entry_but_reports_the_new_path(tmp_path: Path) -> None:
+def test_a_result_is_never_served_for_another_path(tmp_path: Path) -> None:
+    """Results depend on the path (``.pth``, scripts, path rules): the path is in the key."""
     src = tmp_path / "src"
     src.mkdir()
     shutil.copy(CASES / "pickle-load.py", src / "a.py")
@@ -53,7 +54,9 @@ def test_renamed_file_reuses_its_entry_but_reports_the_new_path(tmp_path: Path) 
         run_scan(src, ["a.py"], [semgrep()], cache=cache)
         (src / "a.py").rename(src / "b.py")
         again = run_scan(src, ["b.py"], [semgrep()], cache=cache)
-    assert again.cache_hits == 1
+        back = run_scan(src, ["b.py"], [semgrep()], cache=cache)
+    assert (again.cache_hits, again.cache_misses) == (0, 1)
+    assert back.cache_hits == 1
     assert {f.location.path for f in again.findings} == {"b.py"}
 
 
@@ -67,7 +70,7 @@ def test_damaged_cache_is_rebuilt_not_fatal(tmp_path: Path) -> None:
         outcome = run_scan(src, ["y.py"], [semgrep()], cache=cache)
     assert outcome.findings
     with sqlite3.connect(tmp_path / "c" / CACHE_FILE) as db:
-        assert db.execute("SELECT count(*) FROM hits").fetchone()[0] == 1
+        assert db.execute("SELECT count(*) FROM hits_v2").fetchone()[0] == 1
 
 
 def test_tampered_cache_row_is_a_miss(tmp_path: Path) -> None:
@@ -77,7 +80,7 @@ def test_tampered_cache_row_is_a_miss(tmp_path: Path) -> None:
     with ResultCache(tmp_path / "c") as cache:
         cold = run_scan(src, ["y.py"], [semgrep()], cache=cache)
     with sqlite3.connect(tmp_path / "c" / CACHE_FILE) as db:
-        db.execute("UPDATE hits SET data = ?", (b'{"hits": [{"rule_id": 1}]}',))
+        db.execute("UPDATE hits_v2 SET data = ?", (b'{"hits": [{"rule_id": 1}]}',))
     with ResultCache(tmp_path / "c") as cache:
         warm = run_scan(src, ["y.py"], [semgrep()], cache=cache)
     assert warm.cache_misses == 1 and warm.findings == cold.findings

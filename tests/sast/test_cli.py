@@ -51,7 +51,7 @@ def test_json_result_carries_the_whole_verdict() -> None:
     assert doc["counts"]["failing"] == len(
         [f for f in doc["findings"] if f["properties"]["level"] == "FAIL"]
     )
-    assert doc["suppressed"][0]["comment"] == "# nosec B602 - constant"
+    assert doc["suppressed"][0]["comment"] == "# nosec B602 -- a constant command"
     assert all(len(f["fingerprint"]) == 64 for f in doc["findings"])
 
 

@@ -8,39 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from helpers import REPO, run_cli
+from sast.sastkit import git
 
 HEAD = "import subprocess\n\n\ndef restart(name):\n"
 VULN = HEAD + "    subprocess.run('systemctl restart ' + name, shell=True)\n"
 FIXED = HEAD + "    subprocess.run(['systemctl', 'restart', name], check=True)\n"
-
-
-def git(
-    repo: Path, *args: str, check: bool = True, env: dict | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=check,
-        env={**os.environ, **(env or {})},
-    )
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    git(root, "config", "commit.gpgsign", "false")
-    (root / "README.md").write_text("demo\n")
-    git(root, "add", "README.md")
-    git(root, "commit", "-q", "-m", "init")
-    return root
 
 
 def test_staged_scans_the_index_not_the_disk(repo: Path) -> None:
@@ -136,8 +109,36 @@ def test_offered_hooks_are_valid_pre_commit_manifests() -> None:
     assert set(hooks) == {"nebsign-sast", "nebsign-sast-isolated"}
     for hook in hooks.values():
         assert hook["entry"] == "nebsign scan sast --staged"
-        assert hook["types"] == ["python"] and hook["require_serial"]
+        # every file and symlink reaches nebsign, which decides what Python runs
+        assert hook["types"] == [] and hook["types_or"] == ["file", "symlink"]
+        assert hook["require_serial"]
     assert hooks["nebsign-sast-isolated"]["language"] == "python"
     own = load_config(str(REPO / ".pre-commit-config.yaml"))
     local = {h["id"]: h for r in own["repos"] for h in r["hooks"]}
     assert local["nebsign-sast"]["entry"].endswith("nebsign scan sast --staged")
+
+
+def test_real_pre_commit_blocks_a_symlinked_module_and_a_python_script(
+    repo: Path, tmp_path: Path
+) -> None:
+    """pre-commit tags a symlink ``symlink`` and a script by its shebang: both reach the hook."""
+    env = _install_hook(repo, tmp_path)
+    git(repo, "commit", "-q", "-m", "add pre-commit config", env=env)
+    (repo / "docs").mkdir()
+    (repo / "docs" / "hooks.txt").write_text(VULN)
+    os.symlink("docs/hooks.txt", repo / "hooks.py")
+    git(repo, "add", "-A")
+    blocked = git(repo, "commit", "-m", "link", check=False, env=env)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, output
+    assert "hooks.py:5" in output and "subprocess-shell-true" in output
+    git(repo, "rm", "-q", "--cached", "hooks.py", "docs/hooks.txt")
+
+    script = repo / "deploy"
+    script.write_text("#!/usr/bin/env python3\n" + VULN)
+    script.chmod(0o755)
+    git(repo, "add", "deploy")
+    blocked = git(repo, "commit", "-m", "script", check=False, env=env)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, output
+    assert "deploy:6" in output and "subprocess-shell-true" in output

@@ -15,3 +15,17 @@ def load_snapshot(blob: bytes, fh):
     # ok: pickle-load
     raw = pickle.dumps(data)
     return book, state, code, raw
+
+
+def private_loaders(blob: bytes, fh, path: str):
+    import numpy
+
+    # ruleid: pickle-load
+    a = pickle._loads(blob)
+    # ruleid: pickle-load
+    b = pickle._Unpickler(fh).load()
+    # ruleid: pickle-load
+    c = numpy.load(path, allow_pickle=True)
+    # ok: pickle-load
+    d = numpy.load(path)
+    return a, b, c, d

@@ -24,3 +24,10 @@ def orders_for(conn: sqlite3.Connection, account: str, side: str):
     text("SELECT * FROM t WHERE a = :a")
     # ok: sql-built-from-strings
     print(f"SELECT {account}")
+
+
+def joined(cur, name: str):
+    # ruleid: sql-built-from-strings
+    cur.execute(" ".join(["SELECT * FROM t WHERE n =", name]))
+    # ok: sql-built-from-strings
+    cur.execute(" ".join(["SELECT * FROM t", "WHERE n = ?"]), (name,))

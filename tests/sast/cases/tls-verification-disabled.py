@@ -18,3 +18,20 @@ def fetch_price(url: str):
     # ok: tls-verification-disabled
     t = requests.post(url, timeout=5)
     return r, ctx, s, t
+
+
+def sessions(url: str, client):
+    session = requests.Session()
+    # ruleid: tls-verification-disabled
+    a = requests.Session().get(url, verify=False, timeout=5)
+    # ruleid: tls-verification-disabled
+    b = session.get(url, verify=False, timeout=5)
+    # ruleid: tls-verification-disabled
+    c = requests.get(url, verify=0, timeout=5)
+    # ruleid: tls-verification-disabled
+    d = requests.get(url, timeout=5, **{"verify": False})
+    # ok: tls-verification-disabled
+    e = session.get(url, verify=True, timeout=5)
+    # ok: tls-verification-disabled
+    f = client.fetch(url, verify="/etc/ssl/ca.pem")
+    return a, b, c, d, e, f
