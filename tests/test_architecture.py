@@ -43,12 +43,14 @@ LAYERS: dict[str, int] = {
     "nebsign.policy": 1,
     "nebsign.scancoverage": 1,
     "nebsign.release_check": 1,
+    "nebsign.channels": 1,  # channel statement, promotion rules, host [channel] table: pure
     # capabilities: siblings, each built on the core only
     "nebsign.sast": 2,
     "nebsign.agent": 2,
     "nebsign.gate": 2,
     "nebsign.audit": 2,
     "nebsign.report": 2,
+    "nebsign.channels.publish": 2,  # the publisher: writes and signs channel statements
     # orchestration of several capabilities
     "nebsign._demo": 3,
     # the command line: the only printer

@@ -5,6 +5,7 @@ fleet rollback brings them all back."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -95,7 +96,7 @@ def _hosts(ctx: DemoContext, keys: dict[str, PrivateKey]) -> list[ChannelFollowe
         _trust(etc / "rollback-trust.toml", [keys["rollback"]])
         policy = etc / "agent.toml"
         policy.write_text(
-            f'root = "{etc.parent / "agent"}"\ntrust_policy = "trust.toml"\n'
+            f'root = {json.dumps(str(etc.parent / "agent"))}\ntrust_policy = "trust.toml"\n'
             'name = "exchange-api"\n[channel]\nname = "global"\n'
             'trust_policy = "channel-trust.toml"\nrollback_trust_policy = "rollback-trust.toml"\n'
         )

@@ -45,8 +45,13 @@ from nebsign.agent.session import Session, open_session, utc_text
 from nebsign.agent.stage import fetch_limits, reason_of
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.channels.hostspec import ChannelSpec
-from nebsign.channels.model import MAX_CHANNEL_BYTES, ChannelStatement
-from nebsign.channels.publish import channel_path, evidence_path, signature_paths
+from nebsign.channels.model import (
+    MAX_CHANNEL_BYTES,
+    ChannelStatement,
+    channel_path,
+    evidence_path,
+    signature_paths,
+)
 from nebsign.channels.rules import GateEvidence, check_promotion
 from nebsign.digest import sha256_bytes
 from nebsign.errors import EnvironmentFault, InputError, NebsignError, VerdictError

@@ -43,16 +43,21 @@ __all__ = [
     "Evidence",
     "InvalidChannelStatement",
     "Phase",
+    "channel_path",
     "check_channel_name",
+    "evidence_path",
+    "history_dir",
     "parse_time",
     "phase_of",
     "rfc3339",
+    "signature_paths",
 ]
 
 CHANNEL_TYPE = "https://nebsign.dev/channel/v1"
 MAX_CHANNEL_BYTES = 64 * 1024
 MAX_EVIDENCE = 64
 MAX_SEQUENCE = 2**53 - 1  # exact in every JSON reader
+MAX_SIGNERS = 8
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _HEX = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -97,6 +102,27 @@ def check_channel_name(name: str, what: str = "channel") -> str:
             "(starting with a letter or digit)"
         )
     return name
+
+
+def channel_path(name: str) -> str:
+    """Where a channel's current statement lives in the store."""
+    return f"channels/{check_channel_name(name)}.json"
+
+
+def signature_paths(doc_sha256: str, count: int = MAX_SIGNERS) -> list[str]:
+    """Where the signatures over a statement with this SHA-256 live, in order."""
+    first = f"channels/sigs/{doc_sha256}.sigstore.json"
+    return [first] + [f"channels/sigs/{doc_sha256}.{n}.sigstore.json" for n in range(2, count + 1)]
+
+
+def evidence_path(sha256: str) -> str:
+    """Where a gate attestation bundle with this SHA-256 lives in the store."""
+    return f"evidence/{sha256}.sigstore.json"
+
+
+def history_dir(name: str) -> str:
+    """Every statement published for a channel, by sequence."""
+    return f"channels/history/{check_channel_name(name)}"
 
 
 def phase_of(channel: str) -> Phase:

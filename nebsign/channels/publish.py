@@ -28,10 +28,15 @@ from nebsign._internal.readlimit import read_bounded
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.channels.model import (
     MAX_CHANNEL_BYTES,
+    MAX_SIGNERS,
     ChannelStatement,
     Phase,
+    channel_path,
     check_channel_name,
+    evidence_path,
+    history_dir,
     phase_of,
+    signature_paths,
 )
 from nebsign.channels.rules import GateEvidence, PromotionRules, check_promotion
 from nebsign.digest import sha256_bytes
@@ -46,19 +51,14 @@ if TYPE_CHECKING:
 __all__ = [
     "NotARollback",
     "Published",
-    "channel_path",
-    "evidence_path",
     "history",
-    "history_dir",
     "previous_version",
     "promote",
     "publish_statement",
     "rollback",
     "rollback_command",
-    "signature_paths",
 ]
 
-MAX_SIGNERS = 8
 _RULES = PromotionRules()
 
 
@@ -83,24 +83,6 @@ class Published:
             "sha256": f"sha256:{self.sha256}",
             "statement": self.statement.to_dict(),
         }
-
-
-def channel_path(name: str) -> str:
-    return f"channels/{check_channel_name(name)}.json"
-
-
-def signature_paths(doc_sha256: str, count: int = MAX_SIGNERS) -> list[str]:
-    """Where the signatures over a statement with this SHA-256 live, in order."""
-    first = f"channels/sigs/{doc_sha256}.sigstore.json"
-    return [first] + [f"channels/sigs/{doc_sha256}.{n}.sigstore.json" for n in range(2, count + 1)]
-
-
-def evidence_path(sha256: str) -> str:
-    return f"evidence/{sha256}.sigstore.json"
-
-
-def history_dir(name: str) -> str:
-    return f"channels/history/{check_channel_name(name)}"
 
 
 def _read_current(store: Path, name: str) -> ChannelStatement | None:

@@ -285,7 +285,7 @@ def rollout(
     from datetime import UTC, datetime
 
     from nebsign._internal.atomic import atomic_write
-    from nebsign.channels.status import RolloutTrust, render_rollout, rollout_doc
+    from nebsign.report.rollout import RolloutTrust, render_rollout, rollout_doc
 
     def load(path: str | None) -> TrustPolicy | None:
         return None if path is None else _policy(path, ())

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nebsign.attest import GATE_V1, SAST_V1, Statement, Subject
 from nebsign.channels.model import Evidence, Phase
 from nebsign.channels.rules import GateEvidence, PromotionRefused, check_promotion
+from nebsign.gate.rollout import RolloutTooSlow, check_rollout
 
 SHA = "a" * 64
 OTHER = "b" * 64
@@ -110,3 +113,31 @@ def test_a_rollback_is_not_held_to_the_24h_limit_but_to_its_gates() -> None:
     assert check_promotion(Phase.GLOBAL, [CANARY, REGIONAL], SHA, at=late, rollback=True)
     with pytest.raises(PromotionRefused):
         check_promotion(Phase.GLOBAL, [CANARY], SHA, at=late, rollback=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=-30, max_value=30),
+    st.integers(min_value=-30, max_value=30),
+    st.integers(min_value=0, max_value=40 * 3600),
+)
+def test_the_24h_rule_agrees_with_check_rollout(canary_h: int, regional_h: int, at_s: int) -> None:
+    """Windows long enough: the promotion rule and gate.rollout.check_rollout say the same."""
+    ev = [gate("canary", T0 + canary_h * H), gate("regional", T0 + regional_h * H, hours="12")]
+    at = T0 + timedelta(seconds=at_s)
+    try:
+        check_rollout([e.statement for e in ev], SHA, now=at)
+        rollout_ok = True
+    except RolloutTooSlow:
+        rollout_ok = False
+    try:
+        check_promotion(Phase.GLOBAL, ev, SHA, at=at)
+        promotion_ok = True
+    except PromotionRefused:
+        promotion_ok = False
+    # the promotion rule also wants the canary gate signed before the promotion
+    assert promotion_ok == (rollout_ok and ev[0].statement.predicate["decided_at"] <= _t(at))
+
+
+def _t(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")

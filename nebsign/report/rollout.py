@@ -22,8 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
-from nebsign.channels.model import MAX_CHANNEL_BYTES, ChannelStatement, rfc3339
-from nebsign.channels.publish import evidence_path, history_dir, signature_paths
+from nebsign.channels.model import (
+    MAX_CHANNEL_BYTES,
+    ChannelStatement,
+    evidence_path,
+    history_dir,
+    rfc3339,
+    signature_paths,
+)
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError, NebsignError, VerdictError
 
