@@ -149,6 +149,8 @@ class ChannelFollower:
     held_sha256: str | None = None
     retry: bool = False
     expired_reported: bool = False
+    #: the refusal of the statement the store serves now, repeated while it is served
+    refusal: ChannelOutcome | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
     def _count(self, key: str) -> None:
@@ -175,6 +177,9 @@ class ChannelFollower:
             return ChannelOutcome(Action.REFUSED, exc.message, reason=reason_of(exc))
         if got.status is CondStatus.NOT_MODIFIED:
             self._count("not_modified")
+            if self.refusal is not None:
+                self._count("refused")
+                return self.refusal
             return self._unchanged(when)
         if got.status is CondStatus.MISSING:
             self._count("errors")
@@ -186,6 +191,7 @@ class ChannelFollower:
         sha = sha256_bytes(got.body)
         if sha == self.held_sha256 and not self.retry:
             self.validators = got.validators
+            self.refusal = None
             return self._unchanged(when)
         try:
             bundles = self._signatures(sha)
@@ -199,9 +205,11 @@ class ChannelFollower:
             self.retry = False
             self.validators = got.validators
             self._count("refused")
-            return ChannelOutcome(Action.REFUSED, exc.message, reason=reason_of(exc))
+            self.refusal = ChannelOutcome(Action.REFUSED, exc.message, reason=reason_of(exc))
+            return self.refusal
         self.retry = False
         self.validators = got.validators
+        self.refusal = None
         return outcome
 
     def _unchanged(self, when: datetime) -> ChannelOutcome:

@@ -251,3 +251,72 @@ def test_memory_file_is_canonical_json(store: Store, tmp_path: Path) -> None:
     f.poll()
     memory = json.loads((kit.root / "channel.json").read_text())  # type: ignore[attr-defined]
     assert memory["sequence"] == 1 and memory["refused"] is None
+
+
+def test_a_refused_statement_stays_refused_on_unchanged_polls(store: Store, tmp_path: Path) -> None:
+    store.release("1.0.0")
+    store.publish("1.0.0", 1)  # no evidence
+    f, kit = follower(store, tmp_path)
+    first = f.poll()
+    assert first.action is Action.REFUSED and first.reason == "ungated"
+    for _ in range(3):
+        again = f.poll()
+        assert again == first  # reported every poll (a 304 from the store)
+    assert f.counts["not_modified"] == 3
+    assert len(events(kit, "channel-refused")) == 1  # logged once
+
+
+def test_channel_threshold_two_of_two(store: Store, tmp_path: Path) -> None:
+    from channelkit import trust_toml
+
+    from nebsign.channels.publish import publish_statement
+    from nebsign.keys import generate_key
+
+    second = generate_key()
+    store.release("1.0.0")
+    st = store.publish("1.0.0", 1, channel="canary")  # one signer
+    f, kit = follower(store, tmp_path, channel="canary")
+    conf = kit.conf  # type: ignore[attr-defined]
+    (conf / "channel-trust.toml").write_text(trust_toml([store.channel_key, second], threshold=2))
+    f = ChannelFollower(kit.policy(), str(store.root))  # type: ignore[attr-defined]
+    out = f.poll()
+    assert out.action is Action.REFUSED and out.reason == "channel-signature", out
+    assert "1 of 2" in out.detail
+    from dataclasses import replace
+
+    publish_statement(store.root, replace(st, sequence=2), [store.channel_key, second], {})
+    assert f.poll().action is Action.INSTALLED
+
+
+def test_run_channel_waits_interval_plus_jitter(store: Store, tmp_path: Path) -> None:
+    import random
+    import threading
+
+    from nebsign.agent.channel import run_channel
+
+    store.release("1.0.0")
+    store.publish("1.0.0", 1, channel="canary")
+    kit = host(store, tmp_path / "host", channel="canary")
+
+    class Stop(threading.Event):
+        def __init__(self) -> None:
+            super().__init__()
+            self.waits: list[float] = []
+
+        def wait(self, timeout: float | None = None) -> bool:
+            assert timeout is not None
+            self.waits.append(timeout)
+            if len(self.waits) >= 6:
+                self.set()
+            return self.is_set()
+
+    stop = Stop()
+    seen: list[Action] = []
+    run_channel(
+        kit.policy(), str(store.root), interval=30, jitter=20, stop=stop,
+        report=lambda o: seen.append(o.action), rng=random.Random(3),
+    )  # fmt: skip
+    assert 0 <= stop.waits[0] <= 20  # first delay: jitter only
+    assert all(30 <= w <= 50 for w in stop.waits[1:])
+    assert len(set(stop.waits[1:])) > 1  # drawn each time
+    assert seen[0] is Action.INSTALLED and set(seen[1:]) == {Action.UNCHANGED}
