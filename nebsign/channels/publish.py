@@ -65,6 +65,8 @@ _RULES = PromotionRules()
 class NotARollback(InputError):
     """``rollback --to`` names a version that is not older than what the channel runs."""
 
+    reason = "not-a-rollback"
+
 
 @dataclass(frozen=True, slots=True)
 class Published:
