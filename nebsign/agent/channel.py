@@ -27,6 +27,7 @@ Store outages are reported and retried at the next poll.
 from __future__ import annotations
 
 import enum
+import inspect
 import random
 import threading
 from collections.abc import Callable
@@ -65,6 +66,12 @@ __all__ = [
     "ChannelOutcome",
     "run_channel",
 ]
+
+#: ``open_session(create=True)`` where the agent's session has that switch (a channel
+#: follower installs, so it may create the root); older sessions create it anyway
+_CREATE: dict[str, Any] = (
+    {"create": True} if "create" in inspect.signature(open_session).parameters else {}
+)
 
 CHANNEL_MEMORY = "channel.json"
 _MEMORY_TYPE = "https://nebsign.dev/agent-channel/v1"
@@ -195,7 +202,7 @@ class ChannelFollower:
             return self._unchanged(when)
         try:
             bundles = self._signatures(sha)
-            with open_session(self.policy.root) as session:
+            with open_session(self.policy.root, **_CREATE) as session:
                 outcome = self._apply(session, spec, got.body, sha, bundles, when)
         except EnvironmentFault as exc:
             self.retry = True
@@ -243,7 +250,7 @@ class ChannelFollower:
 
     def _log_refusal(self, st: ChannelStatement | None, exc: NebsignError) -> None:
         try:
-            with open_session(self.policy.root) as session:
+            with open_session(self.policy.root, **_CREATE) as session:
                 _refused(session, self.policy, st, exc)
         except NebsignError:
             return  # the caller reports the refusal; the log is best effort here
