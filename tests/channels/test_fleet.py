@@ -29,6 +29,7 @@ def _check_verified(fleet: Fleet, store: Store) -> None:
         verify_log(agent.root / "audit.log", state.log)
         for rec in agent.records:
             assert rec.current in (None, "1.0.0", "1.1.0")
+        assert (agent.root / "releases" / "1.2.0").exists() is False
 
 
 def test_fleet_promote_then_rollback(store: Store, tmp_path: Path) -> None:
@@ -76,8 +77,10 @@ def test_fleet_promote_then_rollback(store: Store, tmp_path: Path) -> None:
     assert handler.counts.get("304", 0) >= polls - 3 * AGENTS - handler.counts.get("503", 0)
 
 
-def test_fleet_across_a_store_outage(store: Store, tmp_path: Path) -> None:
-    for v in ("1.0.0", "1.1.0"):
+def test_fleet_across_a_store_outage_and_a_stolen_promotion_key(
+    store: Store, tmp_path: Path
+) -> None:
+    for v in ("1.0.0", "1.1.0", "1.2.0"):
         store.release(v)
     kit = host(store, tmp_path / "host")
     size = 30
@@ -98,6 +101,14 @@ def test_fleet_across_a_store_outage(store: Store, tmp_path: Path) -> None:
             g3 = fleet.publish(handler.down.clear)
             assert fleet.wait_converged("1.1.0", g3, timeout=60)
             assert fleet.late(g3, "1.1.0") == []
+            # a validly signed statement for an ungated release: every host refuses it
+            g4 = fleet.publish(lambda: store.publish("1.2.0", 3))
+            assert fleet.wait_polls(g4, 2, timeout=60)
         finally:
             fleet.close()
+    for agent in fleet.agents:
+        after = [r for r in agent.records if r.generation == g4]
+        assert all(r.outcome.action is Action.REFUSED for r in after)
+        assert all(r.outcome.reason == "ungated" and r.current == "1.1.0" for r in after)
+    store.manifests.pop("1.2.0")  # signed, but never installed anywhere
     _check_verified(fleet, store)
