@@ -18,7 +18,9 @@ measures:
 * polls that started after a publish but did not end on the new release (0);
 * server requests and bytes per unchanged poll (a 304: headers only), and
   the ratio of bytes for a changed poll (body) to an unchanged one;
-* agent CPU per unchanged poll and per switching poll (thread CPU time).
+* agent CPU per unchanged poll and per switching poll (thread CPU time);
+* ``--throughput``: polls per second one loopback server sustains for an
+  unchanged statement (304) against the same clients fetching it in full (200).
 
 All agents share one process (and the GIL) with the server on a 2-core VM:
 the times are an upper bound for a fleet whose hosts each have their own CPU.
@@ -53,12 +55,64 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _hammer(target: str, validators: object, clients: int, seconds: float) -> tuple[float, float]:
+    """(polls per second, client CPU seconds per poll) of *clients* threads for *seconds*."""
+    import threading
+
+    from nebsign._internal.condget import conditional_get
+
+    done = [0] * clients
+    cpu = [0.0] * clients
+    stop = time.monotonic() + seconds
+
+    def run(i: int) -> None:
+        c0 = time.thread_time()
+        while time.monotonic() < stop:
+            conditional_get(target, limit=65536, validators=validators)  # type: ignore[arg-type]
+            done[i] += 1
+        cpu[i] = time.thread_time() - c0
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / seconds, sum(cpu) / max(sum(done), 1)
+
+
+def throughput(seconds: float, clients: int) -> None:
+    """Polls per second one loopback server sustains: 304s vs full 200s of the same file."""
+    from nebsign._internal.condget import conditional_get
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    store = Store(WORK)
+    store.release("1.0.0")
+    store.publish("1.0.0", 1, evidence=store.evidence("1.0.0"))
+    with serve(store.root) as (url, _):
+        target = f"{url}/channels/global.json"
+        tag = conditional_get(target, limit=65536).validators
+        results = {
+            "unchanged (304)": _hammer(target, tag, clients, seconds),
+            "changed (200 + body)": _hammer(target, None, clients, seconds),
+        }
+    for name, (rate, cpu) in results.items():
+        print(f"{name}: {rate:.0f} polls/s, client CPU {cpu * 1e3:.2f} ms per poll")
+    ratio = results["unchanged (304)"][0] / results["changed (200 + body)"][0]
+    print(f"ratio 304 / 200 polls per second: {ratio:.2f} ({clients} clients, {seconds} s each)")
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--agents", type=int, default=1000)
     ap.add_argument("--interval", type=float, default=2.0)
     ap.add_argument("--jitter", type=float, default=1.0)
+    ap.add_argument("--throughput", action="store_true", help="Only polls/s of one server.")
     args = ap.parse_args()
+    if args.throughput:
+        throughput(5.0, 8)
+        return
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     store = Store(WORK)
