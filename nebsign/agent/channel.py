@@ -267,7 +267,10 @@ class ChannelFollower:
             raw = self._get(rel, MAX_BUNDLE_BYTES)
             if raw is None:
                 break
-            bundles.append(Bundle.from_json(raw, redact(join_location(self.store, rel))))
+            try:
+                bundles.append(Bundle.from_json(raw, redact(join_location(self.store, rel))))
+            except InputError:
+                continue  # a malformed extra bundle counts for nothing (as for releases)
         return bundles
 
     def _evidence(self, st: ChannelStatement, when: datetime) -> tuple[list[GateEvidence], int]:
@@ -392,8 +395,8 @@ def _verified(
 
 def _check_sequence(st: ChannelStatement, sha: str, memory: dict[str, Any]) -> None:
     seen = memory.get("sequence")
-    if not isinstance(seen, int):
-        return
+    if not isinstance(seen, int) or memory.get("channel") != st.channel:
+        return  # nothing accepted yet on this channel (a host moved channels starts afresh)
     if st.sequence < seen or (st.sequence == seen and memory.get("sha256") != sha):
         raise ChannelReplay(
             f"channel {st.channel} statement #{st.sequence} is not newer than #{seen}, "

@@ -320,3 +320,15 @@ def test_run_channel_waits_interval_plus_jitter(store: Store, tmp_path: Path) ->
     assert all(30 <= w <= 50 for w in stop.waits[1:])
     assert len(set(stop.waits[1:])) > 1  # drawn each time
     assert seen[0] is Action.INSTALLED and set(seen[1:]) == {Action.UNCHANGED}
+
+
+def test_a_malformed_extra_signature_counts_for_nothing(store: Store, tmp_path: Path) -> None:
+    from nebsign.channels.model import signature_paths
+    from nebsign.digest import sha256_bytes
+
+    store.release("1.0.0")
+    store.publish("1.0.0", 1, evidence=store.evidence("1.0.0"))
+    sha = sha256_bytes((store.root / "channels/global.json").read_bytes())
+    (store.root / signature_paths(sha)[1]).write_bytes(b"{not a bundle")
+    f, _ = follower(store, tmp_path)
+    assert f.poll().action is Action.INSTALLED
