@@ -6,6 +6,7 @@ import email.utils
 import functools
 import http.server
 import os
+import stat
 import sys
 import threading
 from collections.abc import Iterator
@@ -179,18 +180,26 @@ class CachingHandler(http.server.SimpleHTTPRequestHandler):
             self.counts[key] = self.counts.get(key, 0) + n
 
     def send_head(self):  # type: ignore[no-untyped-def]
+        """Open first, then validate the opened file (as nginx does): ETag and body agree."""
         if self.down.is_set():
             self.send_error(503, "store down")
             self._count("503")
             return None
-        path = self.translate_path(self.path)
         try:
-            st = os.stat(path)
+            f = open(self.translate_path(self.path), "rb")  # noqa: SIM115 - do_GET closes it
         except OSError:
             self._count("404")
-            return super().send_head()
+            self.send_error(404, "File not found")
+            return None
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            f.close()
+            self._count("404")
+            self.send_error(404, "File not found")
+            return None
         etag = f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"'
         if self.headers.get("If-None-Match") == etag:
+            f.close()
             self.send_response(304)
             self.send_header("ETag", etag)
             self.end_headers()
@@ -198,14 +207,15 @@ class CachingHandler(http.server.SimpleHTTPRequestHandler):
             return None
         self._count("200")
         self._count("body_bytes", st.st_size)
-        self._etag = etag
-        return super().send_head()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(st.st_size))
+        self.send_header("Last-Modified", self.date_time_string(int(st.st_mtime)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        return f
 
     def end_headers(self) -> None:
-        etag = getattr(self, "_etag", None)
-        if etag is not None:
-            self.send_header("ETag", etag)
-            self._etag = None
         buffered = getattr(self, "_headers_buffer", [])
         self._count("header_bytes", sum(len(b) for b in buffered))
         super().end_headers()
