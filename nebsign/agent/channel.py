@@ -33,13 +33,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from nebsign._internal.atomic import atomic_write
-from nebsign._internal.canonical import canonical_json, parse_json_object
 from nebsign._internal.condget import CondStatus, Validators, conditional_get
 from nebsign._internal.fetch import join_location, redact
-from nebsign._internal.readlimit import read_bounded
+from nebsign.agent.channel_check import (
+    CHANNEL_MEMORY,
+    ChannelExpired,
+    check_sequence,
+    load_memory,
+    save_memory,
+    verified_statement,
+)
 from nebsign.agent.install import Downgrade, install_in_session
 from nebsign.agent.rollback import rollback_in_session
 from nebsign.agent.session import Session, open_session, utc_text
@@ -64,6 +69,7 @@ __all__ = [
     "Action",
     "ChannelFollower",
     "ChannelOutcome",
+    "load_memory",
     "run_channel",
 ]
 
@@ -72,29 +78,6 @@ __all__ = [
 _CREATE: dict[str, Any] = (
     {"create": True} if "create" in inspect.signature(open_session).parameters else {}
 )
-
-CHANNEL_MEMORY = "channel.json"
-_MEMORY_TYPE = "https://nebsign.dev/agent-channel/v1"
-
-
-class ChannelSignature(VerdictError):
-    reason: ClassVar[str] = "channel-signature"
-
-
-class RollbackNotAuthorized(VerdictError):
-    reason: ClassVar[str] = "rollback-not-authorized"
-
-
-class WrongChannel(VerdictError):
-    reason: ClassVar[str] = "wrong-channel"
-
-
-class ChannelExpired(VerdictError):
-    reason: ClassVar[str] = "channel-expired"
-
-
-class ChannelReplay(VerdictError):
-    reason: ClassVar[str] = "channel-replay"
 
 
 class Action(enum.Enum):
@@ -129,20 +112,6 @@ def _spec(policy: HostPolicy) -> ChannelSpec:
     if not isinstance(spec, ChannelSpec):
         raise InputError("host policy has no [channel] table; add one to follow a channel")
     return spec
-
-
-def load_memory(policy: HostPolicy) -> dict[str, Any]:
-    path = policy.root / CHANNEL_MEMORY
-    if not path.exists():
-        return {}
-    obj = parse_json_object(read_bounded(path, 1024 * 1024, "channel memory"), str(path))
-    if obj.get("_type") != _MEMORY_TYPE:
-        raise InputError(f"{path}: _type must be {_MEMORY_TYPE!r}")
-    return obj
-
-
-def _save_memory(policy: HostPolicy, memory: dict[str, Any]) -> None:
-    atomic_write(policy.root / CHANNEL_MEMORY, canonical_json({**memory, "_type": _MEMORY_TYPE}))
 
 
 @dataclass
@@ -301,9 +270,9 @@ class ChannelFollower:
     ) -> ChannelOutcome:
         st: ChannelStatement | None = None
         try:
-            st = _verified(spec, raw, sha, bundles, when)
+            st = verified_statement(spec, raw, sha, bundles, when)
             memory = load_memory(self.policy)
-            _check_sequence(st, sha, memory)
+            check_sequence(st, sha, memory)
             gates, bad = self._evidence(st, when)
             try:
                 check_promotion(
@@ -337,7 +306,7 @@ class ChannelFollower:
                 "version": st.version,
             },
         )
-        _save_memory(
+        save_memory(
             self.policy,
             {
                 "channel": st.channel,
@@ -349,59 +318,6 @@ class ChannelFollower:
             },
         )
         return ChannelOutcome(action, detail, st.sequence, st.version)
-
-
-def _verified(
-    spec: ChannelSpec, raw: bytes, sha: str, bundles: list[Bundle], when: datetime
-) -> ChannelStatement:
-    from nebsign.verify import verify_artifact
-
-    if not bundles:
-        raise ChannelSignature(f"channel {spec.name}: the statement is not signed")
-    problems: list[str] = []
-    by: set[str] = set()
-    for role, trust in (("channel", spec.trust), ("rollback", spec.rollback_trust)):
-        if trust is None:
-            continue
-        try:
-            verify_artifact(sha, bundles, trust, now=when)
-            by.add(role)
-        except VerdictError as exc:
-            problems.append(f"{role} signers: {exc.message}")
-    if not by:
-        raise ChannelSignature(
-            f"channel {spec.name}: statement signatures rejected ({'; '.join(problems)})"
-        )
-    st = ChannelStatement.from_json(raw, f"channel {spec.name} statement")
-    if st.rollback and "rollback" not in by:
-        raise RollbackNotAuthorized(
-            f"channel {spec.name} #{st.sequence}: a rollback to {st.version} must be signed by "
-            "keys the rollback trust policy allows"
-            + ("" if spec.rollback_trust is not None else " (this host allows none)")
-        )
-    if not st.rollback and "channel" not in by:
-        raise ChannelSignature(
-            f"channel {spec.name} #{st.sequence}: not signed as the channel trust policy requires"
-        )
-    if st.channel != spec.name:
-        raise WrongChannel(f"statement is for channel {st.channel}, this host follows {spec.name}")
-    if st.is_expired(when):
-        raise ChannelExpired(
-            f"channel {st.channel} statement #{st.sequence} expired at {utc_text(st.expires)}; "
-            "keeping the running release"
-        )
-    return st
-
-
-def _check_sequence(st: ChannelStatement, sha: str, memory: dict[str, Any]) -> None:
-    seen = memory.get("sequence")
-    if not isinstance(seen, int) or memory.get("channel") != st.channel:
-        return  # nothing accepted yet on this channel (a host moved channels starts afresh)
-    if st.sequence < seen or (st.sequence == seen and memory.get("sha256") != sha):
-        raise ChannelReplay(
-            f"channel {st.channel} statement #{st.sequence} is not newer than #{seen}, "
-            "the last one this host accepted: replayed or frozen statement refused"
-        )
 
 
 def _switch(
@@ -445,7 +361,7 @@ def _refused(
         memory = load_memory(policy)
     except InputError:
         memory = {}
-    _save_memory(policy, {**memory, "refused": {**details, "time": utc_text(datetime.now(UTC))}})
+    save_memory(policy, {**memory, "refused": {**details, "time": utc_text(datetime.now(UTC))}})
 
 
 Report = Callable[[ChannelOutcome], None]
