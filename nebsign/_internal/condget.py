@@ -123,18 +123,22 @@ def conditional_get(
     """GET *location* unless it is unchanged since *validators* were seen."""
     if not is_url(location):
         return _local(location, limit, validators)
+    try:
+        parts = urllib.parse.urlsplit(location)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"invalid URL: {exc}") from exc
     shown = _redact(location)
-    parts = urllib.parse.urlsplit(location)
     if not parts.hostname:
         raise InputError(f"invalid URL {shown!r}")
     deadline = time.monotonic() + min(limits.total, 4 * limits.stall)
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
         conn = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=limits.stall, context=limits.tls_context()
+            parts.hostname, port, timeout=limits.stall, context=limits.tls_context()
         )
     else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=limits.stall)
+        conn = http.client.HTTPConnection(parts.hostname, port, timeout=limits.stall)
     headers = {"User-Agent": "nebsign-agent", "Accept": "*/*"}
     if validators is not None and validators.etag is not None:
         headers["If-None-Match"] = validators.etag

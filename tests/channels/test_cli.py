@@ -147,3 +147,15 @@ def test_help_has_examples() -> None:
         out = run_cli(*cmd, "--help")
         assert out.exit_code == 0
         assert "Example" in out.stdout
+
+
+def test_json_on_refusal(store: Store, tmp_path: Path) -> None:
+    trust, pkey, _, root = _setup(store, tmp_path)
+    r = run_cli(
+        "promote", "releases/app/1.0.0", "--store", root, "--key", pkey, "--trust-policy", trust,
+        "--channel", "global", "--format", "json", env=PASS,
+    )  # fmt: skip
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and out["exit_code"] == 1
+    assert "canary" in out["message"]

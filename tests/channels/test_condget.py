@@ -131,3 +131,13 @@ def test_local_file_validator(tmp_path: Path) -> None:
     assert conditional_get(str(tmp_path / "none"), limit=100).status is CondStatus.MISSING
     with pytest.raises(TooLarge):
         conditional_get(str(path), limit=3)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:abc/x", "http://:80/x", "http://127.0.0.1:99999/x"]
+)
+def test_bad_urls_are_input_errors(url: str) -> None:
+    from nebsign.errors import InputError
+
+    with pytest.raises(InputError, match="invalid URL"):
+        conditional_get(url, limit=10)
