@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from nebsign.cli._output import warn
-from nebsign.errors import EnvironmentFault, VerdictError
+from nebsign.errors import EnvironmentFault, InputError, VerdictError
 
 __all__ = ["run_channel_cli"]
 
@@ -17,6 +17,15 @@ def run_channel_cli(
     policy: Any, store: str, *, interval: float, jitter: float, once: bool, stop: threading.Event
 ) -> None:
     """Follow the policy's channel; with --once exit 1 on a refusal, 3 on an outage."""
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(store)
+        parts.port  # noqa: B018 - parsing the port validates it
+    except ValueError as exc:
+        raise InputError(f"--url: not a usable URL ({exc})") from exc
+    if not parts.hostname:
+        raise InputError("--url: not a usable URL (no host name)")
     from nebsign.agent.channel import Action, ChannelOutcome, run_channel
     from nebsign.gate.series import printable
 

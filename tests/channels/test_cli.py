@@ -159,3 +159,10 @@ def test_json_on_refusal(store: Store, tmp_path: Path) -> None:
     out = json.loads(r.stdout)
     assert out["ok"] is False and out["exit_code"] == 1
     assert "canary" in out["message"]
+
+
+def test_agent_run_bad_store_url_is_bad_input(store: Store, tmp_path: Path) -> None:
+    kit = host(store, tmp_path / "host")
+    for url in ("http://127.0.0.1:abc", "http://:8080"):
+        r = run_cli("agent", "run", "--url", url, "--once", "--policy", str(kit.policy_path))
+        assert_one_line_error(r, 2)
