@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure a headless Chromium is installed (the report's XSS test opens the
-# report in it; `nebsign report build --pdf` prints with it). Idempotent:
+# Make sure a headless Chromium is installed (`nebsign scan dast --browser`
+# confirms XSS in it, the report's XSS test opens the report in it, and
+# `nebsign report build --pdf` prints with it). Idempotent:
 # does nothing when chromium is already there. Uses apt-get only.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then

@@ -21,6 +21,7 @@ __all__ = ["STEPS", "DemoContext", "load_steps"]
 STEPS: list[str] = [
     "nebsign._demo.foundation",
     "nebsign._demo.sast",
+    "nebsign._demo.dast",
     "nebsign._demo.signing",
     "nebsign._demo.gates",
     "nebsign._demo.agent",

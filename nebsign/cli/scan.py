@@ -257,3 +257,12 @@ def sast(
         from nebsign.policy.sast import SastGateFailed
 
         raise SastGateFailed(verdict.reason())
+
+
+def _add_dast() -> None:
+    from nebsign.cli.scan_dast import dast
+
+    scan.add_command(dast)
+
+
+_add_dast()
