@@ -22,8 +22,16 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from nebsign._internal.fetch import FetchError, FetchLimits, FetchStalled, FetchTimeout, is_url
+from nebsign._internal.fetch import (
+    FetchError,
+    FetchLimits,
+    FetchStalled,
+    FetchTimeout,
+    _Watchdog,
+    is_url,
+)
 from nebsign._internal.fetch import redact as _redact
+from nebsign._internal.location import check_url
 from nebsign.digest import TooLarge
 from nebsign.errors import InputError
 
@@ -110,6 +118,8 @@ def _read_body(resp: http.client.HTTPResponse, shown: str, limit: int, deadline:
         got += len(chunk)
         if got > limit:
             raise TooLarge(f"{shown}: more than the limit of {limit} bytes")
+    if length is not None and length.isdigit() and got != int(length):
+        raise FetchError(f"{shown}: connection closed early ({got} of {length} bytes)")
     return b"".join(chunks)
 
 
@@ -120,51 +130,70 @@ def conditional_get(
     limits: FetchLimits = _LIMITS,
     validators: Validators | None = None,
 ) -> CondResult:
-    """GET *location* unless it is unchanged since *validators* were seen."""
+    """GET *location* unless it is unchanged since *validators* were seen.
+
+    One deadline (``min(total, 4 x stall)``) covers connect, TLS, status
+    line, headers and body: the fetch module's watchdog shuts the socket
+    down when it passes, so a server dribbling headers cannot hold a poll.
+    """
     if not is_url(location):
         return _local(location, limit, validators)
-    try:
-        parts = urllib.parse.urlsplit(location)
-        port = parts.port
-    except ValueError as exc:
-        raise InputError(f"invalid URL: {exc}") from exc
+    check_url(location)
     shown = _redact(location)
-    if not parts.hostname:
-        raise InputError(f"invalid URL {shown!r}")
+    parts = urllib.parse.urlsplit(location)
     deadline = time.monotonic() + min(limits.total, 4 * limits.stall)
+    timeout = max(0.001, min(limits.stall, deadline - time.monotonic()))
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
         conn = http.client.HTTPSConnection(
-            parts.hostname, port, timeout=limits.stall, context=limits.tls_context()
+            parts.hostname or "", parts.port, timeout=timeout, context=limits.tls_context()
         )
     else:
-        conn = http.client.HTTPConnection(parts.hostname, port, timeout=limits.stall)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
     headers = {"User-Agent": "nebsign-agent", "Accept": "*/*"}
     if validators is not None and validators.etag is not None:
         headers["If-None-Match"] = validators.etag
     if validators is not None and validators.last_modified is not None:
         headers["If-Modified-Since"] = validators.last_modified
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    watchdog = _Watchdog(conn, deadline)
     try:
         try:
             conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
+            result = _response(conn.getresponse(), shown, limit, deadline, validators)
         except TimeoutError as exc:
-            raise FetchStalled(f"{shown}: no response (stalled)") from exc
+            raise FetchStalled(f"{shown}: no data for too long (stalled)") from exc
         except (OSError, http.client.HTTPException) as exc:
-            raise FetchError(f"{shown}: request failed: {exc}") from exc
-        if resp.status == 304:
-            if validators is None or not validators:
-                raise FetchError(f"{shown}: HTTP 304 to an unconditional request")
-            return CondResult(CondStatus.NOT_MODIFIED, None, validators)
-        if resp.status in (404, 410):
-            return CondResult(CondStatus.MISSING)
-        if resp.status != 200:
-            raise FetchError(f"{shown}: HTTP {resp.status} {resp.reason[:80]}")
-        body = _read_body(resp, shown, limit, deadline)
-        found = Validators(
-            _header(resp.getheader("ETag")), _header(resp.getheader("Last-Modified"))
-        )
-        return CondResult(CondStatus.OK, body, found)
+            if watchdog.fired:
+                raise FetchTimeout(f"{shown}: no complete response before the deadline") from exc
+            raise FetchError(f"{shown}: request failed: {str(exc)[:200]!r}") from exc
+        except FetchError as exc:
+            if watchdog.fired and not isinstance(exc, FetchTimeout):
+                raise FetchTimeout(f"{shown}: no complete response before the deadline") from exc
+            raise
+        if watchdog.fired:
+            raise FetchTimeout(f"{shown}: no complete response before the deadline")
+        return result
     finally:
+        watchdog.cancel()
         conn.close()
+
+
+def _response(
+    resp: http.client.HTTPResponse,
+    shown: str,
+    limit: int,
+    deadline: float,
+    validators: Validators | None,
+) -> CondResult:
+    if resp.status == 304:
+        if validators is None or not validators:
+            raise FetchError(f"{shown}: HTTP 304 to an unconditional request")
+        return CondResult(CondStatus.NOT_MODIFIED, None, validators)
+    if resp.status in (404, 410):
+        return CondResult(CondStatus.MISSING)
+    if resp.status != 200:
+        raise FetchError(f"{shown}: HTTP {resp.status} {resp.reason[:80]!r}")
+    body = _read_body(resp, shown, limit, deadline)
+    found = Validators(_header(resp.getheader("ETag")), _header(resp.getheader("Last-Modified")))
+    return CondResult(CondStatus.OK, body, found)

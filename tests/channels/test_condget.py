@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nebsign._internal.condget import CondStatus, Validators, conditional_get
-from nebsign._internal.fetch import FetchError, FetchLimits, FetchStalled
+from nebsign._internal.fetch import FetchError, FetchLimits, FetchStalled, FetchTimeout
 from nebsign.digest import TooLarge
 
 BODY = b'{"a":1}'
@@ -62,6 +62,18 @@ class Hostile(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", "http://127.0.0.1:1/")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif mode == "drip-headers":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(40):
+                self.wfile.write(b"X-Drip: 1\r\n")
+                self.wfile.flush()
+                time.sleep(0.1)
+        elif mode == "short":
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"x" * 10)
         elif mode == "stall":
             self.send_response(200)
             self.send_header("Content-Length", "10")
@@ -114,6 +126,10 @@ def test_hostile_answers() -> None:
             conditional_get(f"{url}/redirect", limit=1000, limits=limits)
         with pytest.raises(FetchStalled):
             conditional_get(f"{url}/stall", limit=1000, limits=limits)
+        with pytest.raises(FetchTimeout):  # each header within the stall time, never done
+            conditional_get(f"{url}/drip-headers", limit=1000, limits=FetchLimits(0.5, 1.0))
+        with pytest.raises(FetchError, match="closed early"):
+            conditional_get(f"{url}/short", limit=1000, limits=limits)
         long_tag = conditional_get(f"{url}/bad-etag", limit=1000, limits=limits)
         assert long_tag.validators.etag is None  # not sent back
 
