@@ -134,7 +134,7 @@ MIN_INTERVAL, MAX_INTERVAL = 0.05, 86400.0
     type=click.FloatRange(min=0, max=86400),
     default=30.0,
     show_default=True,
-    help="Add a random 0..JITTER seconds to each interval (channel mode), so a fleet spreads out.",
+    help="Add a random 0..JITTER seconds to each --url interval, so a fleet spreads out.",
 )
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @_policy_option
@@ -157,7 +157,8 @@ def run_cmd(
     Inbox: a release directory is taken once <inbox>/<name>/.ready exists (write
     it last); afterwards it moves to <inbox>/.done/ or <inbox>/.rejected/.
     Links and special files in the inbox are never followed or opened.
-    URL: <url>/release.json is polled; a changed digest triggers one install.
+    URL: <url>/release.json is polled with conditional requests (an unchanged
+    file is a 304); a changed digest triggers one install.
     With a [channel] table in the host policy, URL is the store and the agent
     follows <url>/channels/<name>.json instead (conditional GETs, jitter).
     A refused release is logged and the current release keeps serving.
@@ -208,6 +209,7 @@ def run_cmd(
         stop=control,
         report=report,
         once=once,
+        jitter=jitter,
     )
     abandoned = "; an install still staging was abandoned" if stats.abandoned else ""
     click.echo(
