@@ -6,4 +6,7 @@
   changed since the audit, which findings are still open (pure).
 * :mod:`nebsign.audit.scan` - Slither on the contracts, offline, via solc-js.
 * :mod:`nebsign.audit.report` - the AUDIT_V1 predicate, text and SARIF.
+
+Not public API: use ``nebsign audit``, its SARIF and its predicate.
+(docs/architecture.md, Public API)
 """

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nebsign._internal.canonical import parse_json_object
+from nebsign._internal.extras import install_line
 from nebsign._internal.readlimit import read_bounded
 from nebsign.audit._fields import InvalidAuditInput
 from nebsign.audit.importers.slither import findings_from_slither
@@ -34,7 +35,7 @@ __all__ = ["MAX_CONTRACTS", "ScanTools", "find_tools", "scan_contracts"]
 MAX_CONTRACTS = 10_000
 MAX_CONTRACT_BYTES = 8 * 1024 * 1024
 SOLCJS_HINT = "run scripts/ensure-solc.sh (npm installs solc-js into .tools/solcjs)"
-SLITHER_HINT = "pip install 'nebsign[audit]' (slither-analyzer)"
+SLITHER_HINT = install_line("audit")
 NODE_HINT = "install Node.js (apt-get install nodejs)"
 
 

@@ -3,6 +3,9 @@
 Command groups are loaded lazily from :data:`COMMANDS` so that ``nebsign hash``
 and key-based ``nebsign verify`` never import sigstore, semgrep or jinja2.
 To add a command group, add one line to :data:`COMMANDS` and one module here.
+
+Not public API: the commands are the interface; the modules here change freely
+(docs/architecture.md, Public API).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from nebsign._internal.atomic import atomic_write
+from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError
 
@@ -252,6 +253,7 @@ def check_cmd(
 @click.option("--why", help="Why it is acceptable (with --write-baseline).")
 @click.option("--until", "until_text", help="Acceptance expiry date, e.g. 2026-12-31.")
 @_common
+@needs_extra("audit")
 def scan_cmd(
     target: Path,
     root: Path | None,

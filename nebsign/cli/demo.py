@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from nebsign._internal.resources import data_path
+from nebsign.cli._extras import needs_extra
 from nebsign.errors import InputError
 
 #: written into a --workdir the demo made, so a re-run may clear it (and nothing else)
@@ -43,6 +44,7 @@ def _prepare(workdir: str) -> Path:
     help="Keep the demo's files here (default: a temporary directory, removed after). "
     "A directory an earlier demo made is emptied first; any other non-empty one is refused.",
 )
+@needs_extra("build")
 def demo(workdir: str | None) -> None:
     """Show every capability on the bundled example release (offline).
 

@@ -13,6 +13,7 @@ import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, warn
 from nebsign.errors import InputError
 
@@ -184,6 +185,7 @@ def _finish(
     help="Current metrics file (repeat).",
 )
 @_common
+@needs_extra("gates")
 def staging(baseline: tuple[Path, ...], current: tuple[Path, ...], **opts: Any) -> None:
     """Compare each KPI's runs with its baseline: >5% worse (and significant) fails.
 
@@ -222,6 +224,7 @@ def _canary_command(name: str, hours: str) -> click.Command:
         help="Time-series metrics file (repeat; series are merged by name and labels).",
     )
     @_common
+    @needs_extra("gates")
     def command(metrics: tuple[Path, ...], **opts: Any) -> None:
         from nebsign.gate.model import GateKind
         from nebsign.gate.run import run_canary

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._extras import needs_extra
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError, NebsignError
@@ -114,6 +115,7 @@ def report() -> None:
     help="Render even unverified evidence; every page is stamped UNVERIFIED and nothing is signed.",
 )
 @format_option
+@needs_extra("report")
 def build(
     release_dir: str,
     out_dir: str,
@@ -195,6 +197,7 @@ def build(
     help="With --release: the previous report, to check the changes section too.",
 )
 @format_option
+@needs_extra("report")
 def verify(
     report_dir: str,
     policy_file: str | None,

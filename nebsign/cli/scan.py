@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import (
     emit_json,
     format_option,
@@ -131,6 +132,7 @@ def _outside(path: Path, cwd: Path) -> bool:
 )
 @format_option
 @quiet_option
+@needs_extra("scan")
 def sast(
     paths: tuple[Path, ...],
     root: Path | None,

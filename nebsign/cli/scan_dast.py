@@ -10,6 +10,7 @@ import click
 
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
+from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, quiet_option, warn
 from nebsign.errors import InputError
 
@@ -170,6 +171,7 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--today", "today_text", hidden=True)
 @format_option
 @quiet_option
+@needs_extra("dast")
 def dast(
     url: str,
     scope_extra: tuple[str, ...],

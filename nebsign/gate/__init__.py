@@ -6,6 +6,9 @@ files are parsed by one reader per format (:mod:`.readers`), the policy comes
 from the ``[gates]`` table (:mod:`.policy`) and the result becomes a GATE_V1
 predicate (:mod:`.report`). Every verdict is PASS, FAIL or INCONCLUSIVE;
 missing, short, gappy or duplicate data never passes.
+
+Not public API: use ``nebsign gate`` and its predicate. Needs the ``gates`` extra.
+(docs/architecture.md, Public API)
 """
 
 from __future__ import annotations

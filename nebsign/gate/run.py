@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from nebsign.errors import EnvironmentFault
+from nebsign._internal.extras import import_from_extra
 from nebsign.gate.canary import judge_canary
 from nebsign.gate.model import GateKind, GateResult
 from nebsign.gate.policy import GatesPolicy
@@ -17,16 +17,8 @@ __all__ = ["run_canary", "run_staging", "runs_by_metric", "tool_versions"]
 
 def require_extra() -> None:
     """scipy and prometheus_client come with ``pip install 'nebsign[gates]'``."""
-    import importlib
-
     for module in ("scipy.stats", "prometheus_client.parser"):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise EnvironmentFault(
-                f"the gates need the Python package {module.split('.')[0]} ({exc})",
-                hint="pip install 'nebsign[gates]'",
-            ) from exc
+        import_from_extra(module, "gates", "the rollout gates")
 
 
 def runs_by_metric(sets: Sequence[MetricSet]) -> dict[str, list[Decimal]]:

@@ -25,7 +25,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from nebsign.errors import EnvironmentFault
+from nebsign._internal.extras import import_from_extra
 from nebsign.report.chart import GROUPS, SEVERITIES, severity_chart, trend_chart
 from nebsign.report.text import Raw, fence, md_text, safe_url, visible
 
@@ -41,12 +41,9 @@ _PLAIN = re.compile(r"[\\`*_\[\]<>&\n\r]|^[\s\-+*#>0-9=]")
 
 @functools.cache
 def _markdown() -> MarkdownIt:
-    try:
-        from markdown_it import MarkdownIt
-    except ImportError as exc:  # pragma: no cover - a dependency of rich and of [report]
-        raise EnvironmentFault(
-            "markdown-it-py is not installed", hint="pip install 'nebsign[report]'"
-        ) from exc
+    import_from_extra("markdown_it", "report", "the report")  # exit 3 with the pip line
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     # prose stays inside its finding: no images, no raw HTML, no headings or rules
     md.disable(["image", "html_block", "html_inline", "heading", "lheading", "hr"])
@@ -92,6 +89,7 @@ def _json_text(value: object) -> str:
 
 
 def _common_env(*, autoescape: bool, **kwargs: Any) -> jinja2.Environment:
+    import_from_extra("jinja2", "report", "the report")  # exit 3 with the pip line
     import jinja2
 
     env = jinja2.Environment(

@@ -5,6 +5,10 @@
 ``baseline``; ``cache``; ``staged`` (the index, for pre-commit); ``targets``
 (which files); ``report`` (text/JSON/predicate). The gate is
 :mod:`nebsign.policy.sast`.
+
+Not public API (nor are its scanner backends): use ``nebsign scan sast``, its
+SARIF and its predicate. Needs the ``scan`` extra.
+(docs/architecture.md, Public API)
 """
 
 from __future__ import annotations

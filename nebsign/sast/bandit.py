@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from nebsign._internal.extras import install_line
 from nebsign._internal.readlimit import read_bounded
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
@@ -64,7 +65,7 @@ class BanditScanner(Scanner):
     """``bandit -c PROFILE -f json --ignore-nosec FILES`` in ``jobs`` parallel shards."""
 
     name: ClassVar[str] = "bandit"
-    install_hint: ClassVar[str] = "install it with: pip install 'bandit==1.9.4'"
+    install_hint: ClassVar[str] = install_line("scan")
     suppression: ClassVar[re.Pattern[str]] = re.compile(r"#\s*nosec\b:?([\w ,-]*)")
 
     def __init__(self, profile: Path, *, per_file_timeout: float = 30.0, jobs: int = 1) -> None:

@@ -31,7 +31,7 @@ from nebsign.errors import InputError
 from nebsign.findings import Finding, Status, StatusNote
 from nebsign.policy import load_toml
 
-__all__ = ["MAX_BASELINE_BYTES", "Baseline", "BaselineEntry", "render_baseline"]
+__all__ = ["MAX_BASELINE_BYTES", "Baseline", "BaselineEntry", "place", "render_baseline"]
 
 MAX_BASELINE_BYTES = 4 * 1024 * 1024
 _FP = re.compile(r"[0-9a-f]{64}")
@@ -78,12 +78,12 @@ class Baseline:
     entries: tuple[BaselineEntry, ...] = ()
 
     def get(self, finding: Finding) -> BaselineEntry | None:
-        """The entry accepting *finding*: same fingerprint, same rule, same path."""
+        """The entry accepting *finding*: same fingerprint, same rule, same place."""
         for entry in self.entries:
             if (
                 entry.fingerprint == finding.fingerprint
                 and entry.rule == finding.rule_id
-                and entry.path == (finding.location.path or "")
+                and entry.path == place(finding)
             ):
                 return entry
         return None
@@ -131,6 +131,15 @@ class Baseline:
                 out.append(finding.with_status(entry.status, entry.note()))
         fixed = [e for e in self.entries if e.fingerprint not in used]
         return out, fixed
+
+
+def place(finding: Finding) -> str:
+    """Where a baseline entry says a finding is: its file path, or for a finding
+    about a running service (DAST) its HTTP method and URL."""
+    loc = finding.location
+    if loc.path is not None:
+        return loc.path
+    return f"{loc.method or 'GET'} {loc.url}"
 
 
 def _with_props(finding: Finding, props: dict[str, Any]) -> Finding:
@@ -186,7 +195,7 @@ def render_baseline(
             "[[finding]]",
             f"fingerprint = {_toml_str(f.fingerprint)}",
             f"rule = {_toml_str(f.rule_id)}",
-            f"path = {_toml_str(f.location.path or '')}",
+            f"path = {_toml_str(place(f))}",
             'status = "accepted-risk"',
             f"who = {_toml_str(who)}",
             f"why = {_toml_str(why)}",

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from nebsign._internal.extras import install_line
 from nebsign._internal.readlimit import read_bounded
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError
@@ -66,7 +67,7 @@ class SemgrepScanner(Scanner):
     """``semgrep [--experimental] --config RULES --json FILES``."""
 
     name: ClassVar[str] = "semgrep"
-    install_hint: ClassVar[str] = "install it with: pip install 'semgrep==1.185.0'"
+    install_hint: ClassVar[str] = install_line("scan")
     startup_budget: ClassVar[float] = 30.0
     tool_env: ClassVar[Mapping[str, str] | None] = OFFLINE_ENV
     suppression: ClassVar[re.Pattern[str]] = re.compile(

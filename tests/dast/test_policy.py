@@ -12,7 +12,7 @@ from nebsign.dast.scan import ScanOutcome
 from nebsign.errors import InputError
 from nebsign.findings import Confidence, Finding, Location, Severity, Source, Status
 from nebsign.policy.levels import Level
-from nebsign.sast.baseline import Baseline
+from nebsign.sast.baseline import Baseline, place
 
 TODAY = date(2026, 6, 1)
 
@@ -89,8 +89,8 @@ def test_verdict_baseline_anomalies_and_incomplete() -> None:
     verdict = policy.evaluate(_outcome(bad), None, TODAY)
     assert not verdict.passed and "1 finding(s) at level FAIL" in verdict.reason()
     baseline = Baseline.from_toml(
-        f'[[finding]]\nfingerprint = "{bad.fingerprint}"\nwho = "a@b"\nwhy = "waf"\n'
-        "until = 2026-12-31\n".encode()
+        f'[[finding]]\nfingerprint = "{bad.fingerprint}"\nrule = "sqli-error"\n'
+        f'path = "{place(bad)}"\nwho = "a@b"\nwhy = "waf"\nuntil = 2026-12-31\n'.encode()
     )
     accepted = policy.evaluate(_outcome(bad), baseline, TODAY)
     assert accepted.passed and accepted.findings[0].status is Status.ACCEPTED_RISK

@@ -142,7 +142,7 @@ def test_missing_scanner_exit_3_with_install_hint(tmp_path: Path) -> None:
     )
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.startswith("nebsign: error: scanner 'bandit' is not installed")
-    assert "pip install 'bandit==1.9.4'" in proc.stderr and "Traceback" not in proc.stderr
+    assert "pip install 'nebsign[scan]'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_attest_writes_a_verifiable_signed_statement(tmp_path: Path) -> None:
