@@ -284,6 +284,7 @@ regional = _canary_command("regional", "12")
     help="Key allowed to authorize rollbacks, for --auto-rollback (repeat for k-of-n).",
 )
 @_common
+@needs_extra("gates")
 def watch(
     metrics: tuple[Path, ...],
     channel: str,

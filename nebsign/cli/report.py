@@ -270,6 +270,7 @@ def verify(
     help="Trust policy TOML: who signs gate attestations (else evidence shows digests only).",
 )
 @format_option
+@needs_extra("report")
 def rollout(
     store: str,
     out_dir: str,
