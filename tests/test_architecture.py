@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "nebsign.policy": 1,
     "nebsign.scancoverage": 1,
     "nebsign.release_check": 1,
+    "nebsign.channels": 1,  # channel statement, promotion rules, host [channel] table: pure
     # capabilities: siblings, each built on the core only
     "nebsign.sast": 2,
     "nebsign.agent": 2,
@@ -52,6 +53,7 @@ LAYERS: dict[str, int] = {
     "nebsign.audit": 2,
     "nebsign.report": 2,
     "nebsign.dast": 2,
+    "nebsign.channels.publish": 2,  # the publisher: writes and signs channel statements
     # orchestration of several capabilities
     "nebsign._demo": 3,
     "nebsign.release": 3,

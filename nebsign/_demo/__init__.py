@@ -27,6 +27,7 @@ STEPS: list[str] = [
     "nebsign._demo.agent",
     "nebsign._demo.audit",
     "nebsign._demo.release",
+    "nebsign._demo.channels",
     "nebsign._demo.report",  # last: renders the evidence the steps before it produced
 ]
 

@@ -31,14 +31,16 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import random
 import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nebsign._internal.condget import CondStatus, Validators, conditional_get
 from nebsign._internal.display import printable
-from nebsign._internal.fetch import fetch_bytes, join_location, location_alias
+from nebsign._internal.fetch import join_location, location_alias
 from nebsign.agent.install import install_release
 from nebsign.agent.layout import AgentBusy
 from nebsign.agent.session import open_session
@@ -84,6 +86,10 @@ class DaemonStats:
     polls: int = 0
     abandoned: bool = False
     seen: set[str] = field(default_factory=set)
+    #: URL mode: the server's validators for the last release.json decided on, and
+    #: how many polls the server answered "304 Not Modified"
+    validators: Validators | None = None
+    not_modified: int = 0
 
 
 Report = Callable[[Event], None]
@@ -312,10 +318,11 @@ def _poll_url(
     try:
         control.abandonable = True  # nothing is written yet: a stop may interrupt the poll
         try:
-            raw = fetch_bytes(
+            got = conditional_get(
                 join_location(url, MANIFEST_FILE),
                 limit=policy.limits.max_manifest_bytes,
                 limits=limits,
+                validators=stats.validators,
             )
         finally:
             control.abandonable = False
@@ -323,11 +330,20 @@ def _poll_url(
         stats.errors += 1
         report(Event(EventKind.ERROR, redact(url), exc.diagnostics()))
         return
-    digest = sha256_bytes(raw)
+    if got.status is CondStatus.NOT_MODIFIED:  # unchanged since the last decision: a 304
+        stats.not_modified += 1
+        return
+    if got.status is CondStatus.MISSING or got.body is None:
+        stats.errors += 1
+        report(Event(EventKind.ERROR, redact(url), f"{redact(url)}/{MANIFEST_FILE}: not found"))
+        return
+    digest = sha256_bytes(got.body)
     if digest in stats.seen:
+        stats.validators = got.validators
         return
     if _attempt(policy, url, redact(url), stats, report, control) is not None:
         stats.seen.add(digest)
+        stats.validators = got.validators  # decided: ask "changed since?" from now on
 
 
 def run_daemon(
@@ -339,12 +355,15 @@ def run_daemon(
     stop: threading.Event | StopControl,
     report: Report,
     once: bool = False,
+    jitter: float = 0.0,
 ) -> DaemonStats:
     """Poll until *stop* is set (or once); every decision is also in the audit log.
 
     With a :class:`StopControl` whose :meth:`~StopControl.request` is called
     from a signal handler, a stop also abandons an install that is still
     staging, so the daemon stops within a bounded time whatever a source does.
+    URL mode waits *interval* + uniform(0, *jitter*) between polls, so a fleet
+    does not poll in step.
     """
     if (inbox is None) == (url is None):
         raise ValueError("give exactly one of inbox and url")
@@ -361,7 +380,8 @@ def run_daemon(
                 _poll_url(policy, url, stats, report, control)
             if once:
                 break
-            control.event.wait(interval)
+            spread = random.SystemRandom().uniform(0, jitter) if jitter > 0 and url else 0.0
+            control.event.wait(interval + spread)
     except DaemonStopped:
         stats.abandoned = True
     finally:

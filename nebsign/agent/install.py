@@ -45,6 +45,7 @@ __all__ = [
     "InstallOutcome",
     "InstallStatus",
     "MixAndMatch",
+    "WrongManifest",
     "install_in_session",
     "install_release",
     "prune",
@@ -59,6 +60,10 @@ class Downgrade(VerdictError):
 
 class MixAndMatch(VerdictError):
     reason: ClassVar[str] = "mix-and-match"
+
+
+class WrongManifest(VerdictError):
+    reason: ClassVar[str] = "wrong-manifest"
 
 
 class HealthCheckFailed(VerdictError):
@@ -87,7 +92,9 @@ class InstallOutcome:
         }
 
 
-def _check_version(session: Session, version: str, manifest_sha: str, shown: str) -> bool:
+def _check_version(
+    session: Session, version: str, manifest_sha: str, shown: str, downgrade_ok: bool = False
+) -> bool:
     """True if this exact release is already installed; raise on downgrade / mix-and-match."""
     state = session.state
     known = state.record(version)
@@ -99,8 +106,10 @@ def _check_version(session: Session, version: str, manifest_sha: str, shown: str
             f"(manifest sha256:{known.manifest_sha256[:16]}..., offered "
             f"sha256:{manifest_sha[:16]}...): mix-and-match refused"
         )
-    if state.highest is not None and not (
-        ReleaseVersion.parse(state.highest) < ReleaseVersion.parse(version)
+    if (
+        not downgrade_ok
+        and state.highest is not None
+        and not (ReleaseVersion.parse(state.highest) < ReleaseVersion.parse(version))
     ):
         raise Downgrade(
             f"release {shown}: version {version} is not newer than {state.highest}, the newest "
@@ -125,9 +134,20 @@ def install_release(
 
 
 def install_in_session(
-    session: Session, policy: HostPolicy, location: str, *, now: datetime | None = None
+    session: Session,
+    policy: HostPolicy,
+    location: str,
+    *,
+    now: datetime | None = None,
+    expect_sha256: str | None = None,
+    authorized_downgrade: bool = False,
 ) -> InstallOutcome:
-    """Install inside an open session (the daemon keeps one per release)."""
+    """Install inside an open session (the daemon keeps one per release).
+
+    *expect_sha256*: the verified release.json must have this digest (a channel
+    statement names it); only then may *authorized_downgrade* (a verified
+    rollback statement) install a version older than the newest ever installed.
+    """
     shown = redact(location)
     when = now or datetime.now(UTC)
     stage = tempfile.mkdtemp(prefix="install-", dir=session.layout.staging)
@@ -138,7 +158,13 @@ def install_in_session(
     try:
         meta = stage_metadata(location, stage_path, policy, when, session.step)
         version = meta.version
-        if _check_version(session, meta.version, meta.manifest_sha256, shown):
+        if expect_sha256 is not None and meta.manifest_sha256 != expect_sha256:
+            raise WrongManifest(
+                f"release {shown}: release.json is sha256:{meta.manifest_sha256[:16]}..., "
+                f"the channel statement names sha256:{expect_sha256[:16]}...: refused"
+            )
+        downgrade_ok = authorized_downgrade and expect_sha256 is not None
+        if _check_version(session, meta.version, meta.manifest_sha256, shown, downgrade_ok):
             known = session.state.record(meta.version)
             assert known is not None
             return InstallOutcome(

@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "gate": "nebsign.cli.gate:gate",
     "release": "nebsign.cli.release:release",
     "report": "nebsign.cli.report:report",
+    "promote": "nebsign.cli.promote:promote",
+    "rollback": "nebsign.cli.promote:rollback",
 }
 
 _state = {"verbose": False}

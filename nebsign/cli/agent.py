@@ -129,10 +129,22 @@ MIN_INTERVAL, MAX_INTERVAL = 0.05, 86400.0
     callback=_interval,
     help=f"Seconds between polls ({MIN_INTERVAL} to {MAX_INTERVAL:.0f}).",
 )
+@click.option(
+    "--jitter",
+    type=click.FloatRange(min=0, max=86400),
+    default=30.0,
+    show_default=True,
+    help="Add a random 0..JITTER seconds to each --url interval, so a fleet spreads out.",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @_policy_option
 def run_cmd(
-    inbox: str | None, url: str | None, interval: float, once: bool, policy_path: str | None
+    inbox: str | None,
+    url: str | None,
+    interval: float,
+    jitter: float,
+    once: bool,
+    policy_path: str | None,
 ) -> None:
     """Install new releases as they appear (daemon); stop with SIGTERM or Ctrl-C.
 
@@ -145,7 +157,10 @@ def run_cmd(
     Inbox: a release directory is taken once <inbox>/<name>/.ready exists (write
     it last); afterwards it moves to <inbox>/.done/ or <inbox>/.rejected/.
     Links and special files in the inbox are never followed or opened.
-    URL: <url>/release.json is polled; a changed digest triggers one install.
+    URL: <url>/release.json is polled with conditional requests (an unchanged
+    file is a 304); a changed digest triggers one install.
+    With a [channel] table in the host policy, URL is the store and the agent
+    follows <url>/channels/<name>.json instead (conditional GETs, jitter).
     A refused release is logged and the current release keeps serving.
 
     \b
@@ -170,6 +185,13 @@ def run_cmd(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if url is not None and policy.channel is not None:
+        from nebsign.cli._channel_run import run_channel_cli
+
+        run_channel_cli(
+            policy, url, interval=interval, jitter=jitter, once=once, stop=control.event
+        )
+        return
 
     def report(event: Event) -> None:
         # Names are data: escaped, so a newline in one cannot forge another line.
@@ -187,6 +209,7 @@ def run_cmd(
         stop=control,
         report=report,
         once=once,
+        jitter=jitter,
     )
     abandoned = "; an install still staging was abandoned" if stats.abandoned else ""
     click.echo(

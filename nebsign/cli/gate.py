@@ -240,6 +240,92 @@ canary = _canary_command("canary", "4")
 regional = _canary_command("regional", "12")
 
 
+@gate.command("watch")
+@click.option(
+    "--metrics",
+    "metrics",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Time-series metrics file of the released service (repeat).",
+)
+@click.option("--channel", default="global", show_default=True, help="The channel released to.")
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The static store holding the channel's statements.",
+)
+@click.option("--to", "to", help="Version to roll back to (default: what the channel ran before).")
+@click.option(
+    "--auto-rollback",
+    is_flag=True,
+    help="On FAIL, publish the fleet rollback at once (needs --rollback-key).",
+)
+@click.option(
+    "--rollback-key",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Key allowed to authorize rollbacks, for --auto-rollback (repeat for k-of-n).",
+)
+@_common
+@needs_extra("gates")
+def watch(
+    metrics: tuple[Path, ...],
+    channel: str,
+    store: Path,
+    to: str | None,
+    auto_rollback: bool,
+    rollback_key: tuple[str, ...],
+    **opts: Any,
+) -> None:
+    """The 48 h post-release watch after global; a FAIL names the fleet rollback.
+
+    \b
+    Examples:
+      nebsign gate watch --metrics prod.om --channel global --store /srv/store
+      nebsign gate watch --metrics prod.om --store /srv/store \\
+          --auto-rollback --rollback-key rollback.key
+
+    The canary's thresholds over a 48 h window ([gates.watch]). On FAIL it
+    prints the exact `nebsign rollback --channel ...` command that brings
+    every host back to the previous release; with --auto-rollback it runs it.
+    """
+    from nebsign.channels.publish import previous_version, rollback_command
+    from nebsign.gate.model import GateFailed, GateKind
+    from nebsign.gate.run import run_canary
+
+    if auto_rollback and not rollback_key:
+        raise click.UsageError("--auto-rollback needs --rollback-key")
+    policy = _policy(opts["policy_path"])
+    inputs = _read(metrics, "metrics")
+    result = run_canary(inputs, policy, GateKind.WATCH, opts["input_format"])
+    try:
+        _finish(result, policy, [("metrics", i) for i in inputs], opts)
+    except GateFailed as exc:
+        target = to or previous_version(store, channel)
+        if target is None:
+            raise GateFailed(
+                exc.message, hint=f"channel {channel} in {store} has no earlier release"
+            ) from exc
+        if not auto_rollback:
+            command = rollback_command(channel, target, store)
+            click.echo(f"roll every {channel} host back: {command}")
+            raise GateFailed(exc.message, hint=f"roll back: {command}") from exc
+        from nebsign.channels.publish import rollback as do_rollback
+        from nebsign.cli._keyopts import load_signing_key
+        from nebsign.cli.promote import _duration, _now
+
+        keys = [load_signing_key(k, opts["passphrase_fd"]) for k in rollback_key]
+        out = do_rollback(store, channel, target, keys, now=_now(), expires_in=_duration("7d"))
+        st = out.statement
+        click.echo(f"auto-rollback: channel {channel} -> {target}, statement #{st.sequence}")
+        raise GateFailed(
+            exc.message, hint=f"channel {channel} rolled back to {target} (#{st.sequence})"
+        ) from exc
+
+
 @gate.command("rollout")
 @click.argument("manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -223,3 +224,80 @@ def verify(
     click.echo("  index.html and report.md re-rendered from report.json: identical")
     if check.evidence_checked:
         click.echo("  evidence re-verified: report.json matches the release")
+
+
+@report.command("rollout")
+@click.argument("store", type=click.Path(file_okay=False, exists=True))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--channel-policy",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Trust policy TOML: who signs channel statements (as on the hosts).",
+)
+@click.option(
+    "--rollback-policy",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Trust policy TOML: who may authorize rollbacks (else rollbacks are not shown).",
+)
+@click.option(
+    "--gate-policy",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Trust policy TOML: who signs gate attestations (else evidence shows digests only).",
+)
+@format_option
+@needs_extra("report")
+def rollout(
+    store: str,
+    out_dir: str,
+    channel_policy: str,
+    rollback_policy: str | None,
+    gate_policy: str | None,
+    output_format: str,
+) -> None:
+    """Render the rollout status page of a store from its verified channel statements.
+
+    \b
+    Example:
+      nebsign report rollout /srv/store -o /srv/store/status \\
+          --channel-policy channel-trust.toml --rollback-policy rollback-trust.toml \\
+          --gate-policy trust.toml
+
+    Writes index.html (static, no script, strict CSP), rollout.md and
+    rollout.json: which version every channel runs, since when, with which
+    gate verdicts and evidence, and the rollbacks. A statement that does not
+    verify is not rendered (counted as not verified). Exit 1 if none verifies.
+    """
+    from datetime import UTC, datetime
+
+    from nebsign._internal.atomic import atomic_write
+    from nebsign.report.rollout import RolloutTrust, render_rollout, rollout_doc
+
+    def load(path: str | None) -> TrustPolicy | None:
+        return None if path is None else _policy(path, ())
+
+    with _json_errors(output_format):
+        channel_trust = load(channel_policy)
+        assert channel_trust is not None
+        trust = RolloutTrust(channel_trust, load(rollback_policy), load(gate_policy))
+        doc = rollout_doc(Path(store), trust, now=datetime.now(UTC).replace(microsecond=0))
+        files = render_rollout(doc)
+        target = Path(out_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            atomic_write(target / name, data)
+    if output_format == "json":
+        emit_json({"ok": True, "channels": len(doc["channels"]), "files": sorted(files)})
+        return
+    for c in doc["channels"]:
+        click.echo(
+            f"{visible_text(c['channel'])}: {visible_text(c['release'])} "
+            f"{visible_text(c['version'])} since {c['since']} (#{c['sequence']})"
+        )
+    click.echo(f"wrote {', '.join(sorted(files))} to {visible_text(out_dir)}")
+
+
+def visible_text(value: str) -> str:
+    from nebsign.report.text import visible
+
+    return visible(value)

@@ -92,6 +92,8 @@ class GatesPolicy:
     regional: CanaryPolicy
     rollout_hours: Decimal
     digest: str
+    #: the post-release watch after global (48 h by default, the canary's metrics)
+    watch: CanaryPolicy | None = None
 
 
 def percent(value: Decimal) -> str:
@@ -258,7 +260,7 @@ def parse_gates_policy(raw: bytes, what: str = "policy") -> GatesPolicy:
     gates = obj.get("gates")
     if gates is None:
         raise InputError(f"{what}: no [gates] table")
-    g = _table(gates, f"{what} [gates]", {"staging", "canary", "regional", "rollout"})
+    g = _table(gates, f"{what} [gates]", {"staging", "canary", "regional", "rollout", "watch"})
     canary = _canary(g.get("canary", {}), "gates.canary", "4", None)
     regional = _canary(g.get("regional", {}), "gates.regional", "12", canary)
     rollout = _table(g.get("rollout", {}), "gates.rollout", {"max_hours"})
@@ -269,4 +271,5 @@ def parse_gates_policy(raw: bytes, what: str = "policy") -> GatesPolicy:
         regional=regional,
         rollout_hours=max_hours,
         digest=policy_digest(raw),
+        watch=_canary(g.get("watch", {}), "gates.watch", "48", canary),
     )

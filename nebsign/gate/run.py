@@ -54,7 +54,11 @@ def run_canary(
     """The canary (or regional) verdict over the time series in *inputs*."""
     require_extra()
     data = merge([read_metrics(raw, name, fmt) for name, raw in inputs], "metrics")
-    table = policy.regional if gate is GateKind.REGIONAL else policy.canary
+    table = policy.canary
+    if gate is GateKind.REGIONAL:
+        table = policy.regional
+    elif gate is GateKind.WATCH and policy.watch is not None:
+        table = policy.watch
     return judge_canary(data, table, gate)
 
 

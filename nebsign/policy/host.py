@@ -119,6 +119,8 @@ class HostPolicy:
     hooks: HookSpec = field(default_factory=HookSpec)
     #: PEM CA certificates for HTTPS (``[tls] ca_file``), read with the policy
     tls_ca_pem: bytes | None = None
+    #: the ``[channel]`` table (:class:`nebsign.channels.hostspec.ChannelSpec`) or None
+    channel: Any = None
 
 
 def read_protected(path: Path, what: str, limit: int = MAX_POLICY_BYTES) -> bytes:
@@ -196,7 +198,7 @@ def parse_host_policy(
 
     obj = load_toml(raw, what)
     allowed = {"root", "trust_policy", "name", "keep", "require_expires", "require"}
-    allowed |= {"limits", "unpack", "hooks", "tls"}
+    allowed |= {"limits", "unpack", "hooks", "tls", "channel"}
     unknown = sorted(set(obj) - allowed)
     if unknown:
         raise InputError(f"{what}: unknown key {unknown[0]!r}")
@@ -257,6 +259,11 @@ def parse_host_policy(
             raise InputError(f"{what}: tls.ca_file {ca_file!r} holds no PEM certificate")
     loader = trust_loader if trust_loader is not None else _load_trust
     trust, trust_raw = loader(trust_path)
+    channel = None
+    if "channel" in obj:
+        from nebsign.channels.hostspec import parse_channel_table
+
+        channel = parse_channel_table(obj["channel"], base_dir=base_dir, what=what, loader=loader)
     return HostPolicy(
         root=root,
         trust=trust,
@@ -270,6 +277,7 @@ def parse_host_policy(
         unpack=unpack,
         hooks=hooks,
         tls_ca_pem=tls_ca_pem,
+        channel=channel,
     )
 
 

@@ -51,8 +51,10 @@ COMMANDS: list[tuple[tuple[str, ...], str]] = [
     (("gate", "staging", "--baseline", ANY_FILE, "--current", ANY_FILE), "gates"),
     (("gate", "canary", "--metrics", ANY_FILE), "gates"),
     (("gate", "regional", "--metrics", ANY_FILE), "gates"),
+    (("gate", "watch", "--metrics", ANY_FILE, "--store", "{tmp}"), "gates"),
     (("report", "build", "{tmp}/release", "-o", "{tmp}/report"), "report"),
     (("report", "verify", "{tmp}/report"), "report"),
+    (("report", "rollout", "{tmp}", "-o", "{tmp}/status", "--channel-policy", ANY_FILE), "report"),
     (("demo",), "build"),
 ]
 COMMAND_IDS = ["-".join(a for a in t if a[0] not in "-{/" and "://" not in a) for t, _ in COMMANDS]
