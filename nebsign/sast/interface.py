@@ -9,9 +9,11 @@ fingerprint) is shared code in :mod:`nebsign.sast.runner`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from abc import ABC, abstractmethod
@@ -239,24 +241,44 @@ def find_tool(name: str, install_hint: str) -> str:
 def run_tool(
     argv: Sequence[str], *, cwd: Path, timeout: float, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes] | None:
-    """Run a scanner; None if it exceeded *timeout* (the process is killed)."""
+    """Run a scanner; None if it exceeded *timeout*.
+
+    The tool runs in a session of its own, and a tool that times out is killed with
+    every process it started (semgrep's launcher starts its core): nothing it began
+    keeps running, or holds its output pipes open, after the scan gave up on it.
+    """
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     try:
-        return subprocess.run(  # noqa: S603 - argv is built from a fixed tool path and file list
+        proc = subprocess.Popen(  # noqa: S603 - argv is built from a fixed tool path and file list
             list(argv),
             cwd=cwd,
             env=full_env,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        return None
     except OSError as exc:
         raise ScannerFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    with proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_session(proc)
+            proc.communicate()
+            return None
+        except BaseException:  # an interrupt: the tool must not outlive the scan
+            _kill_session(proc)
+            raise
+    return subprocess.CompletedProcess(list(argv), proc.returncode, stdout, stderr)
+
+
+def _kill_session(proc: subprocess.Popen[bytes]) -> None:
+    # the leader is not reaped yet, so its pid still names this session's group
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def shard_files(root: Path, files: Sequence[str], jobs: int) -> list[list[str]]:
