@@ -159,10 +159,12 @@ def bench_rollback(work: Path, files: int, runs: int) -> None:
         return timed(["sh", "-c", script, "sh", str(rdir), str(lists[version]), str(rdir),
                       str(peer_root)])  # fmt: skip
 
-    t = interleave({"agent": _synced(agent), "peer": _synced(peer)}, runs)
+    version = functools.partial(timed, [str(BIN / "nebsign"), "--version"], env=ENV)
+    t = interleave({"agent": _synced(agent), "peer": _synced(peer), "start": version}, runs)
     print(f"rollback of a {files}-file release, re-check included ({load()}):")
     print(f"  nebsign agent rollback (process)            {summary(t['agent'])}")
     print(f"  sha256sum -c + ln -s + mv -T + sync (shell)  {summary(t['peer'])}")
+    print(f"  nebsign --version (start-up floor)          {summary(t['start'])}")
     print(f"  RATIO {ratio(t['agent'], t['peer'])}")
 
 
