@@ -18,7 +18,7 @@ from nebsign.policy.trust import Signer, TrustedIdentity, TrustedRoot
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
-__all__ = ["IdentityMismatch", "KeylessVerificationFailed", "verify_keyless"]
+__all__ = ["IdentityMismatch", "KeylessVerificationFailed", "short_error", "verify_keyless"]
 
 _ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
 _ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
@@ -102,6 +102,86 @@ class _IdentityPolicy:
         raise VerificationError(self.mismatch)
 
 
+def short_error(exc: BaseException) -> str:
+    """One short line for an error from sigstore or its pydantic models (not a long dump)."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            count = len(errors())
+            more = f" (and {count - 1} more)" if count > 1 else ""
+            return f"{where or 'document'}: {first.get('msg', 'invalid')}{more}"[:200]
+        except (TypeError, IndexError, AttributeError, KeyError):
+            pass
+    return " ".join(str(exc).split())[:200]
+
+
+def _closed_interval_verifier(base: type) -> type:
+    """sigstore's Verifier, but a timestamp exactly at the end of a TSA's validity
+    period counts as inside it (closed interval, as for the Rekor keys and
+    certificates; sigstore 4.x uses ``start <= t < end`` for TSAs only)."""
+    from rfc3161_client import VerificationError as Rfc3161VerificationError
+    from rfc3161_client import VerifierBuilder
+    from sigstore._internal.timestamp import TimestampSource, TimestampVerificationResult
+
+    class ClosedIntervalVerifier(base):  # type: ignore[misc]
+        def _verify_signed_timestamp(self, timestamp_response: Any, message: bytes) -> Any:
+            for authority in self._trusted_root.get_timestamp_authorities():
+                certificates = authority.certificates(allow_expired=True)
+                if len(certificates) < 2:
+                    continue
+                builder = (
+                    VerifierBuilder()
+                    .tsa_certificate(certificates[0])
+                    .add_root_certificate(certificates[-1])
+                )
+                for certificate in certificates[1:-1]:
+                    builder = builder.add_intermediate_certificate(certificate)
+                try:
+                    builder.build().verify_message(timestamp_response, message)
+                except Rfc3161VerificationError:
+                    continue
+                when = timestamp_response.tst_info.gen_time
+                end = authority.validity_period_end
+                if authority.validity_period_start <= when and (end is None or when <= end):
+                    return TimestampVerificationResult(
+                        source=TimestampSource.TIMESTAMP_AUTHORITY, time=when
+                    )
+            return None
+
+    return ClosedIntervalVerifier
+
+
+def _other_instance(
+    bundle: Bundle,
+    trusted_root: TrustedRoot,
+    identities: Sequence[TrustedIdentity],
+    sha: str | None,
+) -> str | None:
+    """When a bundle fails against one bundled root, the name of the bundled instance it
+    verifies against instead (so the error can say "add --staging"), else None."""
+    from nebsign.policy.trust import BUNDLED_TRUSTED_ROOTS, bundled_trusted_root
+
+    pins = {sha256: name for name, (_, sha256) in BUNDLED_TRUSTED_ROOTS.items()}
+    current = pins.get(trusted_root.sha256)
+    if current is None:
+        return None
+    for other in BUNDLED_TRUSTED_ROOTS:
+        if other == current:
+            continue
+        try:
+            verify_keyless(
+                bundle, bundled_trusted_root(other), identities, sha256_hex=sha, _probe=True
+            )
+        except IdentityMismatch:
+            return other  # the chain and log verified there: the instance is right
+        except (VerdictError, InputError):
+            continue
+        return other
+    return None
+
+
 def _load(bundle: Bundle, trusted_root: TrustedRoot) -> tuple[Any, Any]:
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import Bundle as SigstoreBundle
@@ -111,12 +191,15 @@ def _load(bundle: Bundle, trusted_root: TrustedRoot) -> tuple[Any, Any]:
 
     try:
         root = SigstoreTrustedRoot(trustroot_v1.TrustedRoot.from_json(trusted_root.data))
-        verifier = Verifier(trusted_root=root)
+        verifier = _closed_interval_verifier(Verifier)(trusted_root=root)
     except (SigstoreError, ValueError) as exc:
-        raise InputError(f"trusted root {trusted_root.name} is not usable: {exc}") from exc
+        raise InputError(
+            f"trusted root {trusted_root.name} is not usable: {short_error(exc)}",
+            hint="pass a Sigstore trusted_root.json (as `cosign` or `sigstore` use)",
+        ) from exc
     try:
         parsed = SigstoreBundle.from_json(bundle.source or bundle.to_json())
-    except (SigstoreError, ValueError) as exc:
+    except (SigstoreError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise InvalidBundle(
             f"sigstore bundle rejected: {' '.join(str(exc).split())[:300]}"
         ) from exc
@@ -129,6 +212,7 @@ def verify_keyless(
     identities: Sequence[TrustedIdentity],
     *,
     sha256_hex: str | None,
+    _probe: bool = False,
 ) -> tuple[Signer, bytes | None]:
     """Verify a keyless bundle offline; return (signer, DSSE payload or None).
 
@@ -168,9 +252,23 @@ def verify_keyless(
                 "tampered artifact or signature: the Sigstore signature does not match "
                 f"sha256:{sha256_hex}"
             ) from exc
+        other = None if _probe else _other_instance(bundle, trusted_root, identities, sha256_hex)
+        if other is not None:
+            flag = "add --staging" if other == "staging" else "drop --staging"
+            raise KeylessVerificationFailed(
+                f"bundle was signed by the Sigstore {other} instance, not the one verified "
+                f"against ({trusted_root.name}); {flag} (or pin the {other} root in the policy)"
+            ) from exc
         raise KeylessVerificationFailed(f"Sigstore verification failed: {text}") from exc
     except SigstoreError as exc:
         raise KeylessVerificationFailed(f"Sigstore verification failed: {exc}") from exc
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        # sigstore decodes log entries and checkpoints (not signed data: anyone can
+        # edit them) with plain base64/str calls; "Incorrect padding" is a refusal
+        text = " ".join(str(exc).split())[:200]
+        raise KeylessVerificationFailed(
+            f"Sigstore verification failed: malformed log entry or checkpoint ({text})"
+        ) from exc
     if policy.signer is None:  # pragma: no cover - sigstore always consults the policy
         raise KeylessVerificationFailed("Sigstore verification did not check the identity")
     return policy.signer, payload

@@ -44,7 +44,9 @@ MAX_ENTRIES = 5_000_000
 _HEX_RE = re.compile(r"[0-9a-f]{64}")
 _HEXES_RE = re.compile(r"[0-9a-f]*")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
-_EXPIRES_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+# ASCII digits only: \d would take fullwidth or Arabic-Indic digits, and other
+# tools reading the same signed manifest would disagree about when it expires
+_EXPIRES_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 class FileEntry(NamedTuple):

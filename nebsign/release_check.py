@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from nebsign.digest import TooLarge, sha256_bytes
 from nebsign.errors import InputError, VerdictError
+from nebsign.verify import MissingAttestation  # the one class (also verify's)
 
 if TYPE_CHECKING:
     from nebsign.attest import Statement
@@ -48,9 +49,8 @@ if TYPE_CHECKING:
     from nebsign.manifest import Manifest
     from nebsign.policy.trust import TrustPolicy
 
-# nebsign.verify imports this module (MissingAttestation) on the key-based
-# `nebsign verify FILE` path, which never parses a manifest: the manifest
-# model is imported where a release is checked.
+# The manifest model is imported where a release is checked: `nebsign verify FILE`
+# (key-based, an artifact) never parses a manifest.
 
 __all__ = [
     "BundleInput",
@@ -74,12 +74,6 @@ class SignatureRejected(VerdictError):
     """No signature (or not enough of them) over release.json by the trusted signers."""
 
     reason: ClassVar[str] = "signature"
-
-
-class MissingAttestation(VerdictError):
-    """A predicate type the policy requires has no verified statement for the artifact."""
-
-    reason: ClassVar[str] = "missing-attestation"
 
 
 class ReleaseExpired(VerdictError):

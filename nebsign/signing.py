@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 
+#: the order n of the P-256 group (an ECDSA signature (r, s) is valid as (r, n - s) too)
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 #: what every DSSE v1 pre-authentication encoding begins with
 PAE_PREFIX = b"DSSEv1 "
 _CHUNK = 1024 * 1024
@@ -62,6 +64,8 @@ _CHUNK = 1024 * 1024
 
 class PaeArtifact(InputError):
     """An artifact to sign begins with the DSSE PAE prefix: refused (ADR 0006)."""
+
+    reason = "pae-artifact"
 
 
 def artifact_digest(path: str | os.PathLike[str]) -> FileDigest:
@@ -113,7 +117,11 @@ def sign_message(private_key: PrivateKey, message: bytes, *, prehashed: bool = F
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
         return private_key.sign(message)
     algorithm = utils.Prehashed(hashes.SHA256()) if prehashed else hashes.SHA256()
-    return private_key.sign(message, ec.ECDSA(algorithm, deterministic_signing=True))
+    der = private_key.sign(message, ec.ECDSA(algorithm, deterministic_signing=True))
+    r, s = utils.decode_dss_signature(der)
+    if s > P256_ORDER // 2:  # low-S only (ADR 0006): one signature, one byte form
+        der = utils.encode_dss_signature(r, P256_ORDER - s)
+    return der
 
 
 def sign_digest(sha256_hex: str, private_key: PrivateKey) -> Bundle:

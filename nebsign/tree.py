@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from nebsign._internal import native
+from nebsign._internal.display import display_path
 from nebsign._internal.gcpause import paused_gc
 from nebsign._internal.hashpool import GroupHasher, Piece, first_error
+from nebsign._internal.safepath import MAX_PATH_LEN
 from nebsign._internal.walk import iter_tree
 from nebsign.errors import InputError, VerdictError
 from nebsign.manifest import MAX_MANIFEST_BYTES, FileEntry, LinkEntry, Manifest, files_json
@@ -91,6 +93,16 @@ class _Scan:
     ) -> Manifest:
         """The manifest of what was walked and hashed."""
         files = self.finish()
+        longest = max(
+            itertools.chain((len(f.path) for f in files), (len(x.path) for x in self.links)),
+            default=0,
+        )
+        if longest > MAX_PATH_LEN:  # the limit Manifest.from_json applies: one limit
+            paths = itertools.chain((f.path for f in files), (x.path for x in self.links))
+            path = next(p for p in paths if len(p) > MAX_PATH_LEN)
+            raise InputError(
+                f"{display_path(path[:80])}...: path longer than {MAX_PATH_LEN} characters"
+            )
         return Manifest._from_walk(files, tuple(self.links), name, version, expires, self._json)
 
 
@@ -242,11 +254,13 @@ class TreeDiff:
             return
         parts = []
         if self.changed:
-            parts.append(f"{len(self.changed)} changed (first: {self.changed[0].path!r})")
+            parts.append(
+                f"{len(self.changed)} changed (first: {display_path(self.changed[0].path)})"
+            )
         if self.missing:
-            parts.append(f"{len(self.missing)} missing (first: {self.missing[0]!r})")
+            parts.append(f"{len(self.missing)} missing (first: {display_path(self.missing[0])})")
         if self.extra:
-            parts.append(f"{len(self.extra)} extra (first: {self.extra[0]!r})")
+            parts.append(f"{len(self.extra)} extra (first: {display_path(self.extra[0])})")
         raise ManifestMismatch("tree does not match manifest: " + ", ".join(parts))
 
 

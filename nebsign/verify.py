@@ -27,7 +27,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -44,7 +44,6 @@ from nebsign.bundle import (
 from nebsign.errors import InputError, VerdictError
 from nebsign.keys import PublicKey
 from nebsign.policy.trust import Evidence, Signer, TrustedKey, TrustPolicy
-from nebsign.release_check import MissingAttestation  # the one class, re-exported here
 
 if TYPE_CHECKING:
     from nebsign.attest import Statement
@@ -69,6 +68,12 @@ def _ecdsa(prehashed: bool) -> ec.ECDSA:
     """The ECDSA-with-SHA-256 algorithm object (made on first use: constructing
     one imports cryptography's OpenSSL backend, ~11 ms an Ed25519 check never needs)."""
     return ec.ECDSA(utils.Prehashed(hashes.SHA256()) if prehashed else hashes.SHA256())
+
+
+class MissingAttestation(VerdictError):
+    """A predicate type the policy requires has no verified statement for the artifact."""
+
+    reason: ClassVar[str] = "missing-attestation"
 
 
 class SignatureMismatch(VerdictError):
@@ -108,6 +113,8 @@ class Verified:
     sha256: str
     signers: tuple[str, ...]
     policy_digest: str = ""
+    #: statements of the DSSE bundles that counted (``verify_artifact(attestations=True)``)
+    statements: tuple[Statement, ...] = ()
 
 
 def verify_message(public: PublicKey, signature: bytes, message: bytes, *, prehashed: bool) -> bool:
@@ -120,6 +127,24 @@ def verify_message(public: PublicKey, signature: bytes, message: bytes, *, preha
     except InvalidSignature:
         return False
     return True
+
+
+_P256_HALF_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 // 2
+
+
+def _high_s(public: PublicKey, signature: bytes) -> bool:
+    """True for an ECDSA signature whose s is in the upper half (ADR 0006: low-S only).
+
+    (r, s) and (r, n - s) are both valid, so accepting both would give one
+    signature two byte forms; nebsign writes and accepts the low one only.
+    """
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return False
+    try:
+        _, s = utils.decode_dss_signature(signature)
+    except ValueError:
+        return False  # not DER: the signature check itself refuses it
+    return bool(s > _P256_HALF_ORDER)
 
 
 def _check_expiry(key: TrustedKey, now: datetime | None) -> None:
@@ -193,6 +218,11 @@ def _keyed_signer(
             f"bundle is signed with a public key but the policy trusts no key for {purpose}"
         )
     for key in candidates:
+        if _high_s(key.public_key, signature):
+            raise SignatureMismatch(
+                "high-S ECDSA signature: nebsign accepts only the low-S form (s <= n/2) so that "
+                "a signature has one byte form; normalize s to n - s or re-sign"
+            )
         if verify_message(key.public_key, signature, message, prehashed=False):
             _check_expiry(key, now)
             return Signer(key_id=key.key_id), key
@@ -254,7 +284,10 @@ def _artifact_signer(
 ) -> tuple[Signer, bool]:
     content = bundle.content
     if not isinstance(content, MessageSignature):
-        raise InvalidBundle("bundle holds an attestation (DSSE), not an artifact signature")
+        raise InvalidBundle(
+            "bundle holds an attestation (DSSE), not an artifact signature",
+            hint="`nebsign verify FILE --bundle B` checks that an attestation names FILE",
+        )
     if bundle.certificate is not None:
         from nebsign.keyless import verify_keyless
 
@@ -286,6 +319,7 @@ def verify_artifact(
     policy: TrustPolicy,
     *,
     now: datetime | None = None,
+    attestations: bool = False,
 ) -> Verified:
     """Verify that *bundles* sign the artifact *sha256_hex* as *policy* demands.
 
@@ -294,7 +328,11 @@ def verify_artifact(
     policy's rule (thresholds, ``AllOf``/``AnyOf`` groups). With a single
     failing bundle its own error is raised (wrong key, tampered artifact, …);
     otherwise :class:`~nebsign.policy.trust.ThresholdNotMet` lists every reason.
-    *now* (default: the current time) decides key expiry.
+    *now* (default: the current time) decides key expiry. With
+    *attestations*, a DSSE bundle counts too when its statement names the
+    artifact's digest, as ``cosign verify-blob-attestation`` checks (its
+    signer must be trusted for attestations of that type); leave it off where
+    only signatures of the artifact itself may count (release manifests).
     """
     if not bundles:
         raise InputError("no bundle to verify")
@@ -304,9 +342,14 @@ def verify_artifact(
     signers: set[Signer] = set()
     logged: set[Signer] = set()
     failures: list[VerdictError] = []
+    statements: list[Statement] = []
     for bundle in bundles:
         try:
-            signer, in_log = _artifact_signer(sha, bundle, policy, now)
+            if attestations and isinstance(bundle.content, DsseEnvelope):
+                signer, in_log, statement = _attestation_signer(sha, bundle, policy, now)
+                statements.append(statement)
+            else:
+                signer, in_log = _artifact_signer(sha, bundle, policy, now)
         except VerdictError as exc:
             failures.append(exc)
             continue
@@ -317,7 +360,7 @@ def verify_artifact(
         raise failures[0]
     reasons = tuple(f.message for f in failures) if failures else ()
     policy.verify(Evidence(frozenset(signers), frozenset(logged), reasons))
-    return Verified(sha, tuple(sorted(map(str, signers))), policy.digest)
+    return Verified(sha, tuple(sorted(map(str, signers))), policy.digest, tuple(statements))
 
 
 def verify_attestation(
@@ -331,6 +374,13 @@ def verify_attestation(
     policy requires one. Raises ``VerdictError`` subclasses, or
     :class:`~nebsign.attest.InvalidStatement` for a verified but malformed payload.
     """
+    return _attested(bundle, policy, now)[2]
+
+
+def _attested(
+    bundle: Bundle, policy: TrustPolicy, now: datetime | None
+) -> tuple[Signer, bool, Statement]:
+    """(signer, whether a log entry verified, statement) of a DSSE bundle; see above."""
     from nebsign.attest import Statement
 
     content = bundle.content
@@ -347,7 +397,7 @@ def verify_attestation(
         assert payload is not None
         statement = Statement.from_json(payload, "attestation statement")
         _check_purpose(policy, signer, "attestations", statement.predicate_type)
-        return statement
+        return signer, True, statement
     if content.payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise SignatureMismatch(f"DSSE payload type {content.payload_type[:80]!r} is not in-toto")
     message = content.pae()
@@ -363,7 +413,22 @@ def verify_attestation(
             f"wrong purpose: key {key.key_id} is trusted for {key.purposes} only, "
             f"not attestations of {statement.predicate_type}"
         )
-    return statement
+    return signer, in_log, statement
+
+
+def _attestation_signer(
+    sha256_hex: str, bundle: Bundle, policy: TrustPolicy, now: datetime | None
+) -> tuple[Signer, bool, Statement]:
+    """A DSSE bundle as evidence about an artifact (``cosign verify-blob-attestation``):
+    its signature verifies and its statement names the artifact's digest."""
+    signer, in_log, statement = _attested(bundle, policy, now)
+    if not statement.covers(sha256_hex):
+        names = ", ".join(f"sha256:{s.sha256}" for s in statement.subjects[:3])
+        raise DigestMismatch(
+            f"tampered artifact: its sha256:{sha256_hex} is not a subject of the "
+            f"{statement.predicate_type} attestation ({names})"
+        )
+    return signer, in_log, statement
 
 
 def verify_attestations(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from nebsign.errors import InputError
@@ -67,6 +69,35 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # 1e999: JSON has no infinity to write back
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _check_unicode(value: Any) -> None:
+    """Raise ValueError if any string in *value* holds a lone UTF-16 surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)"
+                ) from None
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
@@ -90,8 +121,10 @@ def parse_json_object(
 
     Rejects oversize input, input whose parsed objects would take more than
     :data:`MAX_MEMORY_RATIO` times its size (:func:`memory_estimate`), nesting
-    deeper than the interpreter allows, invalid UTF-8, NaN/Infinity,
-    duplicate keys and non-object top levels. A caller that afterwards requires the canonical
+    deeper than the interpreter allows, invalid UTF-8, strings with a lone
+    UTF-16 surrogate (I-JSON, RFC 7493: they cannot be printed or re-encoded),
+    NaN/Infinity and numbers beyond them (``1e999``), duplicate keys and
+    non-object top levels. A caller that afterwards requires the canonical
     form (which already refuses duplicate keys) may pass
     ``check_duplicates=False`` to parse at full C speed.
     """
@@ -105,7 +138,11 @@ def parse_json_object(
     hook = _no_duplicates if check_duplicates else None
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=hook, parse_constant=_reject_constant)
+        value = json.loads(
+            text, object_pairs_hook=hook, parse_constant=_reject_constant, parse_float=_finite_float
+        )
+        if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate
+            _check_unicode(value)
     except UnicodeDecodeError as exc:
         raise error(f"{what}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:

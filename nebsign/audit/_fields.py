@@ -25,6 +25,8 @@ MAX_TEXT = 64 * 1024
 class InvalidAuditInput(InputError):
     """An audit file, Slither JSON, SARIF log or contest report is malformed."""
 
+    reason = "invalid-audit-input"
+
 
 def obj(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):

@@ -45,6 +45,8 @@ _DEFAULT_SEVERITY = {
 class AuditGateFailed(VerdictError):
     """The audit policy said no (uncovered, drifted or open findings)."""
 
+    reason = "audit-gate-failed"
+
 
 @dataclass(frozen=True, slots=True)
 class AuditPolicy:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from nebsign._internal.canonical import parse_json_object
+from nebsign._internal.display import display_path
 from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Statement, Subject
 from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.digest import sha256_file
-from nebsign.errors import InputError
-from nebsign.keys import MAX_KEY_BYTES, load_public_key
-from nebsign.policy import MAX_POLICY_BYTES
-from nebsign.policy.trust import TrustPolicy
 from nebsign.signing import sign_statement
 from nebsign.verify import MissingAttestation, verify_attestation
 
@@ -130,6 +126,22 @@ def create(
     type=click.Path(dir_okay=False),
     help="Trusted public key (repeatable).",
 )
+@click.option(
+    "--identity", "--cert-identity", "identity", help="Trusted Sigstore certificate identity."
+)
+@click.option(
+    "--identity-regexp",
+    "--cert-identity-regexp",
+    "identity_regexp",
+    help="Trusted Sigstore identity as a regular expression (full match).",
+)
+@click.option("--issuer", "--cert-oidc-issuer", "issuer", help="OIDC issuer of --identity.")
+@click.option(
+    "--trusted-root",
+    type=click.Path(dir_okay=False),
+    help="Sigstore trusted_root.json to verify keyless bundles with.",
+)
+@click.option("--staging", is_flag=True, help="Use the bundled Sigstore staging trusted root.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Trust policy TOML.")
 @click.option(
     "--subject",
@@ -142,6 +154,11 @@ def create(
 def verify(
     bundle_file: str,
     keys: tuple[str, ...],
+    identity: str | None,
+    identity_regexp: str | None,
+    issuer: str | None,
+    trusted_root: str | None,
+    staging: bool,
     policy_file: str | None,
     subject: str | None,
     predicate_type: str | None,
@@ -149,21 +166,19 @@ def verify(
 ) -> None:
     """Verify an attestation bundle, then print its statement.
 
-    The statement is parsed only after its signature verified with a trusted key.
+    The statement is parsed only after its signature verified with a trusted
+    key or Sigstore identity; the trust flags are those of `nebsign verify`.
 
     \b
-    Example:
+    Examples:
       nebsign attest verify app.sast.sigstore.json --key release.pub --subject dist/app.tar.gz
+      nebsign attest verify prov.sigstore.json --type slsa-provenance \\
+          --identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1 \\
+          --issuer https://token.actions.githubusercontent.com
     """
-    if (policy_file is None) == (not keys):
-        raise InputError("give exactly one of --key PUB (repeatable) and --policy FILE")
-    if policy_file is not None:
-        raw = read_bounded(policy_file, MAX_POLICY_BYTES, "policy")
-        policy = TrustPolicy.from_toml(raw, Path(policy_file).parent, f"policy {policy_file}")
-    else:
-        policy = TrustPolicy.from_keys(
-            load_public_key(read_bounded(k, MAX_KEY_BYTES, "public key"), f"key {k}") for k in keys
-        )
+    from nebsign.cli.verify import _policy  # the one trust-flag parser, shared with `verify`
+
+    policy = _policy(policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, 1)
     bundle = Bundle.from_json(
         read_bounded(bundle_file, MAX_BUNDLE_BYTES, "bundle"), f"bundle {bundle_file}"
     )
@@ -183,5 +198,5 @@ def verify(
     else:
         click.echo(f"OK: {statement.predicate_type}")
         for name, sha in statement.subjects:
-            click.echo(f"  subject {name} sha256:{sha}")
+            click.echo(f"  subject {display_path(name)} sha256:{sha}")
         click.echo(json.dumps(statement.predicate, indent=2, sort_keys=True))

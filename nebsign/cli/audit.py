@@ -110,7 +110,14 @@ def _need_key(attest_path: Path | None, key_path: Path | None) -> None:
 
 @click.group("audit")
 def audit() -> None:
-    """Third-party smart-contract audits: import findings, check the release, scan."""
+    """Third-party smart-contract audits: import findings, check the release, scan.
+
+    \b
+    Examples:
+      nebsign audit import examples/audits/vault-audit.toml
+      nebsign audit check --manifest release.json examples/audits/vault-audit.toml
+      nebsign audit scan examples/release/contracts
+    """
 
 
 @audit.command("import")

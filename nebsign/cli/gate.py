@@ -26,7 +26,13 @@ Exit codes: 0 PASS, 1 FAIL or INCONCLUSIVE (0 for INCONCLUSIVE with
 
 @click.group("gate")
 def gate() -> None:
-    """Judge rollout metrics: staging KPIs vs a baseline, canary and regional thresholds."""
+    """Judge rollout metrics: staging KPIs vs a baseline, canary and regional thresholds.
+
+    \b
+    Examples:
+      nebsign gate staging --baseline base.json --current cur.json --explain
+      nebsign gate canary --metrics canary.om --attest gate.sigstore.json --key gate.key
+    """
 
 
 def _common(func: F) -> F:

@@ -10,8 +10,9 @@ from typing import BinaryIO
 
 import click
 
+from nebsign._internal.display import display_path
 from nebsign._internal.walk import walk_tree
-from nebsign.checksums import display_name, format_line, iter_checksums
+from nebsign.checksums import ChecksumLine, display_name, format_line, iter_checksums
 from nebsign.cli._output import emit_json, format_option, progress, quiet_option
 from nebsign.digest import FileDigest, hash_files, sha256_file, sha256_stream
 from nebsign.errors import InputError, VerdictError
@@ -72,12 +73,18 @@ def _hash_stream_path(path: str) -> FileDigest:
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Read sha256sum output from FILE ('-' for stdin) and check each file.",
 )
+@click.option(
+    "--strict-paths",
+    is_flag=True,
+    help="With --check: refuse absolute names and '..' (for checksum files you did not write).",
+)
 @format_option
 @quiet_option
 def hash_cmd(
     paths: tuple[str, ...],
     recursive: bool,
     check_file: str | None,
+    strict_paths: bool,
     output_format: str,
     quiet: bool,
 ) -> None:
@@ -88,6 +95,7 @@ def hash_cmd(
       nebsign hash dist/app.tar.gz            # same line as sha256sum prints
       nebsign hash -r release/ > SHA256SUMS   # every file under a directory
       nebsign hash --check SHA256SUMS         # verify; exit 1 on any mismatch
+      nebsign hash --check SUMS --strict-paths  # a file from elsewhere: no /abs, no ..
       cat app.tar.gz | nebsign hash -         # stdin
       nebsign hash <(curl -s https://example.com/app.tar.gz)   # a pipe, as sha256sum
 
@@ -97,11 +105,15 @@ def hash_cmd(
     the command line is refused. --check reports a listed file that does not
     exist as missing (`FAILED open or read`, as sha256sum prints; MISSING in
     --format json).
+    Like GNU sha256sum, --check opens the names as written, absolute paths
+    and '..' included; --strict-paths refuses those (exit 2).
     """
+    if strict_paths and check_file is None:
+        raise click.UsageError("--strict-paths applies to --check")
     if check_file is not None:
         if paths:
             raise click.UsageError("--check takes no PATH arguments")
-        _check(check_file, output_format, quiet)
+        _check(check_file, output_format, quiet, strict_paths)
         return
     if not paths:
         raise click.UsageError("give at least one PATH (or '-' for stdin)")
@@ -137,7 +149,16 @@ def hash_cmd(
         )
 
 
-def _check(check_file: str, output_format: str, quiet: bool) -> None:
+def _strict(line: ChecksumLine, what: str) -> None:
+    name = line.name
+    if name.startswith(b"/") or b".." in name.split(b"/"):
+        raise InputError(
+            f"{what}: line {line.lineno} names {display_path(os.fsdecode(name))}, an absolute "
+            "path or one with '..': refused by --strict-paths"
+        )
+
+
+def _check(check_file: str, output_format: str, quiet: bool, strict: bool = False) -> None:
     """Check line by line as the file is read: memory is one line, not the file (issue 17).
 
     Each listed file is OK, FAILED (another digest), MISSING or unreadable; the
@@ -157,6 +178,8 @@ def _check(check_file: str, output_format: str, quiet: bool) -> None:
             except OSError as exc:
                 raise InputError(f"cannot read {check_file}: {exc.strerror or exc}") from exc
         for line in iter_checksums(stream, check_file):
+            if strict:
+                _strict(line, check_file)
             checked += 1
             name = os.fsdecode(line.name)
             status = text = _check_one(name, line.sha256)

@@ -76,6 +76,12 @@ def report() -> None:
     report.md and report.json, signed together in report.json.sigstore.json.
     `verify` checks such a directory: signature, every file, and that the
     HTML and Markdown are exactly what the signed JSON renders.
+
+    \b
+    Examples:
+      nebsign report build releases/app-1.4.2 -o reports/app-1.4.2 \\
+          --policy trust.toml --key release.key
+      nebsign report verify reports/app-1.4.2 --policy trust.toml
     """
 
 

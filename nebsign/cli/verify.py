@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from nebsign.tree import TreeCheck, TreeDiff
 
 # The signing stack (cryptography, bundle and policy models: ~40 ms of
-# imports) is imported where it is used, so `verify --manifest` can start
-# hashing the release tree first and load it while the tree hashes.
+# imports) is imported where it is used, so commands that never verify a
+# signature do not pay for it.
 
 
 @dataclass
@@ -177,14 +177,16 @@ def _verify_artifact(path: str, found: Bundles, policy: TrustPolicy, now: dateti
 
     bundles = [Bundle.from_json(raw, f"bundle {p}") for p, raw in read_all(found.signatures)]
     digest = sha256_file(path).sha256
-    verified = verify_artifact(digest, bundles, policy, now=now)
+    # a DSSE bundle counts when its statement names the file (cosign verify-blob-attestation)
+    verified = verify_artifact(digest, bundles, policy, now=now, attestations=True)
+    detail = ", ".join(f"attestation {s.predicate_type}" for s in verified.statements)
     attested: tuple[str, ...] = ()
     ignored: tuple[IgnoredBundle, ...] = ()
     if found.attestations or policy.required_predicates:
         attested, ignored = check_attestations(
             digest, read_all(found.attestations), policy, now=now, what=path
         )
-    return _Outcome(path, digest, verified.signers, None, "", attested, ignored)
+    return _Outcome(path, digest, verified.signers, None, detail, attested, ignored)
 
 
 @click.command("verify")
@@ -306,9 +308,8 @@ def verify(
     with contextlib.ExitStack() as stack:
         started = None
         if manifest and len(files) == 1 and os.path.isfile(files[0]):
-            # Hash the release tree while the trust stack loads and the
-            # signature is checked; nothing from the tree or the manifest is
-            # used before the signature verifies.
+            # The tree check is set up here but reads nothing until the
+            # manifest's signature has verified (ADR 0006).
             started = stack.enter_context(_tree_check(files[0], pairs[0][1].all(), root))
         policy = _policy(
             policy_file, keys, identity, identity_regexp, issuer, trusted_root, staging, threshold

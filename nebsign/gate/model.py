@@ -53,6 +53,8 @@ class Reason(enum.Enum):
 class InvalidMetrics(InputError):
     """A metrics file is malformed: syntax, duplicate series, mixed timestamp units."""
 
+    reason = "invalid-metrics"
+
     def __init__(self, message: str, *, kind: str = "malformed", hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         #: typed reason: malformed | duplicate-series | mixed-timestamp-units | too-large
@@ -62,9 +64,13 @@ class InvalidMetrics(InputError):
 class GateFailed(VerdictError):
     """A gate said FAIL."""
 
+    reason = "gate-failed"
+
 
 class GateInconclusive(VerdictError):
     """A gate could not decide (too few runs, too little volume); never a pass."""
+
+    reason = "gate-inconclusive"
 
 
 @dataclass(frozen=True, slots=True)

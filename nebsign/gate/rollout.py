@@ -23,6 +23,8 @@ __all__ = ["GateRecord", "RolloutTooSlow", "check_rollout", "gate_records"]
 class RolloutTooSlow(VerdictError):
     """The canary-to-global path is missing a passing gate or took longer than the limit."""
 
+    reason = "rollout-too-slow"
+
 
 @dataclass(frozen=True, slots=True)
 class GateRecord:

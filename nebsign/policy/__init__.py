@@ -80,6 +80,8 @@ def load_toml(raw: bytes, what: str = "policy", *, limit: int = MAX_POLICY_BYTES
         raise InputError(f"{what}: not UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{what}: invalid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{what}: invalid TOML: nested too deeply") from exc
 
 
 def policy_digest(raw: bytes) -> str:

@@ -58,9 +58,13 @@ MAX_BUNDLES = 256
 class UnsignedEvidence(VerdictError):
     """Evidence without a trusted signature, and no ``--unsigned-preview``."""
 
+    reason = "unsigned-evidence"
+
 
 class NotThisRelease(VerdictError):
     """A verified attestation that is about other artifacts than this release."""
+
+    reason = "not-this-release"
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,8 @@ _MAX_OUTPUT = 1024 * 1024 * 1024
 class ReportMismatch(VerdictError):
     """A report file differs from what its signature or its signed JSON says."""
 
+    reason = "report-mismatch"
+
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:

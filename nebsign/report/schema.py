@@ -39,6 +39,8 @@ _TYPES: dict[str, Any] = {
 class InvalidReport(InputError):
     """``report.json`` is malformed or does not follow its schema."""
 
+    reason = "invalid-report"
+
 
 @functools.cache
 def report_schema() -> dict[str, Any]:

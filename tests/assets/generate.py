@@ -57,14 +57,47 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def _v2_body(bundle: Bundle, signer_der: bytes) -> dict[str, object]:
+    """A Rekor v2 (0.0.2) canonicalized body for *bundle*: hashedrekord or dsse."""
+    verifier = {"publicKey": {"rawBytes": _b64(signer_der)}, "keyDetails": "PKIX_ED25519"}
+    content = bundle.content
+    if content.__class__.__name__ == "MessageSignature":
+        spec: dict[str, object] = {
+            "hashedRekordV002": {
+                "data": {"algorithm": "SHA2_256", "digest": _b64(content.digest)},  # type: ignore[union-attr]
+                "signature": {"content": _b64(content.signature), "verifier": verifier},
+            }
+        }
+        kind = "hashedrekord"
+    else:
+        payload_hash = hashlib.sha256(content.payload).digest()  # type: ignore[union-attr]
+        spec = {
+            "dsseV002": {
+                "payloadHash": {"algorithm": "SHA2_256", "digest": _b64(payload_hash)},
+                "signatures": [{"content": _b64(content.signature), "verifier": verifier}],
+            }
+        }
+        kind = "dsse"
+    return {"apiVersion": "0.0.2", "kind": kind, "spec": spec}
+
+
 def test_log_entry(
-    rekor: ec.EllipticCurvePrivateKey, bundle: Bundle, signer_pem: bytes
+    rekor: ec.EllipticCurvePrivateKey,
+    bundle: Bundle,
+    signer_pem: bytes,
+    *,
+    version: str = "0.0.1",
+    signer_der: bytes = b"",
 ) -> dict[str, object]:
-    """A hashedrekord v0.0.1 entry at index 1 of a two-leaf test log."""
-    assert bundle.content.__class__.__name__ == "MessageSignature"
-    digest = bundle.content.digest  # type: ignore[union-attr]
-    body = rfc8785.dumps(
-        {
+    """An entry at index 1 of a two-leaf test log: hashedrekord v0.0.1 (Rekor v1, with a
+    signed entry timestamp) or, with *version* 0.0.2, a Rekor v2 entry (inclusion proof
+    and checkpoint only) of a message signature or a DSSE envelope."""
+    if version == "0.0.2":
+        doc = _v2_body(bundle, signer_der)
+    else:
+        assert bundle.content.__class__.__name__ == "MessageSignature"
+        digest = bundle.content.digest  # type: ignore[union-attr]
+        doc = {
             "apiVersion": "0.0.1",
             "kind": "hashedrekord",
             "spec": {
@@ -75,7 +108,7 @@ def test_log_entry(
                 },
             },
         }
-    )
+    body = rfc8785.dumps(doc)
     log_id = hashlib.sha256(public_key_der(rekor.public_key())).digest()
     other = hashlib.sha256(b"\x00" + b"an earlier entry").digest()
     leaf = hashlib.sha256(b"\x00" + body).digest()
@@ -83,20 +116,10 @@ def test_log_entry(
     note = f"{ORIGIN}\n2\n{_b64(root)}\n"
     note_sig = _sign_ecdsa(rekor, note.encode())
     checkpoint = f"{note}\n\u2014 {NOTE_NAME} {_b64(log_id[:4] + note_sig)}\n"
-    set_payload = rfc8785.dumps(
-        {
-            "body": _b64(body),
-            "integratedTime": INTEGRATED_TIME,
-            "logID": log_id.hex(),
-            "logIndex": 1,
-        }
-    )
-    return {
+    entry: dict[str, object] = {
         "logIndex": "1",
         "logId": {"keyId": _b64(log_id)},
-        "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
-        "integratedTime": str(INTEGRATED_TIME),
-        "inclusionPromise": {"signedEntryTimestamp": _b64(_sign_ecdsa(rekor, set_payload))},
+        "kindVersion": {"kind": doc["kind"], "version": version},
         "inclusionProof": {
             "logIndex": "1",
             "rootHash": _b64(root),
@@ -106,6 +129,18 @@ def test_log_entry(
         },
         "canonicalizedBody": _b64(body),
     }
+    if version == "0.0.1":
+        set_payload = rfc8785.dumps(
+            {
+                "body": _b64(body),
+                "integratedTime": INTEGRATED_TIME,
+                "logID": log_id.hex(),
+                "logIndex": 1,
+            }
+        )
+        entry["integratedTime"] = str(INTEGRATED_TIME)
+        entry["inclusionPromise"] = {"signedEntryTimestamp": _b64(_sign_ecdsa(rekor, set_payload))}
+    return entry
 
 
 def test_trusted_root(rekor: ec.EllipticCurvePrivateKey) -> bytes:
@@ -169,6 +204,9 @@ def generate(out: Path) -> list[Path]:
     put("tlog/trusted_root.json", test_trusted_root(rekor))
     entry = test_log_entry(rekor, bundles["ed25519-a"], pubs["ed25519-a"])
     put("artifact.bin.tlog.sigstore.json", _with_entry(bundles["ed25519-a"], entry).to_json())
+    der_a = public_key_der(ks["ed25519-a"].public_key())
+    v2 = test_log_entry(rekor, bundles["ed25519-a"], b"", version="0.0.2", signer_der=der_a)
+    put("artifact.bin.tlog-v2.sigstore.json", _with_entry(bundles["ed25519-a"], v2).to_json())
 
     release = out / "release"
     for rel, data in {
@@ -193,7 +231,10 @@ def generate(out: Path) -> list[Path]:
         },
     )
     put("sast.statement.json", sast.to_json())
-    put("sast.sigstore.json", sign_statement(sast, ks["ed25519-a"]).to_json())
+    sast_bundle = sign_statement(sast, ks["ed25519-a"])
+    put("sast.sigstore.json", sast_bundle.to_json())
+    v2_dsse = test_log_entry(rekor, sast_bundle, b"", version="0.0.2", signer_der=der_a)
+    put("sast.tlog-v2.sigstore.json", _with_entry(sast_bundle, v2_dsse).to_json())
     prov = Statement(
         (Subject("artifact.bin", digest),),
         SLSA_PROVENANCE_V1,

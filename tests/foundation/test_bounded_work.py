@@ -20,23 +20,12 @@ from helpers import assert_one_line_error, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nebsign._internal import hashpool
 from nebsign.keys import generate_key, private_key_pem, public_key_pem
 from nebsign.manifest import FileEntry, LinkEntry, Manifest
 from nebsign.tree import build_manifest, expected_sizes, load_and_verify_tree, verify_tree
 
 HUGE = 15 * 2**40  # 15 TiB
 GUARD = 120  # seconds: a hang guard for the subprocess, not a timing assertion
-
-
-@pytest.fixture(params=["c", "python"])
-def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with the C loop, then with the pure-Python one."""
-    if request.param == "python":
-        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
-    elif hashpool._speedups is None:
-        pytest.skip("C loop not built here")
-    return str(request.param)
 
 
 def _sparse(path: Path, size: int = HUGE) -> None:

@@ -19,23 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nebsign._internal import hashpool
+from nebsign._internal import hashloops, hashpool
 from nebsign.digest import hash_files
 from nebsign.errors import InputError
 from nebsign.manifest import FileEntry, Manifest, files_json
 from nebsign.tree import build_manifest, load_and_verify_tree, verify_tree
 
 needs_c = pytest.mark.skipif(hashpool._speedups is None, reason="C loop not built here")
-
-
-@pytest.fixture(params=["c", "python"])
-def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with the C loop, then with the pure-Python one."""
-    if request.param == "python":
-        monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
-    elif hashpool._speedups is None:
-        pytest.skip("C loop not built here")
-    return str(request.param)
 
 
 SIZES = [0, 1, 4096, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 2 * 2**20 + 3]
@@ -511,7 +501,7 @@ def test_deferred_file_errors_name_the_file(tmp_path: Path) -> None:
     c_out = hashpool._hash_group_batch_c(batch, entry_type=None)
     assert c_out == hashpool._hash_group_batch(batch)
     assert c_out[0][3] == {1: f"cannot hash {tmp_path}/fifo: not a regular file"}
-    assert hashpool._hash_deferred(str(tmp_path), None, ["fifo", "gone"], [0, 1]) == {
+    assert hashloops._hash_deferred(str(tmp_path), None, ["fifo", "gone"], [0, 1]) == {
         0: (-1, "00" * 32, False, f"cannot hash {tmp_path}/fifo: not a regular file"),
         1: (-1, "00" * 32, False, f"cannot read {tmp_path}/gone: No such file or directory"),
     }

@@ -156,7 +156,7 @@ def test_every_error_class_names_its_reason() -> None:
                 code = vars(cls)["reason"]
                 assert code == code.lower() and " " not in code
                 seen.setdefault(f"{cls.__module__}.{cls.__name__}", code)
-    assert seen["nebsign.release_check.MissingAttestation"] == "missing-attestation"
+    assert seen["nebsign.verify.MissingAttestation"] == "missing-attestation"
     from nebsign import verify
 
     assert verify.MissingAttestation is MissingAttestation  # one class, not two

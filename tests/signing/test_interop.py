@@ -26,6 +26,16 @@ def _openssl(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(argv, capture_output=True, check=False, timeout=60)
 
 
+def _low_s(der: bytes) -> bytes:
+    """OpenSSL's random-nonce ECDSA gives high-S half the time; nebsign takes low-S only."""
+    from cryptography.hazmat.primitives.asymmetric import utils
+
+    from nebsign.signing import P256_ORDER
+
+    r, s = utils.decode_dss_signature(der)
+    return utils.encode_dss_signature(r, min(s, P256_ORDER - s))
+
+
 def _pkey_verify(pub: Path, data: Path, sig: Path, *, rawin: bool) -> int:
     extra = ["-rawin"] if rawin else []
     args = ["pkeyutl", "-verify", "-pubin", "-inkey", pub, *extra, "-in", data, "-sigfile", sig]
@@ -86,7 +96,7 @@ def test_nebsign_verifies_openssl_signatures(tmp_path: Path) -> None:
                     "-out", str(tmp_path / "sig.der"), str(tmp_path / "digest.bin"))  # fmt: skip
     assert made.returncode == 0, made.stderr
     bundle = Bundle(
-        content=MessageSignature((tmp_path / "sig.der").read_bytes(), digest),
+        content=MessageSignature(_low_s((tmp_path / "sig.der").read_bytes()), digest),
         public_key_hint=KEY_IDS["p256-a"],
     )
     policy = TrustPolicy.from_keys([load_public_key((GOLDEN / "keys/p256-a.pub").read_bytes())])
@@ -100,7 +110,9 @@ def test_cosign_style_p256_signatures_are_refused_with_a_reason(tmp_path: Path) 
                     "-out", str(tmp_path / "sig.der"), str(GOLDEN / "artifact.bin"))  # fmt: skip
     assert made.returncode == 0, made.stderr
     bundle = Bundle(
-        content=MessageSignature((tmp_path / "sig.der").read_bytes(), bytes.fromhex(ARTIFACT_SHA)),
+        content=MessageSignature(
+            _low_s((tmp_path / "sig.der").read_bytes()), bytes.fromhex(ARTIFACT_SHA)
+        ),
         public_key_hint=KEY_IDS["p256-a"],
     )
     policy = TrustPolicy.from_keys([load_public_key((GOLDEN / "keys/p256-a.pub").read_bytes())])

@@ -119,3 +119,48 @@ def test_cli_tlog_policy() -> None:
     prod = run_cli("verify", art, "--bundle", str(GOLDEN / TLOG), "--key",
                    str(GOLDEN / "keys/ed25519-a.pub"))  # fmt: skip
     assert_one_line_error(prod, 1)
+
+
+# ---- Rekor v2 (0.0.2) entries: inclusion proof + checkpoint, no signed entry timestamp ----------
+
+V2 = {"artifact": "artifact.bin.tlog-v2.sigstore.json", "dsse": "sast.tlog-v2.sigstore.json"}
+
+
+def test_rekor_v2_entries_verify() -> None:
+    from nebsign.verify import verify_attestation
+
+    policy = golden_policy("policy-tlog.toml")  # require_tlog = true
+    assert verify_artifact(ARTIFACT_SHA, [golden_bundle(V2["artifact"])], policy).signers == (
+        KEY_IDS["ed25519-a"],
+    )
+    assert verify_attestation(golden_bundle(V2["dsse"]), policy).covers(ARTIFACT_SHA)
+    verified = verify_artifact(ARTIFACT_SHA, [golden_bundle(V2["dsse"])], policy, attestations=True)
+    assert verified.signers == (KEY_IDS["ed25519-a"],)
+
+
+@pytest.mark.parametrize("which", sorted(V2))
+@pytest.mark.parametrize("field", ["digest", "content", "rawBytes"])
+def test_rekor_v2_body_must_match_the_bundle(which: str, field: str) -> None:
+    import base64
+
+    from nebsign.verify import verify_attestation
+
+    raw = json.loads((GOLDEN / V2[which]).read_bytes())
+    entry = raw["verificationMaterial"]["tlogEntries"][0]
+    body = base64.b64decode(entry["canonicalizedBody"])
+    start = body.index(f'"{field}":"'.encode()) + len(field) + 4
+    flipped = body[:start] + (b"B" if body[start : start + 1] != b"B" else b"C") + body[start + 1 :]
+    entry["canonicalizedBody"] = base64.b64encode(flipped).decode()
+    bundle = Bundle.from_json(json.dumps(raw).encode())
+    policy = golden_policy("policy-tlog.toml")
+    with pytest.raises(TlogInvalid):
+        if which == "dsse":
+            verify_attestation(bundle, policy)
+        else:
+            verify_artifact(ARTIFACT_SHA, [bundle], policy)
+
+
+def test_cli_verifies_an_artifact_by_a_logged_v2_attestation() -> None:
+    result = run_cli("verify", str(GOLDEN / "artifact.bin"), "--bundle", str(GOLDEN / V2["dsse"]),
+                     "--policy", str(GOLDEN / "policy-tlog.toml"))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
