@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sast.sastkit import CASES, bandit, semgrep
@@ -117,8 +118,13 @@ def test_location_needs_path_or_url() -> None:
     raise AssertionError("a location without path or url was accepted")
 
 
+# integers at the edge of I-JSON's exact range too: a list is written back canonically
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.sampled_from([2**53 - 1, 2**53, -(2**53)])
+    | st.text(max_size=8),
     lambda kids: (
         st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=5)
     ),
@@ -131,6 +137,15 @@ def _round_trips(found: list[Finding]) -> None:
     raw = findings_to_json(found)
     assert findings_from_json(raw) == sorted(found, key=Finding.sort_key)
     assert findings_to_json(findings_from_json(raw)) == raw
+
+
+def test_a_finding_that_cannot_be_written_back_is_refused() -> None:
+    good = _finding().to_dict()
+    good["properties"] = {"count": 2**53}
+    with pytest.raises(InputError, match="I-JSON"):
+        findings_from_json(json.dumps({"findings": [good]}).encode())
+    good["properties"] = {"count": 2**53 - 1}
+    _round_trips(findings_from_json(json.dumps({"findings": [good]}).encode()))
 
 
 @settings(max_examples=150, deadline=None)
