@@ -13,7 +13,7 @@ def display_path(path: str) -> str:
     Printed as is when it is printable, valid Unicode and in NFC (the common
     case). Otherwise escaped, with backslashes doubled so the escapes are
     unambiguous: control characters and other non-printables as ``\\n``,
-    ``\\t`` or ``\\uXXXX``; bytes that were not UTF-8 (surrogate-escaped
+    ``\\t``, ``\\x1b`` (ASCII) or ``\\uXXXX``; bytes that were not UTF-8 (surrogate-escaped
     by the file system decoding) as ``\\xNN``; and, in a name that is not
     NFC, its combining marks as ``\\uXXXX``, so ``café`` (NFC) and
     ``cafe\\u0301`` (NFD), two different files, never print alike.
@@ -30,6 +30,8 @@ def display_path(path: str) -> str:
             out.append(f"\\x{code - 0xDC00:02x}")
         elif ch in _SHORT:
             out.append(_SHORT[ch])
+        elif code < 0x80 and not ch.isprintable():  # ASCII controls: ESC is \x1b
+            out.append(f"\\x{code:02x}")
         elif not ch.isprintable() or (not nfc and unicodedata.combining(ch)):
             out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:

@@ -14,11 +14,13 @@ writes, so hashing and writing overlap); the source is read exactly once.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import http.client
 import io
 import os
 import queue
+import socket
 import ssl
 import stat
 import tempfile
@@ -26,8 +28,11 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from nebsign._internal.kcopy import KernelCopyTimeout, copy_kernel
+from nebsign._internal.location import check_url, is_url, join_location, location_alias, redact
+from nebsign._internal.printable import printable
 from nebsign.digest import FileDigest, TooLarge, sha256_bytes, sha256_stream
 from nebsign.errors import EnvironmentFault, InputError
 
@@ -37,10 +42,12 @@ __all__ = [
     "FetchStalled",
     "FetchTimeout",
     "SizeMismatch",
+    "check_url",
     "fetch_bytes",
     "fetch_to_fd",
     "is_url",
     "join_location",
+    "location_alias",
     "redact",
 ]
 
@@ -91,34 +98,6 @@ class FetchLimits:
             raise InputError(f"TLS CA file: not PEM certificates ({exc})") from exc
 
 
-def is_url(location: str) -> bool:
-    """True for ``http://`` and ``https://`` locations."""
-    return location.startswith(("http://", "https://"))
-
-
-def join_location(base: str, relpath: str) -> str:
-    """*relpath* (already checked safe) under *base* (a directory path or URL).
-
-    A URL keeps its user info and query (e.g. a token) for every file.
-    """
-    if is_url(base):
-        parts = urllib.parse.urlsplit(base)
-        path = parts.path.rstrip("/") + "/" + urllib.parse.quote(relpath, safe="/")
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-    return os.path.join(base, *relpath.split("/"))
-
-
-def redact(location: str) -> str:
-    """*location* without URL user info, query or fragment (for logs and errors)."""
-    if not is_url(location):
-        return location
-    parts = urllib.parse.urlsplit(location)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
 class _Raw(Protocol):
     def readinto(self, buffer: memoryview, /) -> int | None: ...
 
@@ -158,24 +137,58 @@ class _Reader:
         return n
 
 
+class _Watchdog:
+    """Shuts the connection's socket down at the deadline, whatever is being read.
+
+    Socket timeouts only bound the wait for *one* ``recv``: a server that
+    sends one byte of its status line or headers per second never trips
+    them. At the deadline this timer shuts the socket down (on a duplicate
+    descriptor, so the reading thread's socket object is not touched), the
+    blocked read returns, and :attr:`fired` turns the outcome into
+    :class:`FetchTimeout`. Covers connect, TLS handshake, headers and body.
+    """
+
+    def __init__(self, conn: http.client.HTTPConnection, deadline: float) -> None:
+        self.conn = conn
+        self.fired = False
+        self.timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self.conn.sock
+        if sock is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            dup = socket.socket(fileno=os.dup(sock.fileno()))
+            try:
+                dup.shutdown(socket.SHUT_RDWR)
+            finally:
+                dup.close()
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
 def _open_http(
-    location: str, limits: FetchLimits
-) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, int]:
+    location: str, limits: FetchLimits, deadline: float
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, int, _Watchdog]:
     url = redact(location)
+    check_url(location)
     parts = urllib.parse.urlsplit(location)
-    if not parts.hostname:
-        raise InputError(f"invalid URL {url!r}")
+    host = parts.hostname or ""
     conn: http.client.HTTPConnection
+    # Each recv waits at most the stall time, and never past the deadline.
+    timeout = max(0.001, min(limits.stall, deadline - time.monotonic()))
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            host, parts.port, timeout=timeout, context=limits.tls_context()
+        )
+    else:
+        conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    watchdog = _Watchdog(conn, deadline)
     try:
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(
-                parts.hostname,
-                parts.port,
-                timeout=limits.stall,
-                context=limits.tls_context(),
-            )
-        else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=limits.stall)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -186,40 +199,78 @@ def _open_http(
             headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
         conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
-    except TimeoutError as exc:
-        raise FetchStalled(f"{url}: no response (stalled)") from exc
     except (OSError, http.client.HTTPException) as exc:
-        raise FetchError(f"{url}: request failed: {exc}") from exc
-    if resp.status != 200:
+        watchdog.cancel()
         conn.close()
-        raise FetchError(f"{url}: HTTP {resp.status} {resp.reason}")
-    length_text = resp.getheader("Content-Length")
-    length = -1
-    if length_text is not None:
-        try:
-            length = int(length_text)
-        except ValueError as exc:
-            conn.close()
-            raise FetchError(f"{url}: invalid Content-Length {length_text[:40]!r}") from exc
-    return conn, resp, length
-
-
-def _open_local(path: str) -> io.FileIO:
-    """Open a local source file; a missing or unreadable file is bad input (exit 2)."""
+        if watchdog.fired:
+            raise FetchTimeout(f"{url}: no complete response before the deadline") from exc
+        if isinstance(exc, TimeoutError):
+            raise FetchStalled(f"{url}: no response (stalled)") from exc
+        raise FetchError(f"{url}: request failed: {printable(str(exc), 200)}") from exc
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        length = _announced_length(resp, url)
+    except FetchError:
+        watchdog.cancel()
+        conn.close()
+        raise
+    return conn, resp, length, watchdog
+
+
+def _announced_length(resp: http.client.HTTPResponse, url: str) -> int:
+    """Content-Length of a 200 response, -1 when absent; any other status is an error."""
+    if resp.status != 200:
+        raise FetchError(f"{url}: HTTP {resp.status} {printable(resp.reason, 100)}")
+    length_text = resp.getheader("Content-Length")
+    if length_text is None:
+        return -1
+    try:
+        return int(length_text)
+    except ValueError as exc:
+        raise FetchError(f"{url}: invalid Content-Length {printable(length_text, 40)!r}") from exc
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_local(path: str, below: str | None = None) -> io.FileIO:
+    """Open a local source file; a missing or unreadable file is bad input (exit 2).
+
+    Nothing is followed below *below* (the release directory): each
+    directory is opened with ``O_NOFOLLOW`` relative to the one before, and
+    the file itself with ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO cannot block the
+    open) and checked with ``fstat`` to be a regular file before any read.
+    """
+    shown = redact(path)
+    base, rel = os.path.split(path)
+    if below is not None and path.startswith(below.rstrip("/") + "/"):
+        base, rel = below, path[len(below.rstrip("/")) + 1 :]
+    parts = rel.split("/")
+    dir_fd = -1
+    try:
+        dir_fd = os.open(base or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for part in parts[:-1]:
+            nfd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
+            os.close(dir_fd)
+            dir_fd = nfd
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(parts[-1], flags, dir_fd=dir_fd)
     except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
+        raise InputError(f"{shown}: no such file") from exc
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise InputError(f"{shown}: a symbolic link or not a directory on the way") from exc
+        raise InputError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    finally:
+        if dir_fd >= 0:
+            os.close(dir_fd)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise InputError(f"{path}: not a regular file")
+        raise InputError(f"{shown}: not a regular file")
+    os.set_blocking(fd, True)
     return io.FileIO(fd, "rb", closefd=True)
 
 
 _SMALL = 1024 * 1024  # files up to this size are read whole: no thread, no ring
-_KCHUNK = 8 * 1024 * 1024  # bytes per copy_file_range call
 _QUEUE = 4  # chunks in flight to the writer thread (bounded memory)
 
 
@@ -285,124 +336,6 @@ def _copy_large(reader: _Reader, dst_fd: int, limit: int) -> FileDigest:
     return digest
 
 
-_SYNC_FILE_RANGE_WRITE = 2
-_libc_sync_file_range: Any = None
-
-
-def _start_writeback(fd: int, offset: int, nbytes: int) -> None:
-    """Ask the kernel to start writing this range to disk now (``sync_file_range``).
-
-    Asynchronous; it only lets the final ``fsync`` find most of the file
-    already on its way to disk instead of starting then. Best effort: a
-    missing ``sync_file_range`` or an error changes nothing but speed.
-    """
-    global _libc_sync_file_range
-    if _libc_sync_file_range is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            func = ctypes.CDLL(ctypes.util.find_library("c") or None).sync_file_range
-            func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-            func.restype = ctypes.c_int
-            _libc_sync_file_range = func
-        except (OSError, AttributeError):
-            _libc_sync_file_range = False
-    if _libc_sync_file_range:
-        _libc_sync_file_range(fd, offset, nbytes, _SYNC_FILE_RANGE_WRITE)
-
-
-class _KernelCopy:
-    """Local file -> staged file with ``copy_file_range`` in a thread; hash the staged copy.
-
-    The copier thread moves the source into the destination in the kernel
-    (no user-space copy); :meth:`readinto` hands the bytes that have landed
-    in the destination to :func:`~nebsign.digest.sha256_stream` with
-    ``pread``. The source is read once, and the digest is of exactly the
-    bytes that were staged, while copying and hashing overlap.
-    """
-
-    def __init__(self, src_fd: int, dst_fd: int, limit: int, deadline: float, shown: str) -> None:
-        self.src_fd, self.dst_fd = src_fd, dst_fd
-        self.limit, self.deadline, self.shown = limit, deadline, shown
-        self.copied = 0
-        self.done = False
-        self.error: BaseException | None = None
-        self.pos = 0
-        self.cond = threading.Condition()
-        self.thread = threading.Thread(target=self._copy, name="nebsign-kernel-copy", daemon=True)
-
-    def probe(self) -> bool:
-        """Copy the first chunk in this thread; False if copy_file_range is unusable here."""
-        try:
-            n = os.copy_file_range(self.src_fd, self.dst_fd, min(_KCHUNK, self.limit + 1))
-        except OSError as exc:
-            if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                return False
-            raise
-        self.copied = n
-        self.done = n == 0
-        if not self.done:
-            self.thread.start()
-        return True
-
-    def _copy(self) -> None:
-        try:
-            while True:
-                if time.monotonic() > self.deadline:
-                    with self.cond:
-                        self.error = FetchTimeout(f"{self.shown}: copy exceeded its deadline")
-                        self.done = True
-                        self.cond.notify_all()
-                    return
-                want = min(_KCHUNK, self.limit + 1 - self.copied)
-                n = os.copy_file_range(self.src_fd, self.dst_fd, want) if want > 0 else 0
-                if n:
-                    _start_writeback(self.dst_fd, self.copied, n)
-                with self.cond:
-                    self.copied += n
-                    if n == 0 or self.copied > self.limit:
-                        self.done = True
-                    self.cond.notify_all()
-                if self.done:
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the hashing side
-            with self.cond:
-                self.error = exc
-                self.done = True
-                self.cond.notify_all()
-
-    def readinto(self, view: memoryview) -> int:
-        with self.cond:
-            while self.pos >= self.copied and not self.done:
-                self.cond.wait()
-            if self.error is not None:
-                raise self.error
-            avail = self.copied - self.pos
-        if avail <= 0:
-            return 0
-        n = os.preadv(self.dst_fd, [view[: min(len(view), avail)]], self.pos)
-        self.pos += n
-        return n
-
-    def join(self) -> None:
-        if self.thread.is_alive():
-            self.thread.join()
-
-
-def _copy_kernel(
-    src_fd: int, dst_fd: int, limit: int, deadline: float, shown: str
-) -> FileDigest | None:
-    """Overlapped kernel copy + hash of the staged bytes; None if not supported."""
-    job = _KernelCopy(src_fd, dst_fd, limit, deadline, shown)
-    if not job.probe():
-        return None
-    try:
-        return sha256_stream(job, limit=limit)  # type: ignore[arg-type]
-    finally:
-        job.join()
-
-
 def fetch_to_fd(
     location: str,
     dst_fd: int,
@@ -410,6 +343,7 @@ def fetch_to_fd(
     limit: int,
     limits: FetchLimits = FetchLimits(),
     expected_size: int | None = None,
+    below: str | None = None,
 ) -> FileDigest:
     """Copy *location* into *dst_fd* while hashing it; the source is read once.
 
@@ -417,22 +351,26 @@ def fetch_to_fd(
     source is copied in the kernel and the staged bytes are hashed).
 
     More than *limit* bytes raises :class:`TooLarge`; with *expected_size*,
-    a Content-Length or a body of any other size is refused too.
+    a Content-Length or a body of any other size is refused too. A local
+    *location* under the directory *below* is opened without following any
+    link beneath it.
     """
     deadline = time.monotonic() + limits.total
     shown = redact(location)
     raw: _Raw
     conn: http.client.HTTPConnection | None = None
+    watchdog: _Watchdog | None = None
     if is_url(location):
-        conn, raw, length = _open_http(location, limits)
+        conn, raw, length, watchdog = _open_http(location, limits, deadline)
         if length > limit or (expected_size is not None and length not in (-1, expected_size)):
+            watchdog.cancel()
             conn.close()
             raise TooLarge(
                 f"{shown}: server announces {length} bytes, "
                 f"expected {expected_size if expected_size is not None else f'<= {limit}'}"
             )
     else:
-        raw = _open_local(location)
+        raw = _open_local(location, below)
     try:
         reader = _Reader(raw, shown, deadline, limit)
         try:
@@ -440,17 +378,25 @@ def fetch_to_fd(
             if expected_size is not None and expected_size <= _SMALL:
                 digest = _copy_small(reader, dst_fd, limit)
             elif isinstance(raw, io.FileIO):
-                digest = _copy_kernel(raw.fileno(), dst_fd, limit, deadline, shown)
+                digest = copy_kernel(raw.fileno(), dst_fd, limit, deadline, shown)
             if digest is None:
                 digest = _copy_large(reader, dst_fd, limit)
         except TooLarge as exc:
             raise TooLarge(
                 f"{shown}: more than the expected {limit} bytes (oversized or over-sent)"
             ) from exc
+        except (FetchError, KernelCopyTimeout) as exc:
+            if isinstance(exc, KernelCopyTimeout) or (watchdog is not None and watchdog.fired):
+                raise FetchTimeout(f"{shown}: transfer exceeded its deadline") from exc
+            raise
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         raw.close()
         if conn is not None:
             conn.close()
+    if watchdog is not None and watchdog.fired:
+        raise FetchTimeout(f"{shown}: transfer exceeded its deadline")
     if expected_size is not None and digest.size != expected_size:
         raise SizeMismatch(f"{shown}: got {digest.size} bytes, expected {expected_size}")
     return digest

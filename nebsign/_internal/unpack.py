@@ -12,20 +12,31 @@ mode 0644 or 0755; set-id bits and ownership are never restored.
 
 from __future__ import annotations
 
+import io
+import lzma
 import os
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from nebsign._internal.atomic import io_error
 from nebsign._internal.safepath import check_link_target, check_relpath
 from nebsign.errors import InputError, VerdictError
 
-__all__ = ["ARCHIVE_SUFFIXES", "UnpackResult", "UnsafeArchive", "is_archive", "safe_extract"]
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "MAX_EXT_HEADER",
+    "HeaderRefused",
+    "UnpackResult",
+    "UnsafeArchive",
+    "is_archive",
+    "safe_extract",
+]
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
 _CHUNK = 1024 * 1024
@@ -125,7 +136,8 @@ class _Extractor:
         path = self.dest / name
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            fd = os.open(path, flags, 0o755 if executable else 0o644)
+            fd = os.open(path, flags, 0o600)
+            os.fchmod(fd, 0o755 if executable else 0o644)
         except OSError as exc:
             raise io_error(path, exc, "create") from exc
         try:
@@ -170,19 +182,143 @@ class _Extractor:
         self.regular.add(name)
 
 
+#: Largest PAX or GNU long-name/long-link header read into memory (names are < 4 KiB).
+MAX_EXT_HEADER = 1024 * 1024
+#: Extended headers in a row before one member (tarfile nests them, holding each).
+MAX_EXT_CHAIN = 8
+_EXT_TYPES = frozenset(
+    {
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    }
+)
+
+
+class HeaderRefused(UnsafeArchive):
+    """A tar header that would be read whole into memory is over the bound."""
+
+    reason = "header-refused"
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A :class:`tarfile.TarInfo` that checks extended headers *before* reading them.
+
+    ``tarfile`` reads a PAX or GNU long-name header's whole declared size
+    into memory, nests a chain of them, and accumulates global PAX headers;
+    a few kilobytes of gzip can declare gigabytes. Each is bounded here by
+    its declared size first; sparse members (whose maps are read the same
+    way) are refused.
+    """
+
+    def _proc_member(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            self._refuse_sparse()
+        if self.type not in _EXT_TYPES:
+            return self._parent_proc(tf)
+        if self.size > MAX_EXT_HEADER:
+            raise HeaderRefused(
+                f"an extended tar header declares {self.size} bytes, over the bound of "
+                f"{MAX_EXT_HEADER} (refused before reading it)",
+                hint="the archive is unsafe to unpack; nothing was installed",
+            )
+        depth: int = getattr(tf, "_nebsign_chain", 0)
+        if depth >= MAX_EXT_CHAIN:
+            raise HeaderRefused(f"more than {MAX_EXT_CHAIN} extended tar headers in a row")
+        if self.type == tarfile.XGLTYPE:
+            total: int = getattr(tf, "_nebsign_global", 0) + self.size
+            if total > MAX_EXT_HEADER:
+                raise HeaderRefused(f"global tar headers exceed {MAX_EXT_HEADER} bytes")
+            setattr(tf, "_nebsign_global", total)  # noqa: B010 - private counter
+        setattr(tf, "_nebsign_chain", depth + 1)  # noqa: B010
+        try:
+            return self._parent_proc(tf)
+        finally:
+            setattr(tf, "_nebsign_chain", depth)  # noqa: B010
+
+    def _parent_proc(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        info: tarfile.TarInfo = super()._proc_member(tf)  # type: ignore[misc]
+        return info
+
+    def _refuse_sparse(self, *_args: object) -> None:
+        raise HeaderRefused(f"sparse member {self.name[:200]!r} refused (not supported)")
+
+    _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = _refuse_sparse
+
+
+#: Most memory an xz stream may ask for (its dictionary); ``xz -9`` needs 65 MiB.
+XZ_MEMLIMIT = 96 * 1024 * 1024
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+
+
+class _XZReader(io.RawIOBase):
+    """An xz stream decoded with a memory limit (``tarfile``'s own xz support has none).
+
+    A stream whose header declares a dictionary above :data:`XZ_MEMLIMIT`
+    is refused before anything is allocated for it.
+    """
+
+    def __init__(self, fh: IO[bytes], memlimit: int) -> None:
+        self.fh = fh
+        self.dec = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=memlimit)
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self.pending:
+            if self.dec.eof:
+                return 0
+            data = self.fh.read(64 * 1024) if self.dec.needs_input else b""
+            if self.dec.needs_input and not data:
+                raise EOFError("xz stream ends early")
+            self.pending = self.dec.decompress(data, max_length=len(view))
+        n = min(len(view), len(self.pending))
+        view[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+def _open_tar(path: Path, fh: IO[bytes]) -> tarfile.TarFile:
+    if fh.read(len(_XZ_MAGIC)) == _XZ_MAGIC:
+        fh.seek(0)
+        stream = io.BufferedReader(_XZReader(fh, XZ_MEMLIMIT), 1024 * 1024)
+        return tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo)
+    fh.seek(0)
+    return tarfile.open(fileobj=fh, mode="r:*", tarinfo=_BoundedTarInfo)
+
+
+_CORRUPT = (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error)
+
+
 def _extract_tar(ex: _Extractor, path: Path) -> None:
     try:
-        tf = tarfile.open(path, "r:*")  # noqa: SIM115 - closed below
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise InputError(f"archive {ex.archive}: not a readable tar archive: {exc}") from exc
-    with tf:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise io_error(path, exc, "read") from exc
+    with fh:
         try:
-            for member in tf:
-                _tar_member(ex, tf, member)
-        except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-            if isinstance(exc, OSError) and exc.errno is not None:
-                raise io_error(path, exc, "unpack") from exc
-            raise InputError(f"archive {ex.archive}: corrupt tar archive: {exc}") from exc
+            tf = _open_tar(path, fh)
+        except lzma.LZMAError as exc:
+            if "limit" in str(exc).lower():
+                raise ex.refuse("?", f"its xz stream needs more than {XZ_MEMLIMIT} bytes") from exc
+            raise InputError(f"archive {ex.archive}: not a readable tar archive: {exc}") from exc
+        except _CORRUPT as exc:
+            raise InputError(f"archive {ex.archive}: not a readable tar archive: {exc}") from exc
+        with tf:
+            try:
+                for member in tf:
+                    _tar_member(ex, tf, member)
+            except lzma.LZMAError as exc:
+                raise InputError(f"archive {ex.archive}: corrupt xz stream: {exc}") from exc
+            except _CORRUPT as exc:
+                if isinstance(exc, OSError) and exc.errno is not None:
+                    raise io_error(path, exc, "unpack") from exc
+                raise InputError(f"archive {ex.archive}: corrupt tar archive: {exc}") from exc
 
 
 def _tar_member(ex: _Extractor, tf: tarfile.TarFile, member: tarfile.TarInfo) -> None:

@@ -19,13 +19,16 @@ from typing import ClassVar
 
 from nebsign._internal.atomic import atomic_write, fsync_dir, io_error
 from nebsign._internal.canonical import canonical_json
+from nebsign._internal.fetch import check_url, is_url
 from nebsign.agent.hooks import run_hook
 from nebsign.agent.session import (
     COMPLETE_MARKER,
     RECORD_FILE,
     Session,
+    after_switch,
     installed_details,
     open_session,
+    same_kind,
     utc_text,
 )
 from nebsign.agent.source import redact
@@ -115,7 +118,9 @@ def install_release(
     step: Step | None = None,
 ) -> InstallOutcome:
     """Install the release at *location* (directory or URL) under *policy*'s root."""
-    with open_session(policy.root, step) as session:
+    if is_url(location):
+        check_url(location)  # a malformed URL is bad input, before anything is locked or logged
+    with open_session(policy.root, step, create=True) as session:
         return install_in_session(session, policy, location, now=now)
 
 
@@ -126,8 +131,10 @@ def install_in_session(
     shown = redact(location)
     when = now or datetime.now(UTC)
     stage = tempfile.mkdtemp(prefix="install-", dir=session.layout.staging)
+    os.chmod(stage, 0o755)  # noqa: S103 - becomes releases/<v>; staging/ (0700) keeps it private
     stage_path = Path(stage)
     version: str | None = None
+    session.switched = None
     try:
         meta = stage_metadata(location, stage_path, policy, when, session.step)
         version = meta.version
@@ -150,14 +157,49 @@ def install_in_session(
         )
         return _commit(session, policy, staged, record, shown)
     except NebsignError as exc:
+        if session.switched is not None:
+            # The release is live: this is not a refusal. Say what happened and let the
+            # next command's recovery finish the log and the state (one attempt, one outcome).
+            raise after_switch(session, exc) from exc
         if not isinstance(exc, HealthCheckFailed):
             details = {"reason": reason_of(exc), "message": exc.message, "source": shown}
             if version is not None:
                 details["version"] = version
-            session.record("refused", details)
+            _log_refusal(session, details, exc)
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+#: An identical refusal repeated within this many seconds is not logged again
+#: (a daemon retrying a broken URL every poll would otherwise add a line each time).
+REPEAT_SECONDS = 3600
+
+
+def _log_refusal(session: Session, details: dict[str, str], exc: NebsignError) -> None:
+    last = session.log.last
+    if (
+        last is not None
+        and last.event == "refused"
+        and all(last.details.get(k) == v for k, v in details.items())
+        and _age(last.time) < REPEAT_SECONDS
+    ):
+        return
+    try:
+        session.record("refused", details)
+    except NebsignError as log_exc:
+        # Keep the refusal's own message; add why it could not be logged.
+        raise same_kind(
+            log_exc, f"{exc.message}; and the refusal could not be logged: {log_exc.message}"
+        ) from exc
+
+
+def _age(stamp: str) -> float:
+    try:
+        then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return float("inf")
+    return (datetime.now(UTC) - then).total_seconds()
 
 
 def _commit(

@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nebsign._internal.readlimit import read_bounded
-from nebsign.agent.auditlog import LogTampered, verify_log
+from nebsign.agent.auditlog import LogTampered, verify_from_checkpoint
 from nebsign.agent.hooks import run_hook
 from nebsign.agent.layout import AgentLayout
-from nebsign.agent.session import Session, open_session
+from nebsign.agent.session import (
+    Session,
+    StateMismatch,
+    check_floor,
+    check_state_against_log,
+    open_session,
+)
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR
 from nebsign.agent.state import ReleaseRecord, load_state
 from nebsign.digest import sha256_bytes
@@ -62,8 +68,8 @@ def recheck_release(layout: AgentLayout, record: ReleaseRecord) -> None:
     """Raise :class:`CorruptRelease` unless the installed files match the stored manifest."""
     rdir = layout.release_dir(record.version)
     where = f"release {record.version} ({rdir})"
-    if not rdir.is_dir():
-        raise CorruptRelease(f"{where} is missing; refusing to roll back to it")
+    if not layout.release_is_dir(record.version):
+        raise CorruptRelease(f"{where} is missing or a symbolic link; refusing to roll back to it")
     try:
         raw = read_bounded(rdir / "meta" / MANIFEST_FILE, MAX_MANIFEST_BYTES, "stored manifest")
     except InputError as exc:
@@ -164,16 +170,17 @@ class AgentStatus:
 def agent_status(root: Path) -> AgentStatus:
     """Read-only view of the agent root (no lock, no recovery)."""
     layout = AgentLayout(root)
-    if not root.is_dir():
-        raise InputError(f"agent root {root} does not exist", hint="install a release first")
+    layout.require_root()
     state = load_state(layout.state_file)
     problem: str | None = None
     entries = 0
     try:
-        result = verify_log(layout.log_file, state.log)
+        result = verify_from_checkpoint(layout.log_file, state.log)
         entries = result.entries
-    except LogTampered as exc:
-        problem = exc.message
+        check_state_against_log(layout, state, result)
+        check_floor(layout, state, result.last)
+    except (LogTampered, StateMismatch) as exc:
+        problem = exc.diagnostics()
     return AgentStatus(
         root,
         state.current,

@@ -27,9 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from nebsign._internal.atomic import fsync_dir, io_error
+from nebsign._internal.atomic import io_error
 from nebsign._internal.fetch import FetchLimits, SizeMismatch, fetch_to_fd, join_location
+from nebsign._internal.printable import printable
 from nebsign._internal.unpack import is_archive, safe_extract
+from nebsign.agent.durable import fsync_tree, publish_modes
 from nebsign.agent.source import MANIFEST_FILE, PAYLOAD_DIR, list_bundles, redact
 from nebsign.digest import TooLarge
 from nebsign.errors import NebsignError, VerdictError
@@ -62,7 +64,6 @@ __all__ = [
 ]
 
 Step = Callable[[str], None]
-_SYNCFS_MIN_FILES = 256
 
 
 class ArtifactMismatch(VerdictError):
@@ -97,17 +98,33 @@ def fetch_limits(policy: HostPolicy) -> FetchLimits:
 def _new_file(path: Path) -> int:
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        return os.open(path, flags, 0o644)
+        fd = os.open(path, flags, 0o600)
     except OSError as exc:
         raise io_error(path, exc, "create") from exc
+    try:
+        os.fchmod(fd, 0o644)  # the installed mode, whatever the umask
+    except OSError as exc:
+        os.close(fd)
+        raise io_error(path, exc, "chmod") from exc
+    return fd
 
 
-def _copy_in(location: str, dest: Path, limit: int, policy: HostPolicy, size: int | None) -> str:
-    """Copy one source file into *dest* (new, fsynced); return its hex sha256."""
+def _copy_in(
+    location: str,
+    dest: Path,
+    limit: int,
+    policy: HostPolicy,
+    size: int | None,
+    below: str | None = None,
+) -> str:
+    """Copy one source file into *dest* (new); return its hex sha256.
+
+    A local source is opened without following links below *below*.
+    """
     fd = _new_file(dest)
     try:
         digest = fetch_to_fd(
-            location, fd, limit=limit, limits=fetch_limits(policy), expected_size=size
+            location, fd, limit=limit, limits=fetch_limits(policy), expected_size=size, below=below
         )
     except OSError as exc:
         raise io_error(dest, exc) from exc
@@ -142,7 +159,12 @@ def stage_metadata(
     manifest_path = meta_dir / MANIFEST_FILE
     lim = policy.limits
     _copy_in(
-        join_location(location, MANIFEST_FILE), manifest_path, lim.max_manifest_bytes, policy, None
+        join_location(location, MANIFEST_FILE),
+        manifest_path,
+        lim.max_manifest_bytes,
+        policy,
+        None,
+        location,
     )
     # Parsed only once its signature verified (in verify_release).
     manifest_raw = _read_staged(manifest_path)
@@ -152,9 +174,10 @@ def stage_metadata(
     for kind, names in (("sig", listing.signatures), ("att", listing.attestations)):
         for i, name in enumerate(names):
             dest = bundle_dir / f"{kind}-{i:03d}.sigstore.json"
-            _copy_in(join_location(location, name), dest, lim.max_bundle_bytes, policy, None)
+            src = join_location(location, name)
+            _copy_in(src, dest, lim.max_bundle_bytes, policy, None, location)
             inputs[kind].append((f"{shown}/{name}", _read_staged(dest)))
-    _fsync_tree(meta_dir)
+    fsync_tree(meta_dir)
     step("fetched-bundles")
     verified = verify_release(
         manifest_raw,
@@ -193,21 +216,22 @@ def stage_payload(
         dest = payload / entry.path
         _mkdirs(dest.parent)
         src = join_location(location, f"{PAYLOAD_DIR}/{entry.path}")
+        name = printable(entry.path)  # a signed name may still hold a newline or ESC
         try:
-            got = _copy_in(src, dest, entry.size, policy, entry.size)
+            got = _copy_in(src, dest, entry.size, policy, entry.size, location)
         except TooLarge as exc:
             raise TooLarge(
-                f"release {shown}: payload/{entry.path}: more than the {entry.size} bytes "
+                f"release {shown}: payload/{name}: more than the {entry.size} bytes "
                 "the signed manifest declares (oversized download refused)"
             ) from exc
         except SizeMismatch as exc:
             raise ArtifactMismatch(
-                f"release {shown}: payload/{entry.path}: size differs from the signed manifest "
+                f"release {shown}: payload/{name}: size differs from the signed manifest "
                 f"({exc.message.rsplit(': ', 1)[-1]}): tampered or truncated artifact refused"
             ) from exc
         if got != entry.sha256:
             raise ArtifactMismatch(
-                f"release {shown}: payload/{entry.path}: sha256 {got[:16]}... does not match "
+                f"release {shown}: payload/{name}: sha256 {got[:16]}... does not match "
                 f"the signed manifest ({entry.sha256[:16]}...): tampered artifact refused"
             )
         if entry.executable:
@@ -230,7 +254,8 @@ def stage_payload(
     if policy.unpack.enabled:
         tree_sha = _unpack_all(stage, meta.manifest, policy)
         step("unpacked")
-    _fsync_tree(stage)
+    publish_modes(stage)
+    fsync_tree(stage)
     step("fsynced-stage")
     return StagedRelease(stage, meta, tree_sha)
 
@@ -250,7 +275,7 @@ def _unpack_all(stage: Path, manifest: Manifest, policy: HostPolicy) -> str | No
             dest,
             max_bytes=budget_bytes,
             max_files=budget_files,
-            display_name=f"payload/{entry.path}",
+            display_name=f"payload/{printable(entry.path)}",
         )
         budget_bytes -= result.bytes
         budget_files -= result.files + result.links
@@ -258,56 +283,3 @@ def _unpack_all(stage: Path, manifest: Manifest, policy: HostPolicy) -> str | No
     data = tree.to_json()
     (stage / "meta" / "tree.json").write_bytes(data)
     return tree.digest()
-
-
-def _fsync_tree(root: Path) -> None:
-    """Make every file and directory under *root* durable.
-
-    Many files: one ``syncfs(2)`` of the staging filesystem instead of an
-    ``fsync`` per file (10,000 small files would otherwise pay 10,000 journal
-    commits). Few files: ``fsync`` each, so unrelated dirty data elsewhere on
-    the filesystem is not flushed too. ``fsync`` is also the fallback where
-    ``syncfs`` is unavailable.
-    """
-    if sum(len(files) for _, _, files in os.walk(root)) > _SYNCFS_MIN_FILES:
-        try:
-            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise io_error(root, exc, "fsync") from exc
-        try:
-            if _syncfs(fd):
-                return
-        finally:
-            os.close(fd)
-    try:
-        for dirpath, _dirs, files in os.walk(root):
-            for name in files:
-                path = os.path.join(dirpath, name)
-                if os.path.islink(path):
-                    continue
-                ffd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-                try:
-                    os.fsync(ffd)
-                finally:
-                    os.close(ffd)
-            fsync_dir(dirpath)
-    except OSError as exc:
-        raise io_error(root, exc, "fsync") from exc
-
-
-def _syncfs(fd: int) -> bool:
-    """``syncfs(fd)`` via libc; False when not available (then the caller fsyncs)."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        syncfs = libc.syncfs
-    except (OSError, AttributeError):
-        return False
-    syncfs.argtypes = [ctypes.c_int]
-    syncfs.restype = ctypes.c_int
-    if syncfs(fd) != 0:
-        err = ctypes.get_errno()
-        raise io_error("staging", OSError(err, os.strerror(err)), "sync")
-    return True

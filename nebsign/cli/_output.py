@@ -153,31 +153,16 @@ def own_files(tree: str, paths: list[str]) -> frozenset[str]:
     return frozenset(rel for rel in (inside(p, tree) for p in paths) if rel is not None)
 
 
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
 def shown(text: str) -> str:
-    """*text* safe to print on one line: control and unprintable characters escaped.
+    """*text* safe to print on one line (:func:`nebsign._internal.display.display_path`).
 
     A name from a file system or a file (a newline, an ANSI escape, bytes that
-    are not UTF-8) cannot start a new line or drive the terminal; printable
-    text comes out unchanged.
+    are not UTF-8, an NFD twin of an NFC name) cannot start a new line, drive
+    the terminal or pass for another name; printable NFC text comes out unchanged.
     """
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch.isprintable():
-            out.append(ch)
-        elif ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        elif ord(ch) <= 0xFF:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-    return "".join(out)
+    from nebsign._internal.display import display_path
+
+    return display_path(text)
 
 
 def write_output(path: str | os.PathLike[str], data: bytes) -> None:

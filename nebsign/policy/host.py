@@ -34,20 +34,22 @@ A TOML file owned by root and writable only by its owner::
     post_switch = ["/bin/systemctl", "reload", "exchange-api"]
     post_timeout = 60
 
-Both this file and the trust policy it names must not be writable by group
-or others (nor sit in a directory that is), else :class:`UnsafePolicyFile`
-(exit 2): whoever can write the policy decides what gets installed.
+This file, the trust policy and the CA file it names, and every directory
+above them up to ``/`` must be owned by root (or the agent's own user) and
+not writable by group or others (like sshd's ``StrictModes``), else
+:class:`UnsafePolicyFile` (exit 2, naming the path): whoever can write the
+policy decides what gets installed.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nebsign._internal.owned import UnsafePath, open_owned
 from nebsign.errors import InputError
 from nebsign.policy import MAX_POLICY_BYTES, load_toml, policy_digest
 from nebsign.release_check import RequiredAttestation
@@ -64,17 +66,14 @@ __all__ = [
     "RequiredAttestation",
     "UnpackSpec",
     "UnsafePolicyFile",
-    "check_policy_file",
     "load_host_policy",
     "parse_host_policy",
     "read_protected",
 ]
 
 
-class UnsafePolicyFile(InputError):
-    """A policy file (or its directory) is writable by someone other than its owner."""
-
-    reason = "unsafe-policy-file"
+#: A policy file (or a directory above it) could be changed by an untrusted user.
+UnsafePolicyFile = UnsafePath
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,37 +121,19 @@ class HostPolicy:
     tls_ca_pem: bytes | None = None
 
 
-def check_policy_file(path: Path, st: os.stat_result) -> None:
-    """Refuse a policy writable by group/others, or in such a directory."""
-    if not stat.S_ISREG(st.st_mode):
-        raise UnsafePolicyFile(f"policy {path}: not a regular file")
-    if st.st_mode & 0o022:
-        raise UnsafePolicyFile(
-            f"policy {path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})",
-            hint=f"chmod go-w {path}; only its owner may be able to change what gets installed",
-        )
-    parent = path.parent
-    try:
-        pst = os.stat(parent)
-    except OSError as exc:
-        raise InputError(f"cannot read directory {parent}: {exc.strerror or exc}") from exc
-    if pst.st_mode & 0o002 and not pst.st_mode & stat.S_ISVTX:
-        raise UnsafePolicyFile(
-            f"policy directory {parent} is writable by others; the policy could be replaced",
-            hint=f"chmod o-w {parent}",
-        )
-
-
 def read_protected(path: Path, what: str, limit: int = MAX_POLICY_BYTES) -> bytes:
-    """Read a policy file once (no symlink), refusing unsafe permissions."""
+    """Read a policy file once, refusing it unless root (or the agent's user) controls it.
+
+    The file and every directory above it must be owned by root or the
+    effective uid and not writable by group or others (sticky directories
+    owned by them excepted), see :func:`nebsign._internal.owned.open_owned`.
+    """
+    fd, _st = open_owned(path, what)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    try:
-        check_policy_file(path, os.fstat(fd))
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
     if len(data) > limit:
