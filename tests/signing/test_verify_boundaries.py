@@ -7,19 +7,28 @@ refusal says, so that a one-character change to ``nebsign/verify.py`` fails a te
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from signing.sigassets import ARTIFACT_SHA, GOLDEN, KEY_IDS, artifact_bundle, golden_policy
 
-from nebsign.bundle import Bundle
-from nebsign.keys import load_public_key
-from nebsign.policy.trust import TrustPolicy
+from nebsign.attest import Statement, Subject
+from nebsign.bundle import Bundle, MessageSignature
+from nebsign.errors import InputError
+from nebsign.keyless import IdentityMismatch
+from nebsign.keys import KeyKind, generate_key, key_id, load_public_key, public_key_pem
+from nebsign.policy.trust import Purposes, TrustedIdentity, TrustPolicy, bundled_trusted_root
+from nebsign.signing import sign_digest, sign_statement
 from nebsign.verify import (
+    DigestMismatch,
     KeyExpired,
+    MissingAttestation,
     SignatureMismatch,
     UntrustedKey,
     verify_artifact,
+    verify_attestations,
 )
 
 NOT_AFTER = datetime(2026, 6, 1, tzinfo=UTC)  # policy-expired.toml
@@ -124,4 +133,153 @@ def test_a_public_key_from_pem_verifies_like_the_policy_key() -> None:
     policy = TrustPolicy.from_keys([key])
     assert verify_artifact(ARTIFACT_SHA, [artifact_bundle("ed25519-a")], policy).signers == (
         KEY_IDS["ed25519-a"],
+    )
+
+
+# -- attestations ------------------------------------------------------------------
+SAST = "https://nebsign.dev/attestation/sast/v1"
+SLSA = "https://slsa.dev/provenance/v1"
+
+
+def _att(name: str) -> Bundle:
+    return Bundle.from_json((GOLDEN / name).read_bytes())
+
+
+def test_verify_attestations_takes_a_prefixed_digest_and_the_given_clock() -> None:
+    policy = golden_policy("policy-attest.toml")
+    both = [_att("sast.sigstore.json"), _att("provenance.sigstore.json")]
+    for digest in (ARTIFACT_SHA, f"sha256:{ARTIFACT_SHA}"):
+        got = verify_attestations(digest, both, policy)
+        assert {s.predicate_type for s in got} == {SAST, SLSA}
+    expiring = _policy(("ed25519-a", 'not_after = "2026-06-01T00:00:00Z"'))
+    sast = [_att("sast.sigstore.json")]
+    assert verify_attestations(ARTIFACT_SHA, sast, expiring, now=NOT_AFTER)
+    with pytest.raises(KeyExpired):
+        verify_attestations(ARTIFACT_SHA, sast, expiring, now=NOT_AFTER + timedelta(seconds=1))
+
+
+def test_missing_attestations_are_named_in_policy_order() -> None:
+    policy = golden_policy("policy-attest.toml")
+    with pytest.raises(MissingAttestation) as info:
+        verify_attestations(f"sha256:{ARTIFACT_SHA}", [], policy)
+    assert info.value.message == (
+        f"missing attestation for sha256:{ARTIFACT_SHA}: no verified {SAST}, {SLSA}"
+    )
+    with pytest.raises(MissingAttestation) as info:
+        verify_attestations(ARTIFACT_SHA, [_att("sast.sigstore.json")], policy)
+    assert (
+        info.value.message == f"missing attestation for sha256:{ARTIFACT_SHA}: no verified {SLSA}"
+    )
+
+
+def test_an_attestation_as_artifact_evidence_names_its_subjects() -> None:
+    key = generate_key()
+    subjects = tuple(Subject(f"f{i}", f"{i:064x}") for i in range(1, 6))
+    bundle = sign_statement(Statement(subjects, SAST, {"verdict": "pass"}), key)
+    pem = public_key_pem(key.public_key()).decode()
+    text = f'version = 1\n[[keys]]\nid = "{key_id(key.public_key())}"\npem = """\n{pem}"""\n'
+    expiring = TrustPolicy.from_toml(
+        (text + 'not_after = "2026-06-01T00:00:00Z"\n').encode(), GOLDEN
+    )
+    ok = verify_artifact(f"{1:064x}", [bundle], expiring, now=NOT_AFTER, attestations=True)
+    assert ok.signers == (key_id(key.public_key()),)
+    with pytest.raises(DigestMismatch) as info:
+        verify_artifact("e" * 64, [bundle], expiring, now=NOT_AFTER, attestations=True)
+    first3 = ", ".join(f"sha256:{i:064x}" for i in range(1, 4))
+    assert info.value.message == (
+        f"tampered artifact: its sha256:{'e' * 64} is not a subject of the {SAST} "
+        f"attestation ({first3})"
+    )
+
+
+# -- keyless policies ---------------------------------------------------------------
+WHL = "bundle_v3_github.whl"
+GH = "https://token.actions.githubusercontent.com"
+IDENT = "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2"
+
+
+def _keyless() -> tuple[str, Bundle]:
+    from helpers import SHARED
+
+    data = SHARED / "testdata" / "sigstore"
+    bundle = Bundle.from_json((data / f"{WHL}.sigstore").read_bytes())
+    return hashlib.sha256((data / WHL).read_bytes()).hexdigest(), bundle
+
+
+def test_keyless_bundles_need_identities_and_a_root() -> None:
+    digest, bundle = _keyless()
+    keys_only = _policy(("ed25519-a", ""))
+    with pytest.raises(IdentityMismatch) as info:
+        verify_artifact(digest, [bundle], keys_only)
+    assert info.value.message == (
+        "bundle is signed keyless (Sigstore certificate) but the policy trusts only keys"
+    )
+    rooted = TrustPolicy.from_identities(
+        [TrustedIdentity(GH, IDENT)], bundled_trusted_root("production")
+    )
+    no_root = dataclasses.replace(rooted, trusted_root=None)
+    with pytest.raises(InputError) as err:
+        verify_artifact(digest, [bundle], no_root)
+    assert err.value.message == "bundle is keyless but the policy pins no Sigstore trusted root"
+
+
+def test_keyless_purposes_decide_what_an_identity_may_sign() -> None:
+    digest, bundle = _keyless()
+    root = bundled_trusted_root("production")
+    signer = f"{IDENT} ({GH})"
+    arts = TrustPolicy.from_identities(
+        [TrustedIdentity(GH, IDENT, purposes=Purposes(attestations=False))], root
+    )
+    assert verify_artifact(digest, [bundle], arts).signers == (signer,)
+    atts = TrustPolicy.from_identities(
+        [TrustedIdentity(GH, IDENT, purposes=Purposes(artifacts=False))], root
+    )
+    with pytest.raises(UntrustedKey) as info:
+        verify_artifact(digest, [bundle], atts)
+    assert info.value.message == (
+        f"wrong purpose: {signer} is trusted for attestations only, not artifacts"
+    )
+    two = TrustPolicy.from_identities(
+        [
+            TrustedIdentity(GH, IDENT, purposes=Purposes(artifacts=False)),
+            TrustedIdentity(GH, identity_regex=".*rfc8785.*", purposes=Purposes(artifacts=False,
+                            predicate_types=frozenset({SLSA}))),
+        ],
+        root,
+    )  # fmt: skip
+    with pytest.raises(UntrustedKey) as info:
+        verify_artifact(digest, [bundle], two)
+    assert info.value.message == (
+        f"wrong purpose: {signer} is trusted for attestations / attestations of {SLSA} only, "
+        "not artifacts"
+    )
+
+
+# -- ECDSA refusals name what they are ------------------------------------------------
+def test_ecdsa_refusals_say_whether_the_signature_is_cosign_style() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = generate_key(KeyKind.ECDSA_P256)
+    kid = key_id(key.public_key())
+    policy = TrustPolicy.from_keys([key.public_key()])
+    artifact = b"release bytes\n"
+    digest = hashlib.sha256(artifact).hexdigest()
+    good = sign_digest(digest, key)
+    other = Bundle(
+        content=MessageSignature(good.content.signature, None), public_key_hint=good.public_key_hint
+    )
+    with pytest.raises(SignatureMismatch) as info:  # a valid signature of another digest
+        verify_artifact("d" * 64, [other], policy)
+    assert info.value.message == (
+        f"signature does not verify with key {kid} (tampered artifact, signature or bundle)"
+    )
+    cosign = key.sign(artifact, ec.ECDSA(hashes.SHA256()))  # over the artifact itself
+    old = Bundle(content=MessageSignature(cosign, None), public_key_hint=good.public_key_hint)
+    with pytest.raises(SignatureMismatch) as info:
+        verify_artifact(digest, [old], policy)
+    assert info.value.message == (
+        f"signature does not verify with key {kid} (tampered artifact, signature or bundle)"
+        "; it is an ECDSA signature over the artifact itself (cosign sign-blob, or nebsign "
+        "before ADR 0006), which is no longer accepted: re-sign with this nebsign"
     )
