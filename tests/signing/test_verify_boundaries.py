@@ -258,7 +258,7 @@ def test_keyless_purposes_decide_what_an_identity_may_sign() -> None:
 # -- ECDSA refusals name what they are ------------------------------------------------
 def test_ecdsa_refusals_say_whether_the_signature_is_cosign_style() -> None:
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
 
     key = generate_key(KeyKind.ECDSA_P256)
     kid = key_id(key.public_key())
@@ -274,7 +274,10 @@ def test_ecdsa_refusals_say_whether_the_signature_is_cosign_style() -> None:
     assert info.value.message == (
         f"signature does not verify with key {kid} (tampered artifact, signature or bundle)"
     )
-    cosign = key.sign(artifact, ec.ECDSA(hashes.SHA256()))  # over the artifact itself
+    # over the artifact itself, in the low-S form (a high-S one is refused before this)
+    r, s_ = utils.decode_dss_signature(key.sign(artifact, ec.ECDSA(hashes.SHA256())))
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    cosign = utils.encode_dss_signature(r, min(s_, order - s_))
     old = Bundle(content=MessageSignature(cosign, None), public_key_hint=good.public_key_hint)
     with pytest.raises(SignatureMismatch) as info:
         verify_artifact(digest, [old], policy)
