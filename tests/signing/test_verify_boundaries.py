@@ -286,3 +286,68 @@ def test_ecdsa_refusals_say_whether_the_signature_is_cosign_style() -> None:
         "; it is an ECDSA signature over the artifact itself (cosign sign-blob, or nebsign "
         "before ADR 0006), which is no longer accepted: re-sign with this nebsign"
     )
+
+
+# -- the digest argument and the result ----------------------------------------------
+def test_the_digest_argument_is_checked_and_echoed_bare() -> None:
+    policy = golden_policy("policy-2-of-3.toml")
+    a, c = artifact_bundle("ed25519-a"), artifact_bundle("ed25519-c")
+    got = verify_artifact(f"sha256:{ARTIFACT_SHA}", [a, c], policy)
+    assert got.sha256 == ARTIFACT_SHA and got.policy_digest == policy.digest
+    with pytest.raises(InputError) as info:
+        verify_artifact(ARTIFACT_SHA, [], policy)
+    assert info.value.message == "no bundle to verify"
+    for bad in ("a" * 63, "X" * 64, "A" * 64, "g" * 64):
+        with pytest.raises(InputError) as info:
+            verify_artifact(bad, [a], policy)
+        assert info.value.message == f"not a SHA-256 hex digest: {bad!r}"
+    long = "z" * 100
+    with pytest.raises(InputError) as info:
+        verify_artifact(long, [a], policy)
+    assert info.value.message == f"not a SHA-256 hex digest: {long[:80]!r}"
+
+
+def test_an_attestation_is_not_an_artifact_signature() -> None:
+    from nebsign.bundle import InvalidBundle
+
+    with pytest.raises(InvalidBundle) as info:
+        verify_artifact(ARTIFACT_SHA, [_att("sast.sigstore.json")], _policy(("ed25519-a", "")))
+    assert info.value.message == "bundle holds an attestation (DSSE), not an artifact signature"
+    assert info.value.hint == (
+        "`nebsign verify FILE --bundle B` checks that an attestation names FILE"
+    )
+
+
+def test_an_unknown_key_id_when_no_key_may_sign_artifacts() -> None:
+    att_only = _policy(("ed25519-a", 'purposes = ["attestations"]'))
+    good = artifact_bundle("ed25519-a")
+    unknown = Bundle(content=good.content, public_key_hint="f" * 64)
+    with pytest.raises(UntrustedKey) as info:
+        verify_artifact(ARTIFACT_SHA, [unknown], att_only)
+    assert info.value.message == (
+        f"wrong key: bundle was signed by key id {'f' * 64}; expected no key"
+    )
+
+
+def test_high_s_and_non_der_ecdsa_signatures() -> None:
+    from cryptography.hazmat.primitives.asymmetric import utils
+
+    key = generate_key(KeyKind.ECDSA_P256)
+    policy = TrustPolicy.from_keys([key.public_key()])
+    good = sign_digest(ARTIFACT_SHA, key)
+    assert isinstance(good.content, MessageSignature)
+    r, s_ = utils.decode_dss_signature(good.content.signature)
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    assert s_ <= order // 2  # nebsign writes low-S
+    high = utils.encode_dss_signature(r, order - s_)  # the same signature, other byte form
+    twin = Bundle(content=MessageSignature(high, good.content.digest), public_key_hint=None)
+    with pytest.raises(SignatureMismatch) as info:
+        verify_artifact(ARTIFACT_SHA, [twin], policy)
+    assert info.value.message == (
+        "high-S ECDSA signature: nebsign accepts only the low-S form (s <= n/2) so that "
+        "a signature has one byte form; normalize s to n - s or re-sign"
+    )
+    junk = Bundle(content=MessageSignature(b"\x01" * 70, None), public_key_hint=None)
+    with pytest.raises(SignatureMismatch) as info:  # not DER: the signature check refuses it
+        verify_artifact(ARTIFACT_SHA, [junk], policy)
+    assert info.value.message.startswith("signature does not verify with key ")
