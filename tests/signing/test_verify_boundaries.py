@@ -351,3 +351,10 @@ def test_high_s_and_non_der_ecdsa_signatures() -> None:
     with pytest.raises(SignatureMismatch) as info:  # not DER: the signature check refuses it
         verify_artifact(ARTIFACT_SHA, [junk], policy)
     assert info.value.message.startswith("signature does not verify with key ")
+
+
+def test_a_failing_bundle_does_not_stop_the_ones_after_it() -> None:
+    policy = _policy(("ed25519-a", ""))
+    bad, good = artifact_bundle("p256-a"), artifact_bundle("ed25519-a")
+    got = verify_artifact(ARTIFACT_SHA, [bad, good], policy)
+    assert got.signers == (KEY_IDS["ed25519-a"],)
