@@ -12,6 +12,7 @@ in bench/_work/ (git-ignored) and are reused between runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -22,6 +23,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _timing import interleave, load, ratio, summary  # noqa: E402
+
 WORK = HERE / "_work"
 BIN = Path(sys.executable).parent
 NEBSIGN = [str(BIN / "nebsign")]
@@ -136,47 +140,59 @@ def make_tree(root: Path, n: int = 100_000) -> None:
     (root / ".done").write_bytes(b"")
 
 
-def bench_tree() -> None:
-    root = WORK / "tree"
-    make_tree(root)
+def bench_tree(runs: int = 5, files: int = 100_000) -> None:
+    root = WORK / ("tree" if files == 100_000 else f"tree{files}")
+    make_tree(root, files)
     sh(f"find {root} -type f -print0 | xargs -0 cat > /dev/null")
     man = WORK / "tree.json"
     sums = WORK / "tree.sums"
     sh(f"cd {root} && find . -type f ! -name .done -print0 | xargs -0 sha256sum > {sums}")
     create = f"{NEBSIGN[0]} manifest create {root} -q --exclude .done -o {man}"
-    m = median_interleaved(
-        {
-            "nebsign create (2 procs)": create,
-            "nebsign create (1 proc)": create,
-            "openssl xargs -P2": (
-                f"find {root} -type f -print0 | xargs -0 -P2 -n 2000 openssl dgst -sha256"
-            ),
-            "xargs sha256sum": f"find {root} -type f -print0 | xargs -0 sha256sum",
-        },
-        runs=5,
-        env={"nebsign create (1 proc)": {"NEBSIGN_JOBS": "1"}},
-    )
-    v = median_interleaved(
-        {
-            "nebsign verify": f"{NEBSIGN[0]} manifest verify {man} {root} -q --exclude .done",
-            "sha256sum -c": f"cd {root} && sha256sum -c --quiet {sums}",
-        },
-        runs=5,
-    )
-    print("\n== 100,000 files of 4 KiB (page cache) ==")
+    verify = f"{NEBSIGN[0]} manifest verify {man} {root} -q --exclude .done"
+    # "one core": both sides pinned to the same single CPU (taskset), so nebsign's two
+    # hashing threads and sha256sum's one process get the same hardware
+    one = "taskset -c 0 "
+    cmds = {
+        "nebsign create (2 CPUs)": create,
+        "nebsign create (1 CPU)": one + create,
+        "openssl xargs -P2": (
+            f"find {root} -type f -print0 | xargs -0 -P2 -n 2000 openssl dgst -sha256"
+        ),
+        "xargs sha256sum": f"find {root} -type f -print0 | xargs -0 sha256sum",
+        "xargs sha256sum (1 CPU)": f"{one}sh -c 'find {root} -type f -print0 | xargs -0 sha256sum'",
+        "nebsign verify (2 CPUs)": verify,
+        "nebsign verify (1 CPU)": one + verify,
+        "sha256sum -c": f"cd {root} && sha256sum -c --quiet {sums}",
+        "sha256sum -c (1 CPU)": f"cd {root} && {one}sha256sum -c --quiet {sums}",
+    }
+    t = interleave({k: functools.partial(sh, v) for k, v in cmds.items()}, runs)
+    print(f"\n== {files:,} files of 4 KiB (page cache; {load()}) ==")
     print(scaling())
-    for k, t in {**m, **v}.items():
-        print(f"{k:26} {t:.2f} s")
-    c = m["nebsign create (2 procs)"]
-    print(f"create / openssl xargs -P2 = {c / m['openssl xargs -P2']:.2f}x (target <= 1.0)")
-    print(f"xargs sha256sum / create   = {m['xargs sha256sum'] / c:.2f}x (target >= 4)")
-    print(f"create 1 proc / 2 procs    = {m['nebsign create (1 proc)'] / c:.2f}x scaling")
+    for k, samples in t.items():
+        print(f"{k:26} {summary(samples, 's')}")
     print(
-        f"sha256sum -c / verify      = {v['sha256sum -c'] / v['nebsign verify']:.2f}x (target >= 4)"
+        "create / openssl xargs -P2 = "
+        f"{ratio(t['nebsign create (2 CPUs)'], t['openssl xargs -P2'])} (target <= 1.0)"
+    )
+    print(
+        "xargs sha256sum / create (2 CPUs against one process) = "
+        f"{ratio(t['xargs sha256sum'], t['nebsign create (2 CPUs)'])} (target >= 4)"
+    )
+    print(
+        "xargs sha256sum / create, both on 1 CPU (single-thread) = "
+        f"{ratio(t['xargs sha256sum (1 CPU)'], t['nebsign create (1 CPU)'])}"
+    )
+    print(
+        "sha256sum -c / verify (2 CPUs against one process) = "
+        f"{ratio(t['sha256sum -c'], t['nebsign verify (2 CPUs)'])} (target >= 4)"
+    )
+    print(
+        "sha256sum -c / verify, both on 1 CPU (single-thread) = "
+        f"{ratio(t['sha256sum -c (1 CPU)'], t['nebsign verify (1 CPU)'])}"
     )
     print(
         "C reference: sha256sum -c / openssl xargs -P2 = "
-        f"{v['sha256sum -c'] / m['openssl xargs -P2']:.2f}x (what OpenSSL's own C tool reaches)"
+        f"{ratio(t['sha256sum -c'], t['openssl xargs -P2'])} (what OpenSSL's own C tool reaches)"
     )
 
 
@@ -214,6 +230,8 @@ def bench_startup() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["file", "tree", "memory", "startup"], action="append")
+    parser.add_argument("--runs", type=int, default=5, help="interleaved rounds (tree)")
+    parser.add_argument("--files", type=int, default=100_000, help="files in the tree")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     sh(f"{NEBSIGN[0]} --version")  # warm-up: write the bytecode cache
@@ -221,7 +239,7 @@ def main() -> None:
     for name in chosen:
         {
             "file": bench_big_file,
-            "tree": bench_tree,
+            "tree": functools.partial(bench_tree, args.runs, args.files),
             "memory": bench_memory,
             "startup": bench_startup,
         }[name]()

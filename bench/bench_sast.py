@@ -5,20 +5,33 @@ Run by hand (not a test):  .venv/bin/python bench/bench_sast.py [PACKAGE] [--rou
 On a copy of an installed package's source (default: setuptools, ~61k lines),
 in one run, it measures:
 
-* peer: `bandit -c policies/bandit.yaml -r DIR` then `semgrep scan --config
-  <each nebsign rule file> DIR` (the default Python launcher), sequentially,
-  same rules, version check and metrics off (not scanning work);
+* "as users run the tools": `bandit -c policies/bandit.yaml -r DIR` then `semgrep
+  scan --config <each nebsign rule file> DIR` (the default Python launcher), one after
+  the other, against `nebsign scan sast` with its default `-j` (all cores);
+* "same engine, same cores": bandit and semgrep's native engine (`semgrep
+  --experimental`, as nebsign runs it) started side by side, one process each, with
+  the exact command lines nebsign's scanners build (`Scanner.argv`), against
+  `nebsign scan sast -j 1` (also one bandit and one semgrep process side by side);
+* before timing, both sides must have scanned the same files and found the same
+  (tool, rule, path, line) set: nebsign's open, merged (`also_reported_by`) and
+  suppressed findings against the peers' raw results. Inline suppressions are off on
+  the peer side (`--ignore-nosec`, `--disable-nosem`: nebsign applies its own after the
+  scan, so it reports what they silenced) and an empty `.semgrepignore` keeps
+  semgrep's default ignore list (tests/ ...) from skipping files nebsign scans;
 * nebsign cold (empty cache) with -j 1 and -j 2 (the 1-vs-2 process scaling);
 * nebsign re-scan after changing one file (warm cache), against its cold scan;
 * `nebsign scan sast --staged` with one staged (changed, so uncached) file.
 
-Cold timings are medians of N interleaved rounds (peer, -j 1, -j 2, repeat);
-re-scan and --staged are the best of N. Ratios use timings from this run only.
+Cold timings are medians of N interleaved rounds (each side in turn, repeat) with the
+range of the per-round ratios; re-scan and --staged are the best of N. Ratios use
+timings from this run only.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import shutil
 import statistics
@@ -29,6 +42,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from _timing import interleave, ratio, summary  # noqa: E402
+
+from nebsign.sast.bandit import BanditScanner  # noqa: E402
+from nebsign.sast.semgrep import SemgrepEngine, SemgrepScanner  # noqa: E402
+
 BIN = Path(sys.executable).parent
 POLICIES = REPO / "policies"
 ENV = {**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
@@ -44,6 +63,67 @@ def run(argv: list[str], cwd: Path, ok: tuple[int, ...] = (0, 1)) -> float:
     if proc.returncode not in ok:
         sys.exit(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
     return elapsed
+
+
+def _peer_results(work: Path, argv: list[str]) -> tuple[set[str], set[tuple[str, str, str, int]]]:
+    """(files scanned, (tool, rule, path, line) found) of one bandit or semgrep JSON run."""
+    proc = subprocess.run(argv, cwd=work, env=ENV, capture_output=True, check=False)
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    doc = json.loads(proc.stdout)
+    if "metrics" in doc:  # bandit
+        files = {os.path.normpath(f) for f in doc["metrics"] if f != "_totals"}
+        found = {("bandit", r["test_id"], os.path.normpath(r["filename"]), r["line_number"])
+                 for r in doc["results"]}  # fmt: skip
+    else:  # semgrep: rule ids carry the config file's path as a dotted prefix
+        files = {os.path.normpath(f) for f in doc["paths"]["scanned"]}
+        found = {("semgrep", r["check_id"].rsplit(".", 1)[-1], os.path.normpath(r["path"]),
+                  r["start"]["line"]) for r in doc["results"]}  # fmt: skip
+    return files, found
+
+
+def check_same_results(
+    work: Path, users: list[list[str]], same_engine: list[list[str]], nebsign: list[str]
+) -> None:
+    """Both peers and nebsign scanned the same files and found the same things, or exit."""
+    proc = subprocess.run([*nebsign, "--no-cache"], cwd=work, env=ENV, capture_output=True)
+    doc = json.loads(proc.stdout)
+    ours_files = set(doc["scanned"])
+    ours: set[tuple[str, str, str, int]] = set()
+    for f in doc["findings"]:
+        path, line = f["location"]["path"], f["location"]["line"]
+        if f["tool"] in ("bandit", "semgrep"):
+            ours.add((f["tool"], f["rule_id"], path, line))
+        for other in f["properties"].get("also_reported_by", []):
+            ours.add((other["tool"], other["rule_id"], path, line))
+    for s in doc["suppressed"]:
+        ours.add((s["tool"], s["rule_id"], s["path"], s["line"]))
+    # nebsign's policy drops rules set to IGNORE from all output (policies/default.toml);
+    # the peers report them: leave them out of the peers' set, and say how many
+    import tomllib
+
+    levels = tomllib.loads((POLICIES / "default.toml").read_text())["sast"].get("rules", {})
+    ignored = {rule for rule, level in levels.items() if level == "IGNORE"}
+    for name, argvs in (("as users run them", users), ("same engine", same_engine)):
+        files: set[str] = set()
+        found: set[tuple[str, str, str, int]] = set()
+        for argv in argvs:
+            f, r = _peer_results(work, argv)
+            files |= f
+            found |= r
+        dropped = {hit for hit in found if hit[1] in ignored}
+        found -= dropped
+        if dropped:
+            print(f"  ({len(dropped)} peer findings of rules the policy ignores left out: "
+                  f"{sorted({hit[1] for hit in dropped})})")  # fmt: skip
+        if files != ours_files or found != ours:
+            sys.exit(
+                f"peer ({name}) and nebsign differ: files only peer "
+                f"{sorted(files - ours_files)[:5]}, only nebsign {sorted(ours_files - files)[:5]};"
+                " findings only peer "
+                f"{sorted(found - ours)[:5]}, only nebsign {sorted(ours - found)[:5]}"
+            )
+        print(f"same work ({name}): {len(files)} files, {len(found)} findings, equal sets")
 
 
 def best(rounds: int, fn) -> float:
@@ -76,47 +156,58 @@ def main() -> None:
         )
         rules = sorted((POLICIES / "semgrep").glob("*.yaml"))
         config = [a for r in rules for a in ("--config", str(r))]
-        bandit = [
-            str(BIN / "bandit"),
-            "-c",
-            str(POLICIES / "bandit.yaml"),
-            "-r",
-            args.package,
-            "-f",
-            "json",
-            "-q",
+        (work / ".semgrepignore").write_text("")  # no default ignore list: scan what nebsign does
+        bandit = [str(BIN / "bandit"), "-c", str(POLICIES / "bandit.yaml"), "-r", args.package,
+                  "-f", "json", "-q", "--ignore-nosec", "--exclude", ""]  # fmt: skip
+        semgrep = [str(BIN / "semgrep"), "scan", *config, "--json", "--metrics=off",
+                   "--disable-nosem", "--max-target-bytes=0", args.package]  # fmt: skip
+        files = sorted(p.relative_to(work).as_posix() for p in tree.rglob("*.py"))
+        same_engine = [
+            BanditScanner(POLICIES / "bandit.yaml").argv(files),
+            SemgrepScanner(POLICIES / "semgrep", engine=SemgrepEngine.NATIVE).argv(files),
         ]
-        semgrep = [str(BIN / "semgrep"), "scan", *config, "--json", "--metrics=off", args.package]
-
-        def peer() -> float:
-            return run(bandit, work) + run(semgrep, work)
-
         nebsign = [str(BIN / "nebsign"), "scan", "sast", "-q", "--format", "json", args.package]
 
-        def cold(jobs: int) -> float:
+        check_same_results(work, [bandit, semgrep], same_engine, nebsign)
+
+        def users() -> float:
+            return run(bandit, work) + run(semgrep, work)
+
+        def side_by_side() -> float:
+            start = time.perf_counter()
+            procs = [subprocess.Popen(a, cwd=work, env=ENV, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL) for a in same_engine]  # fmt: skip
+            codes = [p.wait() for p in procs]
+            if any(c not in (0, 1) for c in codes):
+                sys.exit(f"peer failed: {codes}")
+            return time.perf_counter() - start
+
+        def cold(jobs: int | None) -> float:
             cache = work / f"cache-cold-{jobs}"
             shutil.rmtree(cache, ignore_errors=True)
-            return run([*nebsign, "--cache", str(cache), "-j", str(jobs)], work)
+            jflag = [] if jobs is None else ["-j", str(jobs)]
+            return run([*nebsign, "--cache", str(cache), *jflag], work)
 
         # interleaved rounds: a load spike from elsewhere hits peer and nebsign alike
-        peers, cold1s, cold2s = [], [], []
-        for _ in range(args.rounds):
-            peers.append(peer())
-            cold1s.append(cold(1))
-            cold2s.append(cold(2))
-        t_peer, t_cold1, t_cold2 = (statistics.median(x) for x in (peers, cold1s, cold2s))
-        ratios = sorted(c / q for c, q in zip(cold2s, peers, strict=True))
-        print(f"peer: bandit then semgrep (python launcher) {t_peer:7.2f} s")
-        print(f"nebsign cold, -j 1                         {t_cold1:7.2f} s")
-        print(
-            f"nebsign cold, -j 2                         {t_cold2:7.2f} s"
-            f"   1-vs-2 process scaling: {t_cold1 / t_cold2:.2f}x"
+        t = interleave(
+            {
+                "users": users,
+                "default": functools.partial(cold, None),
+                "same": side_by_side,
+                "j1": functools.partial(cold, 1),
+                "j2": functools.partial(cold, 2),
+            },
+            args.rounds,
         )
-        print(
-            f"RATIO cold (-j 2) / peer: {t_cold2 / t_peer:.2f} (medians; per round "
-            f"{', '.join(f'{r:.2f}' for r in ratios)})   (target <= 0.6)"
-        )
-        print(f"RATIO cold (-j 1) / peer: {t_cold1 / t_peer:.2f}")
+        t_cold2 = statistics.median(t["default"])
+        print(f"peer as users run it: bandit -r, then semgrep scan  {summary(t['users'], 's')}")
+        print(f"nebsign scan sast (default -j, all cores)           {summary(t['default'], 's')}")
+        print(f"peer same engine: bandit + semgrep --experimental   {summary(t['same'], 's')}")
+        print(f"nebsign scan sast -j 1 (one process per tool)       {summary(t['j1'], 's')}")
+        print(f"nebsign scan sast -j 2                              {summary(t['j2'], 's')}")
+        print(f"RATIO as users run the tools: {ratio(t['default'], t['users'])}   (target <= 0.6)")
+        print(f"RATIO same engine, same cores (-j 1): {ratio(t['j1'], t['same'])}")
+        print(f"1-vs-2 process scaling: {ratio(t['j1'], t['j2'])}")
 
         warm_cache = work / "cache-warm"
         run([*nebsign, "--cache", str(warm_cache)], work)

@@ -133,7 +133,8 @@ class Statement:
     def from_json(cls, raw: bytes, what: str = "statement") -> Statement:
         """Parse statement bytes; :class:`InvalidStatement` if malformed."""
         try:
-            obj = parse_json_object(raw, what, limit=MAX_STATEMENT_BYTES)
+            # re-emitted as RFC 8785 (to_json): what cannot be written back is refused here
+            obj = parse_json_object(raw, what, limit=MAX_STATEMENT_BYTES, canonical_ints=True)
         except InputError as exc:
             raise InvalidStatement(exc.message) from exc
         return cls.from_dict(obj, what)

@@ -184,7 +184,12 @@ def _entry(item: object, what: str) -> BaselineEntry:
 
 def _toml_str(text: str) -> str:
     out = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in out) + '"'
+    return '"' + "".join(c if c.isprintable() else _toml_escape(c) for c in out) + '"'
+
+
+def _toml_escape(c: str) -> str:
+    # TOML's \u takes exactly 4 hex digits: a character beyond U+FFFF needs \U and 8
+    return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
 
 
 def render_baseline(

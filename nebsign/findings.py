@@ -345,7 +345,7 @@ def findings_to_json(findings: Iterable[Finding]) -> bytes:
 
 def findings_from_json(raw: bytes, what: str = "findings") -> list[Finding]:
     """Parse a finding list written by :func:`findings_to_json`."""
-    obj = parse_json_object(raw, what, limit=MAX_FINDINGS_BYTES)
+    obj = parse_json_object(raw, what, limit=MAX_FINDINGS_BYTES, canonical_ints=True)
     items = obj.get("findings")
     if not isinstance(items, list):
         raise InputError(f"{what}: 'findings' must be a list")

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# the shared test data beside the repository; NEBSIGN_SHARED names it elsewhere (a worktree)
+SHARED = Path(os.environ.get("NEBSIGN_SHARED") or REPO.parent / "shared")
 NEBSIGN = [sys.executable, "-m", "nebsign"]
 
 

@@ -69,6 +69,18 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+#: I-JSON (RFC 7493 2.2): integers beyond this are not exact in other JSON parsers, and
+#: RFC 8785 (canonical_json) refuses to write them
+MAX_SAFE_INT = 2**53 - 1
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INT:
+        raise ValueError(f"integer {text[:40]} is beyond the I-JSON range (|n| <= 2**53 - 1)")
+    return value
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if value in (math.inf, -math.inf):  # 1e999: JSON has no infinity to write back
@@ -116,6 +128,7 @@ def parse_json_object(
     limit: int = MAX_JSON_BYTES,
     check_duplicates: bool = True,
     error: type[InputError] = InputError,
+    canonical_ints: bool = False,
 ) -> dict[str, Any]:
     """Parse *raw* as one JSON object or raise *error* (an :class:`InputError`) naming *what*.
 
@@ -126,7 +139,9 @@ def parse_json_object(
     NaN/Infinity and numbers beyond them (``1e999``), duplicate keys and
     non-object top levels. A caller that afterwards requires the canonical
     form (which already refuses duplicate keys) may pass
-    ``check_duplicates=False`` to parse at full C speed.
+    ``check_duplicates=False`` to parse at full C speed. A document that is written
+    back as canonical JSON passes ``canonical_ints=True``: integers beyond I-JSON's
+    exact range are refused on the way in, not when the value is written out.
     """
     if len(raw) > limit:
         raise error(f"{what}: {len(raw)} bytes exceeds the limit of {limit} bytes")
@@ -139,7 +154,11 @@ def parse_json_object(
     try:
         text = raw.decode("utf-8")
         value = json.loads(
-            text, object_pairs_hook=hook, parse_constant=_reject_constant, parse_float=_finite_float
+            text,
+            object_pairs_hook=hook,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_safe_int if canonical_ints else None,
         )
         if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate
             _check_unicode(value)

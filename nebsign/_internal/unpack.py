@@ -354,7 +354,15 @@ def _extract_zip(ex: _Extractor, path: Path) -> None:
         try:
             for info in zf.infolist():
                 _zip_member(ex, zf, info)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            ValueError,
+            zlib.error,  # a corrupt deflate stream
+            lzma.LZMAError,
+            NotImplementedError,  # a compression method zipfile does not know
+        ) as exc:
             raise InputError(f"archive {ex.archive}: corrupt zip archive: {exc}") from exc
         except RuntimeError as exc:  # encrypted members
             raise ex.refuse("?", f"cannot read member: {exc}") from exc

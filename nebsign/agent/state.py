@@ -62,7 +62,8 @@ class ReleaseRecord:
             raise InputError(f"state: release record lacks {exc.args[0]!r}") from exc
         if not all(isinstance(v, str) for v in (version, name, digest, when)):
             raise InputError("state: release record fields must be strings")
-        if not _HEX.fullmatch(digest) or (tree is not None and not _HEX.fullmatch(str(tree))):
+        bad_tree = tree is not None and not (isinstance(tree, str) and _HEX.fullmatch(tree))
+        if not _HEX.fullmatch(digest) or bad_tree:
             raise InputError("state: release record digest is not 64 lowercase hex")
         ReleaseVersion.parse(version)
         if not isinstance(signers, list) or not all(isinstance(s, str) for s in signers):
@@ -126,7 +127,8 @@ class AgentState:
 
     @classmethod
     def from_json(cls, raw: bytes, what: str = "state") -> AgentState:
-        obj = parse_json_object(raw, what, limit=MAX_STATE_BYTES)
+        # written back as canonical JSON: refuse what RFC 8785 cannot write on the way in
+        obj = parse_json_object(raw, what, limit=MAX_STATE_BYTES, canonical_ints=True)
         if obj.get("_type") != STATE_TYPE:
             raise InputError(f"{what}: _type must be {STATE_TYPE!r}")
         releases_raw = obj.get("releases")

@@ -101,6 +101,7 @@ def test_url_credentials_never_logged(kit: ReleaseKit, server: tuple[str, Path])
     (www / "r1" / "payload" / "bin" / "app").write_bytes(b"app 6.6.6\n")
     with pytest.raises(NebsignError) as info:
         install_release(kit.policy(), url)
+    assert info.value.exit_code == 1  # the tampered payload is refused as a verdict
     assert "s3cret" not in info.value.message
     assert "s3cret" not in (kit.root / "audit.log").read_text()
     assert "s3cret" not in (kit.root / "state.json").read_text()

@@ -211,6 +211,7 @@ def test_health_check_failure_keeps_current(kit: ReleaseKit, tmp_path: Path) -> 
     install_release(kit.policy(), str(kit.build("1.0.0")))
     with pytest.raises(NebsignError) as info:
         install_release(kit.policy(), str(kit.build("1.1.0")))
+    assert info.value.exit_code == 1  # a verdict on the release, not bad input
     assert "health check" in info.value.message
     assert kit.current_payload() == b"app 1.0.0\n"
     assert not (kit.root / "releases" / "1.1.0").exists()
@@ -225,6 +226,7 @@ def test_health_check_timeout(kit: ReleaseKit, tmp_path: Path) -> None:
     kit.write_policy()
     with pytest.raises(NebsignError) as info:
         install_release(kit.policy(), str(kit.build("1.0.0")))
+    assert info.value.exit_code == 1
     assert "timed out" in info.value.message
     assert not (kit.root / "current").exists()
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from nebsign.agent.source import parse_index
+from nebsign.agent.source import BundleList, parse_index
 from nebsign.agent.state import AgentState
 from nebsign.errors import InputError
 from nebsign.policy.host import parse_host_policy
@@ -23,13 +23,21 @@ json_values = st.recursive(
 )
 
 
+def _check_listing(listing: BundleList) -> None:
+    for name in (*listing.signatures, *listing.attestations):
+        assert name.endswith(".sigstore.json") and not name.startswith("/")
+        assert all(part not in ("", ".", "..") for part in name.split("/")), name
+
+
 @settings(max_examples=150, deadline=None)
 @given(raw=st.binary(max_size=400))
 def test_index_bytes(raw: bytes) -> None:
     try:
-        parse_index(raw)
+        listing = parse_index(raw)
     except InputError as exc:
         assert exc.exit_code == 2
+        return
+    _check_listing(listing)
 
 
 @settings(max_examples=150, deadline=None)
@@ -39,9 +47,7 @@ def test_index_objects(obj: dict[str, object]) -> None:
         listing = parse_index(json.dumps(obj).encode())
     except InputError:
         return
-    for name in (*listing.signatures, *listing.attestations):
-        assert name.endswith(".sigstore.json") and not name.startswith("/")
-        assert ".." not in name.split("/")
+    _check_listing(listing)
 
 
 def test_index_refuses_escapes() -> None:
@@ -50,23 +56,56 @@ def test_index_refuses_escapes() -> None:
             parse_index(json.dumps({"signatures": [bad]}).encode())
 
 
+def _state_round_trips(raw: bytes) -> None:
+    """Refused with exit 2, or a state the agent can write back and read as the same."""
+    try:
+        state = AgentState.from_json(raw)
+    except InputError as exc:
+        assert exc.exit_code == 2
+        return
+    again = AgentState.from_json(state.to_json())
+    assert again == state and again.to_json() == state.to_json()
+    for rec in state.releases:
+        assert isinstance(rec.manifest_sha256, str) and len(rec.manifest_sha256) == 64
+        assert rec.tree_sha256 is None or isinstance(rec.tree_sha256, str)
+
+
 @settings(max_examples=150, deadline=None)
 @given(raw=st.binary(max_size=400))
 def test_state_bytes(raw: bytes) -> None:
-    try:
-        AgentState.from_json(raw)
-    except InputError as exc:
-        assert exc.exit_code == 2
+    _state_round_trips(raw)
 
 
 @settings(max_examples=150, deadline=None)
 @given(obj=st.dictionaries(st.sampled_from(["_type", "releases", "current", "log"]), json_values))
 def test_state_objects(obj: dict[str, object]) -> None:
     obj.setdefault("_type", "https://nebsign.dev/agent-state/v1")
-    try:
-        AgentState.from_json(json.dumps(obj).encode())
-    except InputError as exc:
-        assert exc.exit_code == 2
+    _state_round_trips(json.dumps(obj).encode())
+
+
+RECORD = {
+    "version": "1.0.0",
+    "name": "app",
+    "manifest_sha256": "a" * 64,
+    "signers": ["k"],
+    "attestations": [],
+    "installed_at": "2026-01-01T00:00:00Z",
+    "tree_sha256": None,
+}
+_odd = st.sampled_from([int("1" * 64), 10**63, "A" * 64, "1.0", "01.0.0", "", None, True, []])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    field=st.sampled_from(sorted(RECORD)),
+    value=json_values | _odd,
+    current=st.sampled_from([None, "1.0.0", "2.0.0", "x"]),
+)
+def test_state_with_a_corrupted_record(field: str, value: object, current: str | None) -> None:
+    record = {**RECORD, field: value}
+    obj = {"_type": "https://nebsign.dev/agent-state/v1", "releases": [record],
+           "current": current, "highest": current, "log": None}  # fmt: skip
+    _state_round_trips(json.dumps(obj).encode())
 
 
 def _no_trust(path: Path) -> tuple[object, bytes]:
@@ -77,9 +116,13 @@ def _no_trust(path: Path) -> tuple[object, bytes]:
 @given(text=st.text(max_size=300))
 def test_host_policy_text(text: str) -> None:
     try:
-        parse_host_policy(text.encode(), base_dir=Path("/nonexistent"), trust_loader=_no_trust)
+        policy = parse_host_policy(
+            text.encode(), base_dir=Path("/nonexistent"), trust_loader=_no_trust
+        )
     except InputError as exc:
         assert exc.exit_code == 2
+        return
+    assert isinstance(policy.keep, int) and policy.keep >= 2  # what every accepted policy holds
 
 
 @settings(max_examples=200, deadline=None)

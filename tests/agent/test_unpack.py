@@ -153,20 +153,97 @@ def test_zip_bomb_stops_at_limit(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "bomb").stat().st_size <= 1_000_000 + 1024 * 1024
 
 
+def _check_extracted(dest: Path, max_bytes: int, max_files: int) -> None:
+    """What an accepted archive left behind: inside *dest*, within the limits, no specials."""
+    real = os.path.realpath(dest)
+    files = total = 0
+    for dirpath, dirs, names in os.walk(dest):
+        for name in dirs + names:
+            path = os.path.join(dirpath, name)
+            st_ = os.lstat(path)
+            assert (
+                stat.S_ISREG(st_.st_mode) or stat.S_ISDIR(st_.st_mode) or stat.S_ISLNK(st_.st_mode)
+            ), f"special file {path}"
+            assert not st_.st_mode & (stat.S_ISUID | stat.S_ISGID), f"set-id bit on {path}"
+            if stat.S_ISLNK(st_.st_mode):  # a link resolves inside the target, or dangles there
+                target = os.path.realpath(path)
+                assert target == real or target.startswith(real + os.sep), (path, target)
+            elif stat.S_ISREG(st_.st_mode):
+                files += 1
+                total += st_.st_size
+    assert files <= max_files and total <= max_bytes
+
+
+def _good_archives() -> list[tuple[bytes, str]]:
+    members = [_info("app/", tarfile.DIRTYPE), _info("app/run", mode=0o755), _info("app/l.py")]
+    data = {"app/run": b"#!/bin/sh\n", "app/l.py": b"x = 1\n" * 20}
+    tar_gz = _tar([*members, _info("app/ln", tarfile.SYMTYPE, "l.py")], data)
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        for info in members:
+            content = data.get(info.name)
+            if content is not None:
+                info.size = len(content)
+            tf.addfile(info, io.BytesIO(content) if content is not None else None)
+    entries = [("app/run", b"#!/bin/sh\n", stat.S_IFREG | 0o755), ("app/l.py", b"x", 0o100644)]
+    return [(tar_gz, ".tar.gz"), (plain.getvalue(), ".tar"), (_zip(entries), ".zip")]
+
+
+GOOD_ARCHIVES = _good_archives()
+
+
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(blob=st.binary(max_size=2048), suffix=st.sampled_from([".tar", ".tar.gz", ".zip"]))
-def test_garbage_archives_are_input_errors(tmp_path: Path, blob: bytes, suffix: str) -> None:
+@given(
+    base=st.sampled_from(range(len(GOOD_ARCHIVES))),
+    garbage=st.binary(max_size=2048),
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=4),
+    use_garbage=st.booleans(),
+    suffix=st.sampled_from([".tar", ".tar.gz", ".zip", None]),
+)
+def test_garbage_archives_are_input_errors(
+    tmp_path: Path,
+    base: int,
+    garbage: bytes,
+    flips: list[tuple[int, int]],
+    use_garbage: bool,
+    suffix: str | None,
+) -> None:
+    """Random bytes and byte-flipped good archives: refused with exit 1 or 2, or what was
+    extracted stays inside the target and within the limits (never an escape, a set-id
+    bit, a device, a crash)."""
+    blob, own_suffix = GOOD_ARCHIVES[base]
+    if use_garbage:
+        blob = garbage
+    else:
+        data = bytearray(blob)
+        for pos, mask in flips:
+            data[pos % len(data)] ^= mask
+        blob = bytes(data)
+    suffix = suffix or own_suffix
     sub = tmp_path / f"g{abs(hash((blob, suffix)))}"
     sub.mkdir(exist_ok=True)
     import shutil
 
     shutil.rmtree(sub / "out", ignore_errors=True)
+    limit_bytes, limit_files = 100_000, 50
     try:
-        _extract(sub, blob, suffix)
+        dest = _extract(sub, blob, suffix, max_bytes=limit_bytes, max_files=limit_files)
     except (InputError, UnsafeArchive) as exc:
         assert exc.exit_code in (1, 2)
+        return
+    _check_extracted(dest, limit_bytes, limit_files)
+
+
+def test_unmodified_good_archives_extract_fully(tmp_path: Path) -> None:
+    """The fuzz above starts from archives that really extract (its accepted side is real)."""
+    for i, (blob, suffix) in enumerate(GOOD_ARCHIVES):
+        sub = tmp_path / str(i)
+        sub.mkdir()
+        dest = _extract(sub, blob, suffix)
+        assert (dest / "app" / "run").read_bytes() == b"#!/bin/sh\n"
+        _check_extracted(dest, BIG, 1000)
 
 
 @pytest.mark.parametrize(

@@ -172,23 +172,52 @@ def test_c_loop_refuses_embedded_nul(tmp_path: Path) -> None:
         _speedups.hash_names(str(tmp_path), [b"a"])  # type: ignore[list-item]
 
 
-def test_tree_results_do_not_depend_on_the_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loop: str
-) -> None:
+def _tree(root: Path) -> None:
     for d in range(3):
-        (tmp_path / f"d{d}").mkdir()
+        (root / f"d{d}").mkdir()
         for i in range(400):
-            (tmp_path / f"d{d}" / f"f{i}").write_bytes(os.urandom(i * 7))
-    (tmp_path / "d1" / "f3").chmod(0o755)
-    got = build_manifest(tmp_path).to_json()
-    with monkeypatch.context() as reference:
-        reference.setenv("NEBSIGN_PURE_PYTHON", "1")
-        assert got == build_manifest(tmp_path).to_json()
+            (root / f"d{d}" / f"f{i}").write_bytes(os.urandom(i * 7))
+    (root / "d1" / "f3").chmod(0o755)
+
+
+def _hashlib_entries(root: Path) -> dict[str, tuple[int, str, bool]]:
+    """Every file's size, SHA-256 and execute bit, by hashlib and os.walk (not nebsign)."""
+    out = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath, name)
+            data = path.read_bytes()
+            mode = path.stat().st_mode
+            rel = path.relative_to(root).as_posix()
+            out[rel] = (len(data), hashlib.sha256(data).hexdigest(), bool(mode & 0o111))
+    return out
+
+
+def test_tree_results_are_right_with_either_loop(tmp_path: Path, loop: str) -> None:
+    _tree(tmp_path)
+    manifest = build_manifest(tmp_path)
+    got = {e.path: (e.size, e.sha256.removeprefix("sha256:"), e.executable) for e in manifest.files}
+    assert got == _hashlib_entries(tmp_path)
+    assert [e.path for e in manifest.files] == sorted(got)
     files = [str(p) for p in sorted((tmp_path / "d2").iterdir())]
     assert hash_files(files, workers=2) == hash_files(files, workers=1)
     os.remove(tmp_path / "d2" / "f399")
     with pytest.raises(InputError, match="f399"):
         hash_files(files, workers=2)
+
+
+@needs_c
+def test_tree_results_do_not_depend_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The C loop and the pure-Python loop give byte-identical manifests (C first, then Python)."""
+    _tree(tmp_path)
+    monkeypatch.delenv("NEBSIGN_PURE_PYTHON", raising=False)
+    assert hashpool.c_loop_available()
+    with_c = build_manifest(tmp_path).to_json()
+    monkeypatch.setenv("NEBSIGN_PURE_PYTHON", "1")
+    assert not hashpool.c_loop_available()
+    assert build_manifest(tmp_path).to_json() == with_c
 
 
 # -- the verify fast path ----------------------------------------------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 import yaml
-from sast.sastkit import CASES, POLICIES, annotations, case_files
+from sast.sastkit import ANNOTATION, CASES, POLICIES, annotations, case_files
 
 from nebsign.findings import Finding, Severity
 from nebsign.outcome import ScanOutcome
@@ -115,9 +116,31 @@ def test_bandit_profile_selects_only_known_tests() -> None:
         assert test_id.split("/")[0] in profile["tests"]
 
 
+def _statement_lines(tree: ast.AST) -> set[int]:
+    return {node.lineno for node in ast.walk(tree) if isinstance(node, ast.stmt | ast.expr)}
+
+
 def test_case_files_are_valid_python() -> None:
-    for path in CASES.glob("*.py"):
-        compile(path.read_text(), str(path), "exec")
+    """Each case file parses, and each annotation marks a line of code of its own rule.
+
+    An annotation above a blank line or a comment would make its case vacuous (an
+    ``ok:`` line with no code is never flagged), and one naming another rule is
+    never checked by ``test_rule_true_and_false_positives``.
+    """
+    paths = sorted(CASES.glob("*.py"))
+    assert paths
+    for path in paths:
+        tree = ast.parse(path.read_text(), str(path))  # SyntaxError fails the test
+        code_lines = _statement_lines(tree)
+        lines = path.read_text().splitlines()
+        for number, line in enumerate(lines, start=1):
+            match = ANNOTATION.search(line)
+            if match is None:
+                continue
+            assert match.group(2) == path.stem, f"{path.name}:{number} names {match.group(2)}"
+            assert number + 1 in code_lines, f"{path.name}:{number} annotates no code"
+        expected, clean = annotations(path)
+        assert expected and clean and not expected & clean, path.name
 
 
 def test_outcome_has_no_scanner_errors(cases_outcome: ScanOutcome) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sast.sastkit import bandit, semgrep
 
 from nebsign.errors import InputError
-from nebsign.findings import findings_to_json
+from nebsign.findings import Finding, findings_to_json
 from nebsign.outcome import ScanOutcome
 from nebsign.sarif import FINGERPRINT_KEY, from_sarif, sarif_bytes, to_sarif
 from nebsign.sast.runner import run_scan
@@ -189,17 +189,123 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
-@given(doc=_json)
-def test_untrusted_sarif_is_input_error_never_a_crash(doc: object) -> None:
+def _check_accepted(log: object, found: list[Finding]) -> None:
+    """Invariants of anything ``from_sarif`` accepts, read off the input independently."""
+    assert isinstance(log, dict)
+    results = [
+        (run["tool"]["driver"]["name"], res)
+        for run in log["runs"]
+        for res in run.get("results", [])
+    ]
+    assert len(found) == len(results)
+    for finding, (tool, res) in zip(found, results, strict=True):
+        loc = finding.location
+        if "nebsign" in res.get("properties", {}):
+            continue  # nebsign's own finding, parsed by Finding.from_dict (tested there)
+        assert (finding.tool, finding.rule_id) == (tool, res["ruleId"])
+        assert finding.message == res["message"]["text"]
+        physical = res["locations"][0]["physicalLocation"]
+        assert loc.path == physical["artifactLocation"]["uri"]
+        assert loc.line == physical.get("region", {}).get("startLine")
+        # a path from a foreign log is a normalized relative POSIX path: it never leaves
+        # the source root (a backslash is an ordinary character of a POSIX name)
+        parts = loc.path.split("/")
+        assert all(p not in {"", ".", ".."} for p in parts), loc.path
+        assert "\0" not in loc.path
+    # what was accepted is a value: nebsign's SARIF of it reads back as the same findings
+    again = from_sarif(sarif_bytes(to_sarif(found, tools={}, driver_version="0")))
+    assert again == sorted(found, key=Finding.sort_key)
+
+
+def _maybe(good: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    """Mostly the right shape, sometimes anything: each field is tried both ways."""
+    return st.sampled_from([True] * 15 + [False]).flatmap(lambda ok: good if ok else _json)
+
+
+_uri = st.sampled_from([True, False]).flatmap(
+    lambda plain: (
+        st.sampled_from(["a.py", "src/b.py", "a\\b", "x/y/z.py"])
+        if plain
+        else st.one_of(
+            st.sampled_from(["../x.py", "/etc/passwd", "a/../../b", "", ".", "a//b", "a/"]),
+            st.text(alphabet="ab./\\\0", max_size=8),
+        )
+    )
+)
+_result = st.fixed_dictionaries(
+    {
+        "ruleId": _maybe(st.text(max_size=6)),
+        "message": _maybe(st.fixed_dictionaries({"text": _maybe(st.text(max_size=6))})),
+        "locations": _maybe(
+            st.lists(
+                _maybe(
+                    st.fixed_dictionaries(
+                        {
+                            "physicalLocation": _maybe(
+                                st.fixed_dictionaries(
+                                    {
+                                        "artifactLocation": _maybe(
+                                            st.fixed_dictionaries({"uri": _maybe(_uri)})
+                                        ),
+                                        "region": _maybe(
+                                            st.fixed_dictionaries(
+                                                {"startLine": _maybe(st.integers(-1, 99))}
+                                            )
+                                        ),
+                                    }
+                                )
+                            )
+                        }
+                    )
+                ),
+                min_size=1,
+                max_size=2,
+            )
+        ),
+    },
+    optional={
+        "level": _maybe(st.sampled_from(["error", "warning", "note", "none"])),
+        "partialFingerprints": _maybe(st.dictionaries(st.text(max_size=3), st.text(max_size=4))),
+        "suppressions": _maybe(
+            st.lists(st.fixed_dictionaries({}, optional={"status": _json, "justification": _json}))
+        ),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=_json, results=st.lists(_result, max_size=3))
+def test_untrusted_sarif_is_input_error_never_a_crash(doc: object, results: list[object]) -> None:
     candidates = [
         doc,
         {"version": "2.1.0", "runs": doc},
         {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "t"}}, "results": [doc]}]},
+        {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "t"}}, "results": results}]},
     ]
     for candidate in candidates:
+        try:
+            found = from_sarif(json.dumps(candidate).encode())
+        except InputError:
+            continue
+        _check_accepted(candidate, found)
+
+
+def test_the_sarif_fuzz_reaches_accepted_foreign_results() -> None:
+    """The structured strategy above does produce logs the parser accepts (not only errors)."""
+    accepted: list[Finding] = []
+
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(results=st.lists(_result, min_size=1, max_size=2))
+    def collect(results: list[object]) -> None:
+        log = {
+            "version": "2.1.0",
+            "runs": [{"tool": {"driver": {"name": "t"}}, "results": results}],
+        }
         with contextlib.suppress(InputError):
-            from_sarif(json.dumps(candidate).encode())
+            accepted.extend(from_sarif(json.dumps(log).encode()))
+
+    collect()
+    assert len(accepted) >= 10
 
 
 def test_oversized_sarif_is_refused() -> None:

@@ -55,11 +55,21 @@ def _replace(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
     return doc
 
 
+def _bundle_round_trips(bundle: Bundle) -> None:
+    """What the parser accepted is a value: its JSON reads back as the same bundle."""
+    again = Bundle.from_json(bundle.to_json())
+    assert again == bundle
+    assert again.to_json() == bundle.to_json()
+
+
 @SETTINGS
 @given(st.binary(max_size=2048))
 def test_bundle_parser_on_arbitrary_bytes(raw: bytes) -> None:
-    with contextlib.suppress(InvalidBundle):
-        Bundle.from_json(raw)
+    try:
+        bundle = Bundle.from_json(raw)
+    except InvalidBundle:
+        return
+    _bundle_round_trips(bundle)
 
 
 @SETTINGS
@@ -75,13 +85,47 @@ def test_mutated_bundle_never_passes(path: tuple[Any, ...], value: Any) -> None:
     # only a mutation that changes nothing signed may pass
     assert bundle.content == ORIGINAL_BUNDLE.content
     assert bundle.public_key_hint in (None, ORIGINAL_BUNDLE.public_key_hint)
+    _bundle_round_trips(bundle)
+
+
+@SETTINGS
+@given(st.sampled_from(PATHS), json_values)
+def test_mutated_bundle_parses_to_a_value_or_is_refused(path: tuple[Any, ...], value: Any) -> None:
+    """Whatever a mutated bundle parses to round-trips; the parser refuses only InvalidBundle."""
+    raw = json.dumps(_replace(json.loads(ORIGINAL), path, value)).encode()
+    try:
+        bundle = Bundle.from_json(raw)
+    except InvalidBundle:
+        return
+    _bundle_round_trips(bundle)
+
+
+STATEMENT = json.loads((GOLDEN / "sast.statement.json").read_bytes())
+STATEMENT_PATHS = _paths(STATEMENT)[1:]
+
+
+def _statement_round_trips(raw: bytes) -> None:
+    try:
+        statement = Statement.from_json(raw)
+    except InvalidStatement:
+        return
+    # accepted: a value whose JSON reads back unchanged, with subjects to bind it to
+    again = Statement.from_json(statement.to_json())
+    assert again == statement and again.to_json() == statement.to_json()
+    assert statement.subjects
+    assert json.loads(raw)["predicateType"] == statement.predicate_type
 
 
 @SETTINGS
 @given(st.binary(max_size=1024) | json_values.map(lambda v: json.dumps(v).encode()))
 def test_statement_parser(raw: bytes) -> None:
-    with contextlib.suppress(InvalidStatement):
-        Statement.from_json(raw)
+    _statement_round_trips(raw)
+
+
+@SETTINGS
+@given(st.sampled_from(STATEMENT_PATHS), json_values)
+def test_mutated_statement_round_trips_or_is_refused(path: tuple[Any, ...], value: Any) -> None:
+    _statement_round_trips(json.dumps(_replace(STATEMENT, path, value)).encode())
 
 
 POLICY_TEXT = (GOLDEN / "policy-any-of.toml").read_text()
@@ -102,8 +146,11 @@ def test_policy_parser_on_mutations(pos: int, cut: int, insert: str) -> None:
 @SETTINGS
 @given(st.binary(max_size=512))
 def test_policy_parser_on_bytes(raw: bytes) -> None:
-    with contextlib.suppress(InvalidPolicy):
-        TrustPolicy.from_toml(raw, GOLDEN)
+    try:
+        policy = TrustPolicy.from_toml(raw, GOLDEN)
+    except InvalidPolicy:
+        return
+    assert policy.groups  # a parsed policy always trusts someone
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -94,7 +94,8 @@ def test_bundle_key_is_never_used() -> None:
 def test_expired_key() -> None:
     policy = golden_policy("policy-expired.toml")
     bundle = artifact_bundle("ed25519-a")
-    verify_artifact(ARTIFACT_SHA, [bundle], policy, now=datetime(2026, 5, 31, tzinfo=UTC))
+    ok = verify_artifact(ARTIFACT_SHA, [bundle], policy, now=datetime(2026, 5, 31, tzinfo=UTC))
+    assert ok.signers == (KEY_IDS["ed25519-a"],) and ok.sha256 == ARTIFACT_SHA
     with pytest.raises(KeyExpired, match="expired"):
         verify_artifact(ARTIFACT_SHA, [bundle], policy, now=datetime(2026, 6, 2, tzinfo=UTC))
 

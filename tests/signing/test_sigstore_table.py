@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from helpers import SHARED, assert_one_line_error, run_cli
 
-from nebsign.bundle import Bundle
+from nebsign.bundle import Bundle, InvalidBundle
 from nebsign.digest import sha256_file
-from nebsign.errors import NebsignError
+from nebsign.errors import VerdictError
 from nebsign.keyless import IdentityMismatch, KeylessVerificationFailed
 from nebsign.policy.trust import TrustedIdentity, TrustPolicy, bundled_trusted_root
 from nebsign.verify import verify_artifact
@@ -68,7 +68,7 @@ def test_good_rows(artifact: str, instance: str, identity: str, issuer: str) -> 
             _verify(artifact, instance, identity, issuer, sha256_bytes(flipped))
     # the other instance's root does not vouch for it
     other = "staging" if instance == "production" else "production"
-    with pytest.raises(NebsignError):
+    with pytest.raises(KeylessVerificationFailed):
         _verify(artifact, other, identity, issuer)
 
 
@@ -88,11 +88,22 @@ def test_regex_identity() -> None:
         verify_artifact(digest, [bundle], near_miss)
 
 
+# What each bad row is: a well-formed bundle whose verification must fail (a verdict,
+# exit 1), or a bundle the parser refuses before any check (malformed, exit 2).
+BAD_AS = {
+    "bundle_cve_2022_36056.txt": VerdictError,
+    "bundle_invalid_version.txt": InvalidBundle,
+    "bundle_no_cert_v1.txt": InvalidBundle,
+    "bundle_no_log_entry.txt": InvalidBundle,
+    "bundle_v3_no_signed_time.txt": InvalidBundle,
+}
+
+
 @pytest.mark.parametrize("artifact", BAD)
 def test_bad_rows_rejected_whatever_identity(artifact: str) -> None:
     for instance in ("production", "staging"):
         for identity, issuer in IDENTITIES:
-            with pytest.raises(NebsignError):
+            with pytest.raises(BAD_AS[artifact]):
                 _verify(artifact, instance, identity, issuer)
 
 

@@ -10,9 +10,9 @@ from helpers import run_cli
 from signing.sigassets import ARTIFACT_SHA, GOLDEN, artifact_bundle, golden_policy
 
 from nebsign.bundle import Bundle, MessageSignature
-from nebsign.errors import NebsignError
+from nebsign.errors import InputError, VerdictError
 from nebsign.policy.trust import TrustPolicy
-from nebsign.verify import SignatureMismatch, verify_artifact, verify_attestation
+from nebsign.verify import DigestMismatch, SignatureMismatch, verify_artifact, verify_attestation
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 ARTIFACT = (GOLDEN / "artifact.bin").read_bytes()
@@ -47,9 +47,11 @@ def test_every_artifact_byte(signer: str) -> None:
     verify_artifact(ARTIFACT_SHA, [bare], policy)
     for flipped in _flips(ARTIFACT):
         digest = hashlib.sha256(flipped).hexdigest()
-        for candidate in (bundle, bare):
-            with pytest.raises(NebsignError):
-                verify_artifact(digest, [candidate], policy)
+        # a verdict (exit 1) naming what failed, never an input error (exit 2)
+        with pytest.raises(DigestMismatch):  # the stated digest is not the artifact's
+            verify_artifact(digest, [bundle], policy)
+        with pytest.raises(SignatureMismatch):  # no digest stated: the signature fails
+            verify_artifact(digest, [bare], policy)
 
 
 @pytest.mark.parametrize("signer", ["ed25519-a", "p256-a"])
@@ -97,7 +99,7 @@ def test_every_bundle_json_byte(bundle_file: str, trust: str, kind: str) -> None
     for i, flipped in enumerate(_flips(raw)):
         try:
             check(flipped)
-        except NebsignError:
+        except (InputError, VerdictError):  # refused as malformed or as failing; never exit 3
             continue
         passed.append((i, raw[max(0, i - 20) : i + 20]))
     assert not passed, passed[:5]

@@ -22,7 +22,9 @@ def test_two_of_three() -> None:
         KEY_IDS["ed25519-a"],
         KEY_IDS["ed25519-c"],
     }
-    assert len(verify_artifact(ARTIFACT_SHA, [a, b, c], policy).signers) == 3
+    assert set(verify_artifact(ARTIFACT_SHA, [a, b, c], policy).signers) == {
+        KEY_IDS[n] for n in ("ed25519-a", "ed25519-b", "ed25519-c")
+    }
     with pytest.raises(ThresholdNotMet):  # k signatures by one key count once
         verify_artifact(ARTIFACT_SHA, [a, a], policy)
     with pytest.raises(ThresholdNotMet):
@@ -34,10 +36,13 @@ def test_two_of_three() -> None:
 
 def test_any_of_groups() -> None:
     policy = golden_policy("policy-any-of.toml")
-    verify_artifact(ARTIFACT_SHA, [artifact_bundle("p256-a")], policy)
-    verify_artifact(
+    # which signers counted: the alternative that was satisfied, nobody else
+    one = verify_artifact(ARTIFACT_SHA, [artifact_bundle("p256-a")], policy)
+    assert one.signers == (KEY_IDS["p256-a"],) and one.sha256 == ARTIFACT_SHA
+    two = verify_artifact(
         ARTIFACT_SHA, [artifact_bundle("ed25519-b"), artifact_bundle("ed25519-c")], policy
     )
+    assert set(two.signers) == {KEY_IDS["ed25519-b"], KEY_IDS["ed25519-c"]}
     with pytest.raises(VerdictError, match="no alternative"):
         verify_artifact(ARTIFACT_SHA, [artifact_bundle("ed25519-b")], policy)
 
@@ -46,7 +51,8 @@ def test_all_of_groups() -> None:
     text = (GOLDEN / "policy-any-of.toml").read_text().replace("any_of", "all_of")
     policy = TrustPolicy.from_toml(text.encode(), GOLDEN)
     b, c, p = (artifact_bundle(n) for n in ("ed25519-b", "ed25519-c", "p256-a"))
-    verify_artifact(ARTIFACT_SHA, [p, b, c], policy)
+    got = verify_artifact(ARTIFACT_SHA, [p, b, c], policy)
+    assert set(got.signers) == {KEY_IDS[n] for n in ("p256-a", "ed25519-b", "ed25519-c")}
     for subset in ([p], [b, c], [p, b], [p, c, c]):
         with pytest.raises(ThresholdNotMet):
             verify_artifact(ARTIFACT_SHA, subset, policy)
