@@ -182,8 +182,8 @@ class CachingHandler(http.server.SimpleHTTPRequestHandler):
     def send_head(self):  # type: ignore[no-untyped-def]
         """Open first, then validate the opened file (as nginx does): ETag and body agree."""
         if self.down.is_set():
-            self.send_error(503, "store down")
             self._count("503")
+            self.send_error(503, "store down")
             return None
         try:
             f = open(self.translate_path(self.path), "rb")  # noqa: SIM115 - do_GET closes it
@@ -200,10 +200,12 @@ class CachingHandler(http.server.SimpleHTTPRequestHandler):
         etag = f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"'
         if self.headers.get("If-None-Match") == etag:
             f.close()
+            # counted before the reply leaves: a client that has its answer may
+            # already be reading the counts
+            self._count("304")
             self.send_response(304)
             self.send_header("ETag", etag)
             self.end_headers()
-            self._count("304")
             return None
         self._count("200")
         self._count("body_bytes", st.st_size)
