@@ -8,6 +8,7 @@ in ``ctx.values``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -43,7 +44,8 @@ def _host_policy(etc: Path, root: Path, key: PrivateKey) -> Path:
     )
     host = etc / "agent.toml"
     host.write_text(
-        f'root = "{root}"\ntrust_policy = "trust.toml"\nname = "exchange-api"\nkeep = 3\n' + require
+        f"root = {json.dumps(str(root))}\n"  # a JSON string is a TOML basic string
+        'trust_policy = "trust.toml"\nname = "exchange-api"\nkeep = 3\n' + require
     )
     for path in (trust, host):
         os.chmod(path, 0o644)
