@@ -67,7 +67,7 @@ def run(ctx: DemoContext) -> Iterator[str]:
     try:
         verify_artifact(sha256_bytes(raw), [bundle], two_of_two)
     except VerdictError as exc:
-        yield f"2-of-2 policy with one signature: refused — {exc.message[:90]}…"
+        yield f"2-of-2 policy with one signature: refused — {exc.message}"
     qa_bundle = sign_digest(sha256_bytes(raw), second_key)
     both = verify_artifact(sha256_bytes(raw), [bundle, qa_bundle], two_of_two)
     yield f"2-of-2 policy with both signatures: OK ({len(both.signers)} distinct signers)"
@@ -80,13 +80,13 @@ def run(ctx: DemoContext) -> Iterator[str]:
     try:
         verify_artifact(sha256_bytes(tampered), [bundle], one_key)
     except VerdictError as exc:
-        yield f"tampered manifest: refused — {exc.message[:80]}…"
+        yield f"tampered manifest: refused — {exc.message}"
     try:
         verify_artifact(
             sha256_bytes(raw), [bundle], TrustPolicy.from_keys([second_key.public_key()])
         )
     except VerdictError as exc:
-        yield f"wrong key: refused — {exc.message[:70]}…"
+        yield f"wrong key: refused — {exc.message}"
 
     artifact = ctx.values["release_dir"] / "dist" / "exchange-api-1.4.2.tar.gz"
     digest = sha256_file(artifact).sha256
