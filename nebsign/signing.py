@@ -295,11 +295,21 @@ def load_identity_token(raw: str | None, *, ambient: bool = True) -> SigstoreTok
         ) from exc
 
 
+def _sigstore_answer(raw: bytes) -> Bundle:
+    """A bundle Sigstore returned, parsed strictly; unreadable is the service's fault (3)."""
+    from nebsign.bundle import InvalidBundle
+
+    try:
+        return Bundle.from_json(raw, "sigstore bundle")
+    except InvalidBundle as exc:
+        raise EnvironmentFault(f"Sigstore returned a bundle nebsign cannot read: {exc}") from exc
+
+
 def keyless_statement_bundle(raw: bytes, payload: bytes) -> Bundle:
     """Parse the bundle Sigstore returned for a DSSE signature and check it is what
     :func:`nebsign.verify.verify_attestation` takes for keyless: a certificate, a log
     entry, one in-toto DSSE signature over exactly *payload*."""
-    bundle = Bundle.from_json(raw, "sigstore bundle")
+    bundle = _sigstore_answer(raw)
     content = bundle.content
     if not (
         isinstance(content, DsseEnvelope)
@@ -360,7 +370,7 @@ class KeylessSigner:
             result = self._live().sign_artifact(
                 Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest)
             )
-        return Bundle.from_json(result.to_json().encode("utf-8"), "sigstore bundle")
+        return _sigstore_answer(result.to_json().encode("utf-8"))
 
     def sign_statement(self, statement: Statement) -> Bundle:
         """A keyless bundle with a DSSE envelope around *statement* (canonical JSON)."""

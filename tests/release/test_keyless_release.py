@@ -52,7 +52,7 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def _token(**claims: object) -> str:
     """An OIDC-shaped JWT (unsigned claims are all sigstore checks before Fulcio)."""
     now = int(time.time())
-    body = {"iss": "https://issuer.example", "sub": "ci", "aud": "sigstore"}
+    body: dict[str, object] = {"iss": "https://issuer.example", "sub": "ci", "aud": "sigstore"}
     body.update({"iat": now - 60, "exp": now + 600})
     body.update(claims)
     return jwt.encode(body, "k" * 32, algorithm="HS256")
