@@ -31,9 +31,11 @@ def _text(outcome: Any) -> None:
 
 
 def _signer_text(signer: dict[str, Any], *, published: bool) -> None:
+    if not published:
+        return
     if signer.get("kind") == "key":
         click.echo(f"  signed by key {signer['key_id']}")
-    elif signer.get("kind") == "sigstore" and published:
+    elif signer.get("kind") == "sigstore":
         identity, issuer = shown(signer["identity"]), shown(signer["issuer"])
         click.echo(
             f"  signed keyless by {identity} (issuer {issuer}), Sigstore {signer['instance']}"
