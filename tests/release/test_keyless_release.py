@@ -84,10 +84,13 @@ def test_no_token_is_exit_3_naming_the_variable(tmp_path: Path) -> None:
     _nothing_written(tmp_path)
 
 
-def test_no_token_json_is_one_line_too(tmp_path: Path) -> None:
+def test_no_token_under_format_json_is_a_json_refusal(tmp_path: Path) -> None:
     result = keyless(tmp_path, "--sigstore", "--format", "json")
     assert result.exit_code == 3
     assert "Traceback" not in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 3 and doc["reason"] == "no-identity-token"
+    assert "SIGSTORE_IDENTITY_TOKEN" in doc["message"]
     _nothing_written(tmp_path)
 
 
