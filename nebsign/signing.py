@@ -24,9 +24,12 @@ byte-identical bundles.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
@@ -46,8 +49,15 @@ from nebsign.keys import PrivateKey, key_id
 
 __all__ = [
     "PAE_PREFIX",
+    "TOKEN_ENV",
+    "BadIdentityToken",
+    "KeylessSigner",
+    "NoIdentityToken",
     "PaeArtifact",
+    "SigstoreToken",
     "artifact_digest",
+    "keyless_statement_bundle",
+    "load_identity_token",
     "sign_digest",
     "sign_digest_sigstore",
     "sign_message",
@@ -156,6 +166,28 @@ def sign_statement(statement: Statement, private_key: PrivateKey) -> Bundle:
     )
 
 
+@contextlib.contextmanager
+def _sigstore_errors() -> Iterator[None]:
+    """Map sigstore's errors to nebsign's (exit 2 for a bad token, 3 for the service)."""
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.oidc import ExpiredIdentity
+
+    try:
+        yield
+    except ExpiredIdentity as exc:
+        raise InputError("the OIDC identity token has expired; get a fresh one") from exc
+    except SigstoreError as exc:
+        raise EnvironmentFault(f"sigstore signing failed: {_one_line(exc)}") from exc
+    except OSError as exc:
+        raise EnvironmentFault(f"sigstore signing failed (network?): {_one_line(exc)}") from exc
+    except ValueError as exc:
+        raise InputError(f"sigstore signing failed: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
 def sign_digest_sigstore(
     sha256_hex: str, *, staging: bool = False, identity_token: str | None = None
 ) -> Bundle:
@@ -164,34 +196,187 @@ def sign_digest_sigstore(
     The OIDC token is *identity_token*, else one detected from the
     environment (e.g. GitHub Actions), else the interactive browser flow.
     """
+    from sigstore.models import ClientTrustConfig
+    from sigstore.oidc import Issuer
+
+    with _sigstore_errors():
+        raw = identity_token or _ambient_token()
+        if raw:
+            token = load_identity_token(raw)
+        else:
+            config = ClientTrustConfig.staging() if staging else ClientTrustConfig.production()
+            token = SigstoreToken(Issuer(config.signing_config.get_oidc_url()).identity_token())
+    with KeylessSigner(token, staging=staging) as signer:
+        return signer.sign_digest(sha256_hex)
+
+
+class BadIdentityToken(InputError):
+    """The OIDC identity token for Sigstore is malformed, expired or not for Sigstore."""
+
+    reason = "bad-identity-token"
+
+
+class NoIdentityToken(EnvironmentFault):
+    """Keyless signing without an OIDC identity token (none given, none in the CI)."""
+
+    reason = "no-identity-token"
+
+
+#: the environment variable nebsign (like sigstore-python's CLI) reads the token from
+TOKEN_ENV = "SIGSTORE_IDENTITY_TOKEN"  # noqa: S105  # nosec B105 -- a variable name, not a secret
+#: an OIDC token is a JWT of a few KiB; anything far larger is not one
+MAX_TOKEN_BYTES = 64 * 1024
+
+
+class SigstoreToken:
+    """An OIDC identity token checked for Sigstore (audience, claims, validity): secret,
+    never printed (``repr`` shows the identity only)."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self, token: Any) -> None:
+        self._token = token
+
+    @property
+    def identity(self) -> str:
+        """The identity Fulcio will certify (email, or the CI workflow's subject)."""
+        return str(self._token.identity)
+
+    @property
+    def issuer(self) -> str:
+        """The OIDC issuer a verifier pins (the federated one behind Sigstore's Dex)."""
+        return str(self._token.federated_issuer)
+
+    def __repr__(self) -> str:
+        return f"SigstoreToken(identity={self.identity!r}, issuer={self.issuer!r})"
+
+
+def _ambient_token() -> str | None:
+    """A CI's ambient OIDC credential (GitHub Actions, GitLab ``SIGSTORE_ID_TOKEN``, ...)."""
+    from sigstore.oidc import IdentityError, detect_credential
+
     try:
-        from sigstore.errors import Error as SigstoreError
-        from sigstore.hashes import Hashed
-        from sigstore.models import ClientTrustConfig
-        from sigstore.oidc import ExpiredIdentity, IdentityToken, Issuer, detect_credential
-        from sigstore.sign import SigningContext
-        from sigstore_models.common.v1 import HashAlgorithm
-    except ImportError as exc:  # pragma: no cover - sigstore is a dependency
-        raise EnvironmentFault("the sigstore library is not installed") from exc
-    digest = _digest_bytes(sha256_hex)
-    try:
-        config = ClientTrustConfig.staging() if staging else ClientTrustConfig.production()
-        context = SigningContext.from_trust_config(config)
-        raw_token = identity_token or detect_credential()
-        token = (
-            IdentityToken(raw_token)
-            if raw_token
-            else Issuer(config.signing_config.get_oidc_url()).identity_token()
+        return detect_credential()
+    except IdentityError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
+        raise NoIdentityToken(
+            f"the CI's OIDC credential could not be obtained: {first[:200]}",
+            hint=f"grant the job an OIDC token (GitHub: permissions id-token: write) or set "
+            f"{TOKEN_ENV}",
+        ) from exc
+
+
+def load_identity_token(raw: str | None, *, ambient: bool = True) -> SigstoreToken:
+    """The Sigstore identity token: *raw* (``$SIGSTORE_IDENTITY_TOKEN``), else the CI's
+    ambient credential; checked (format, audience ``sigstore``, validity) before any use.
+
+    Raises :class:`NoIdentityToken` (exit 3) when there is none and
+    :class:`BadIdentityToken` (exit 2) when it is unusable; no message quotes the token.
+    """
+    from sigstore.oidc import IdentityError, IdentityToken
+
+    source = TOKEN_ENV
+    if not raw and ambient:
+        raw, source = _ambient_token(), "the CI's OIDC credential"
+    if not raw:
+        raise NoIdentityToken(
+            f"keyless signing needs an OIDC identity token: set {TOKEN_ENV}, or run in CI "
+            "with OIDC (GitHub Actions: permissions id-token: write; GitLab: id_tokens "
+            "SIGSTORE_ID_TOKEN with aud: sigstore)"
         )
-        with context.signer(token) as signer:
-            result = signer.sign_artifact(Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest))
-        raw = result.to_json().encode("utf-8")
-    except ExpiredIdentity as exc:
-        raise InputError("the OIDC identity token has expired; get a fresh one") from exc
-    except SigstoreError as exc:
-        raise EnvironmentFault(f"sigstore signing failed: {exc}") from exc
-    except OSError as exc:
-        raise EnvironmentFault(f"sigstore signing failed (network?): {exc}") from exc
-    except ValueError as exc:
-        raise InputError(f"sigstore signing failed: {exc}") from exc
-    return Bundle.from_json(raw, "sigstore bundle")
+    if len(raw) > MAX_TOKEN_BYTES or not raw.isascii():
+        raise BadIdentityToken(f"{source} is not an OIDC token (a JWT)")
+    try:
+        return SigstoreToken(IdentityToken(raw.strip()))
+    except IdentityError as exc:
+        raise BadIdentityToken(
+            f"{source} is not a usable Sigstore identity token: {_one_line(exc)[:150]}",
+            hint="it must be an unexpired OIDC JWT with audience sigstore",
+        ) from exc
+
+
+def _sigstore_answer(raw: bytes) -> Bundle:
+    """A bundle Sigstore returned, parsed strictly; unreadable is the service's fault (3)."""
+    from nebsign.bundle import InvalidBundle
+
+    try:
+        return Bundle.from_json(raw, "sigstore bundle")
+    except InvalidBundle as exc:
+        raise EnvironmentFault(f"Sigstore returned a bundle nebsign cannot read: {exc}") from exc
+
+
+def keyless_statement_bundle(raw: bytes, payload: bytes) -> Bundle:
+    """Parse the bundle Sigstore returned for a DSSE signature and check it is what
+    :func:`nebsign.verify.verify_attestation` takes for keyless: a certificate, a log
+    entry, one in-toto DSSE signature over exactly *payload*."""
+    bundle = _sigstore_answer(raw)
+    content = bundle.content
+    if not (
+        isinstance(content, DsseEnvelope)
+        and bundle.certificate is not None
+        and bundle.tlog_entries
+        and content.payload_type == IN_TOTO_PAYLOAD_TYPE
+        and content.payload == payload
+    ):
+        raise EnvironmentFault(
+            "sigstore returned a bundle that is not a keyless in-toto DSSE envelope "
+            "around the statement it was given"
+        )
+    return bundle
+
+
+class KeylessSigner:
+    """Sigstore keyless signing of many digests and statements under one identity: one
+    token, one Fulcio certificate (requested on ``__enter__``), one Rekor entry per
+    signature. Needs the network; a context manager::
+
+        with KeylessSigner(load_identity_token(os.environ.get(TOKEN_ENV))) as signer:
+            bundle = signer.sign_statement(statement)
+    """
+
+    def __init__(self, token: SigstoreToken, *, staging: bool = False) -> None:
+        self.token = token
+        self.instance = "staging" if staging else "production"
+        self._stack = contextlib.ExitStack()
+        self._signer: Any = None
+
+    def __enter__(self) -> KeylessSigner:
+        from sigstore.models import ClientTrustConfig
+        from sigstore.sign import SigningContext
+
+        with _sigstore_errors():
+            staging = self.instance == "staging"
+            config = ClientTrustConfig.staging() if staging else ClientTrustConfig.production()
+            context = SigningContext.from_trust_config(config)
+            self._signer = self._stack.enter_context(context.signer(self.token._token))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._signer = None
+        self._stack.close()
+
+    def _live(self) -> Any:
+        if self._signer is None:
+            raise RuntimeError("KeylessSigner is used outside its `with` block")
+        return self._signer
+
+    def sign_digest(self, sha256_hex: str) -> Bundle:
+        """A keyless ``messageSignature`` bundle over an artifact's SHA-256."""
+        from sigstore.hashes import Hashed
+        from sigstore_models.common.v1 import HashAlgorithm
+
+        digest = _digest_bytes(sha256_hex)
+        with _sigstore_errors():
+            result = self._live().sign_artifact(
+                Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest)
+            )
+        return _sigstore_answer(result.to_json().encode("utf-8"))
+
+    def sign_statement(self, statement: Statement) -> Bundle:
+        """A keyless bundle with a DSSE envelope around *statement* (canonical JSON)."""
+        from sigstore import dsse
+
+        payload = statement.to_json()
+        with _sigstore_errors():
+            result = self._live().sign_dsse(dsse.Statement(payload))
+        return keyless_statement_bundle(result.to_json().encode("utf-8"), payload)

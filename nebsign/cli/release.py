@@ -22,11 +22,48 @@ def _text(outcome: Any) -> None:
         click.echo(f"  {step.step:<13} {step.verdict.upper():<12} {shown(step.reason)}")
     for line in outcome.skipped:
         click.echo(f"  skipped       {shown(line)}")
+    _signer_text(outcome.signer, published=outcome.published is not None)
     if outcome.published is not None:
         click.echo(f"  -> {shown(str(outcome.published))}")
         if "report/index.html" in outcome.layout:
             report = outcome.published / "report" / "index.html"
             click.echo(f"  public report: {shown(str(report))}")
+
+
+def _signer_text(signer: dict[str, Any], *, published: bool) -> None:
+    if not published:
+        return
+    if signer.get("kind") == "key":
+        click.echo(f"  signed by key {signer['key_id']}")
+    elif signer.get("kind") == "sigstore":
+        identity, issuer = shown(signer["identity"]), shown(signer["issuer"])
+        click.echo(
+            f"  signed keyless by {identity} (issuer {issuer}), Sigstore {signer['instance']}"
+        )
+        click.echo("  a host's trust policy pins (`agent` trust_policy):")
+        for line in signer["host_policy"].splitlines():
+            click.echo(f"    {shown(line)}")
+
+
+def _release_signer(
+    key_file: str | None, keyless: bool, staging: bool, passphrase_fd: int | None
+) -> Any:
+    """The key, or the keyless signer with its token checked now (before any step runs)."""
+    from nebsign.errors import InputError
+
+    if keyless == (key_file is not None):
+        raise InputError("give exactly one of --key KEY and --sigstore")
+    if staging and not keyless:
+        raise InputError("--staging only applies to --sigstore (Sigstore's staging instance)")
+    if keyless and passphrase_fd is not None:
+        raise InputError("--passphrase-fd only applies to --key")
+    if key_file is not None:
+        return load_signing_key(key_file, passphrase_fd)
+    from nebsign.release.signer import SigstoreReleaseSigner
+    from nebsign.signing import TOKEN_ENV, load_identity_token
+
+    token = load_identity_token(os.environ.get(TOKEN_ENV))
+    return SigstoreReleaseSigner(token, staging=staging)
 
 
 @click.command("release")
@@ -40,10 +77,21 @@ def _text(outcome: Any) -> None:
     type=click.Path(path_type=Path),
     help="Release directory to create (the agent's layout; must not exist or be empty).",
 )
-@click.option(
-    "--key", "key_file", required=True, type=click.Path(dir_okay=False), help="Private key file."
-)
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="Private key file.")
 @passphrase_fd_option
+@click.option(
+    "--sigstore",
+    "keyless",
+    is_flag=True,
+    help="Sign keyless with Sigstore instead of --key (in CI: the job's OIDC identity, "
+    "from $SIGSTORE_IDENTITY_TOKEN or the CI's ambient credential). Needs the network.",
+)
+@click.option(
+    "--staging",
+    "sigstore_staging",
+    is_flag=True,
+    help="With --sigstore: Sigstore's staging instance (not --staging-url's deployment).",
+)
 @click.option("--name", required=True, help="Release name (the host policy's `name`).")
 @click.option("--version", "version", required=True, help="Release version, e.g. 1.4.3.")
 @click.option("--expires", help="Expiry, RFC 3339 (default: --valid-days after the build time).")
@@ -105,8 +153,10 @@ def release(
     src_dir: Path,
     build_dir: Path,
     out_dir: Path,
-    key_file: str,
+    key_file: str | None,
     passphrase_fd: int | None,
+    keyless: bool,
+    sigstore_staging: bool,
     name: str,
     version: str,
     expires: str | None,
@@ -136,7 +186,32 @@ def release(
     verified release into OUT/report/ and signed, and OUT written in exactly the
     layout `nebsign agent install` reads from a directory or over HTTP (index.json).
     Stops at the first step that does not pass (exit 1, named); nothing is
-    published then. Same inputs and SOURCE_DATE_EPOCH give byte-identical output.
+    published then. Same inputs, key and SOURCE_DATE_EPOCH give byte-identical output.
+
+    Keyless (--sigstore, in CI): one OIDC token, read once and checked before any
+    step runs, never on the command line or printed:
+
+    \b
+      $SIGSTORE_IDENTITY_TOKEN, else the CI's ambient credential:
+      GitHub Actions: `permissions: id-token: write`
+      GitLab CI:      `id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore`
+
+    Everything is signed under one Fulcio certificate, and the release is
+    verified against that certificate's identity (SAN), its OIDC issuer and the
+    Sigstore root bundled with nebsign. A host's trust policy must pin exactly
+    those; the output prints that policy (JSON: signer.host_policy):
+
+    \b
+      [sigstore] instance = "production"   (or "staging" with --staging)
+      [[identities]] identity = the SAN, issuer = the OIDC issuer:
+      GitHub: https://github.com/OWNER/REPO/.github/workflows/FILE@refs/tags/TAG
+              issuer https://token.actions.githubusercontent.com
+      GitLab: https://gitlab.com/GROUP/PROJECT//.gitlab-ci.yml@refs/tags/TAG
+              issuer https://gitlab.com
+
+    Keyless bundles differ per run (new certificate, new log entries):
+    release.json, payload/, index.json and the signed statements repeat byte
+    for byte; the bundles and the report (which names them) do not.
 
     \b
     Examples:
@@ -146,10 +221,13 @@ def release(
           --name exchange-api --version 1.4.3 --staging-url https://staging.internal/ \\
           --audit audits/vault-audit.toml \\
           --staging-baseline base.json --staging-current cur.json --canary-metrics canary.om
+      nebsign release src/ build/ -o out/exchange-api-1.4.3 --sigstore \\
+          --name exchange-api --version 1.4.3     # keyless, in a CI job with OIDC
 
     \b
     Exit codes: 0 published; 1 a step failed (SAST, DAST, audit, a gate: named); 2 bad input
-    (missing file, OUT not empty, malformed metrics); 3 environment (scanner missing).
+    (missing file, OUT not empty, malformed metrics, a malformed or expired token); 3
+    environment (scanner missing, no OIDC token, Sigstore unreachable).
     """
     from nebsign.release import ReleaseRequest, expires_after, run_release
     from nebsign.release.pipeline import clock, parse_source_date_epoch
@@ -180,8 +258,8 @@ def release(
         report=not no_report,
         source_date_epoch=epoch,
     )
-    key = load_signing_key(key_file, passphrase_fd)
-    outcome = run_release(request, key, progress=progress)
+    signer = _release_signer(key_file, keyless, sigstore_staging, passphrase_fd)
+    outcome = run_release(request, signer, progress=progress)
     if output_format == "json":
         emit_json(outcome.to_dict())
     else:

@@ -1,8 +1,9 @@
 """``nebsign release``: the build-server step, as library calls (orchestration layer).
 
-:func:`run_release` takes a :class:`ReleaseRequest` and a private key and
-returns a :class:`ReleaseOutcome`; the CLI (``nebsign/cli/release.py``) only
-reads the key and prints. Checks plug in as steps (:mod:`nebsign.release.steps`).
+:func:`run_release` takes a :class:`ReleaseRequest` and a signer (a private key,
+or Sigstore keyless: :mod:`nebsign.release.signer`) and returns a
+:class:`ReleaseOutcome`; the CLI (``nebsign/cli/release.py``) only reads the key
+or the identity token and prints. Checks plug in as steps (:mod:`nebsign.release.steps`).
 """
 
 from __future__ import annotations

@@ -145,6 +145,9 @@ class ReleaseOutcome:
     published: Path | None
     layout: tuple[str, ...] = ()
     time_source: str = "clock"
+    #: who signed: {"kind": "key", "key_id"} or {"kind": "sigstore", "identity", "issuer",
+    #: "instance", "host_policy"} (what a host's trust policy must pin)
+    signer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -167,6 +170,7 @@ class ReleaseOutcome:
             "published": None if self.published is None else str(self.published),
             "layout": list(self.layout),
             "time_source": self.time_source,
+            "signer": dict(self.signer),
         }
 
     def raise_for_verdict(self) -> None:

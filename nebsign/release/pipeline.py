@@ -10,6 +10,9 @@ with any failing step publishes nothing.
 Deterministic: the only time that enters an output is ``SOURCE_DATE_EPOCH``
 (or, without it, the clock, reported as ``time_source: clock``); Ed25519 and
 RFC 6979 ECDSA signatures are deterministic, and every JSON file is canonical.
+Keyless (Sigstore) bundles are not: each run gets a new certificate and new log
+entries, so only release.json, payload/, index.json and the signed statements'
+payloads repeat byte for byte (and the report, which names the bundles, differs).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from nebsign.release.model import (
     Step,
     StepResult,
 )
+from nebsign.release.signer import KeySigner, ReleaseSigner
 
 __all__ = ["clock", "expires_after", "parse_source_date_epoch", "run_release"]
 
@@ -69,15 +73,26 @@ def _say(progress: Callable[[str], None], result: StepResult) -> None:
     progress(f"{result.step}: {result.verdict.upper()}: {result.reason}")
 
 
+def _as_signer(key: PrivateKey | ReleaseSigner) -> ReleaseSigner:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    if isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+        return KeySigner(key)
+    return key
+
+
 def run_release(
     request: ReleaseRequest,
-    key: PrivateKey,
+    key: PrivateKey | ReleaseSigner,
     *,
     progress: Callable[[str], None] = lambda _line: None,
     steps: list[Step] | None = None,
 ) -> ReleaseOutcome:
     """Run the pipeline; the outcome says what passed, what failed and what was published.
 
+    *key* signs everything: a private key, or a :class:`~nebsign.release.signer.ReleaseSigner`
+    (e.g. :class:`~nebsign.release.signer.SigstoreReleaseSigner`, keyless; its token is
+    checked before this is called, and the network is used only once every step passed).
     A failing step is a value in the outcome, not an exception
     (:meth:`ReleaseOutcome.raise_for_verdict` turns it into exit 1); bad input
     raises ``InputError`` and a missing scanner ``EnvironmentFault``.
@@ -85,6 +100,7 @@ def run_release(
     from nebsign.release.steps import load_steps
     from nebsign.tree import build_manifest
 
+    signer = _as_signer(key)
     _check_request(request)
     if request.report:
         from nebsign._internal.extras import require_extra
@@ -135,20 +151,23 @@ def run_release(
                 from nebsign.release.public_report import build_public_report
 
                 progress("report: rendering the public report from the verified release")
-                return build_public_report(staged, key, when)
+                return build_public_report(staged, signer, when)
 
-            layout = publish.finish(
-                stage,
-                request.out_dir,
-                manifest,
-                raw,
-                results,
-                key,
-                now=when,
-                force=request.force,
-                after_verify=report if request.report else None,
-                note=progress,
-            )
+            if signer.kind == "sigstore":
+                progress("signing keyless: Sigstore certificate and transparency log entries")
+            with signer.session():
+                layout = publish.finish(
+                    stage,
+                    request.out_dir,
+                    manifest,
+                    raw,
+                    results,
+                    signer,
+                    now=when,
+                    force=request.force,
+                    after_verify=report if request.report else None,
+                    note=progress,
+                )
             published = True
             progress(f"published {request.out_dir}")
         else:
@@ -163,6 +182,7 @@ def run_release(
             published=request.out_dir if published else None,
             layout=layout,
             time_source="clock" if request.source_date_epoch is None else "SOURCE_DATE_EPOCH",
+            signer=signer.describe(),
         )
     finally:
         if not published:

@@ -10,8 +10,8 @@
 
 The manifest is built from the staged copy of the payload (what is hashed is
 what is published); the signature and each attestation are verified with the
-signing key before the rename. ``OUT`` appears
-whole or not at all.
+signer's trust policy (the key, or the keyless identity and the pinned Sigstore
+root) before the rename. ``OUT`` appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from nebsign._internal.atomic import fsync_dir, io_error
 from nebsign._internal.canonical import canonical_json
 from nebsign.attest import Statement, Subject
 from nebsign.errors import InputError
-from nebsign.keys import PrivateKey
 from nebsign.manifest import Manifest
 from nebsign.release.model import StepResult
+from nebsign.release.signer import ReleaseSigner
 
 __all__ = [
     "INDEX_FILE",
@@ -147,22 +147,21 @@ def _fsync_tree(root: Path) -> None:
 def _verify(
     stage: Path,
     manifest_raw: bytes,
-    key: PrivateKey,
+    signer: ReleaseSigner,
     names: Sequence[str],
     results: Sequence[StepResult],
     now: datetime,
 ) -> list[str]:
     """Judge the staged release with the one release check hosts run (nebsign.release_check),
-    the signing key as the trust policy and every step's predicate type required to pass.
+    the signer's trust policy (what a host pins) and every step's predicate type required.
 
     A SAST verdict counts there only if it scanned the release's Python files byte for
     byte, so a release this accepts is one an agent requiring ``sast = pass`` accepts.
     The payload is not hashed again: the manifest was built from these very copies.
     """
-    from nebsign.policy.trust import TrustPolicy
     from nebsign.release_check import ReleaseRequirements, RequiredAttestation, verify_release
 
-    policy = TrustPolicy.from_keys([key.public_key()])
+    policy = signer.trust_policy()
     required = tuple(
         RequiredAttestation(t, "pass") for t in sorted({r.predicate_type for r in results})
     )
@@ -186,7 +185,7 @@ def finish(
     manifest: Manifest,
     manifest_bytes: bytes,
     results: Sequence[StepResult],
-    key: PrivateKey,
+    signer: ReleaseSigner,
     *,
     now: datetime,
     force: bool,
@@ -196,9 +195,8 @@ def finish(
     """Sign, write the layout, verify it, and rename the stage to OUT. Returns the files written.
 
     *after_verify* (the public report) runs on the verified stage before the rename.
+    Call inside ``signer.session()``.
     """
-    from nebsign.signing import sign_digest, sign_statement
-
     digest = manifest.digest()
     _write(stage / MANIFEST_FILE, manifest_bytes)
     names = []
@@ -206,12 +204,12 @@ def finish(
         name = f"{ATTESTATIONS_DIR}/{result.attestation_name or result.step}{_SUFFIX}"
         subjects = (Subject(MANIFEST_FILE, digest), *result.subjects)
         statement = Statement(subjects, result.predicate_type, result.predicate)
-        _write(stage / name, sign_statement(statement, key).to_json())
+        _write(stage / name, signer.sign_statement(statement).to_json())
         names.append(name)
-    _write(stage / SIGNATURE_FILE, sign_digest(digest, key).to_json())
+    _write(stage / SIGNATURE_FILE, signer.sign_digest(digest).to_json())
     index = {"signatures": [SIGNATURE_FILE], "attestations": sorted(names)}
     _write(stage / INDEX_FILE, canonical_json(index))
-    for line in _verify(stage, manifest_bytes, key, names, results, now):
+    for line in _verify(stage, manifest_bytes, signer, names, results, now):
         note(line)
     extra = after_verify(stage) if after_verify is not None else ()
     _fsync_tree(stage)

@@ -25,6 +25,10 @@ from nebsign.report.render import OUTPUTS, render_all, render_html, render_markd
 from nebsign.report.schema import MAX_REPORT_BYTES, parse_report
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from nebsign.attest import Statement
+    from nebsign.bundle import Bundle
     from nebsign.keys import PrivateKey
     from nebsign.policy.trust import TrustPolicy
 
@@ -115,9 +119,11 @@ def build_report_dir(
     date: str | None = None,
     pdf: bool = False,
     now: datetime | None = None,
+    sign: Callable[[Statement], Bundle] | None = None,
 ) -> BuildResult:
-    """Verify *release_dir*, render the report, sign it with *key*, write *out_dir*."""
-    if key is None and not unsigned_preview:
+    """Verify *release_dir*, render the report, sign it with *key* (or *sign*: e.g. Sigstore
+    keyless, ``nebsign release --sigstore``), write *out_dir*."""
+    if key is None and sign is None and not unsigned_preview:
         raise InputError("a signing key is required (--key), or --unsigned-preview")
     evidence = load_release(release_dir, policy, unsigned_preview=unsigned_preview, now=now)
     previous = (
@@ -135,10 +141,12 @@ def build_report_dir(
 
         files[PDF_FILE] = print_pdf(files["index.html"])
     out = Path(out_dir)
-    signed = not doc["preview"] and key is not None
+    signed = not doc["preview"] and (key is not None or sign is not None)
     bundle = None
     statement, digests = _statement(files, doc)
-    if signed:
+    if signed and sign is not None:
+        bundle = sign(statement).to_json()
+    elif signed:
         from nebsign.signing import sign_statement
 
         assert key is not None

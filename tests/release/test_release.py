@@ -61,6 +61,10 @@ def published(tmp_path: Path, example: Path, keys: tuple[Path, Path], sast_cache
     assert report["published"] == str(out)
     assert report["time_source"] == "SOURCE_DATE_EPOCH"
     assert "report/index.html" in report["layout"]
+    from nebsign.keys import key_id, load_public_key
+
+    signer = {"kind": "key", "key_id": key_id(load_public_key(keys[1].read_bytes()))}
+    assert report["signer"] == signer  # keyless: identity, issuer, instance, host_policy
     # progress on stderr, one line per step at least
     assert "nebsign release: sast: PASS" in result.stderr
     assert "nebsign release: report: rendering" in result.stderr
