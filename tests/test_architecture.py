@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "nebsign.scancoverage": 1,
     "nebsign.release_check": 1,
     "nebsign.channels": 1,  # channel statement, promotion rules, host [channel] table: pure
+    "nebsign.verdict_files": 1,  # a verdict's SARIF, baseline and signed statement, written
     # capabilities: siblings, each built on the core only
     "nebsign.sast": 2,
     "nebsign.agent": 2,
