@@ -18,10 +18,15 @@ from nebsign.cli._output import (
     warn,
     write_output,
 )
-from nebsign.cli._verdictopts import baseline_options, parse_date, report_accepted, verdict_outputs
+from nebsign.cli._verdictopts import (
+    baseline_options,
+    outputs_param,
+    parse_date,
+    report_accepted,
+)
 
 if TYPE_CHECKING:
-    from nebsign.verdict_files import Acceptance
+    from nebsign.verdict_files import VerdictOutputs
 
 
 @click.group("scan")
@@ -93,6 +98,7 @@ def scan() -> None:
 @format_option
 @quiet_option
 @needs_extra("scan")
+@outputs_param(write=write_output)
 def sast(
     paths: tuple[Path, ...],
     root: Path | None,
@@ -103,13 +109,9 @@ def sast(
     no_cache: bool,
     jobs: int,
     engine: str | None,
-    sarif_path: Path | None,
     manifest_path: Path | None,
-    accept: Acceptance | None,
     today_text: str | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
+    outputs: VerdictOutputs,
     output_format: str,
     quiet: bool,
 ) -> None:
@@ -138,16 +140,8 @@ def sast(
     from nebsign.sast.scan import ScanRequest, run_sast_scan, scan_root
     from nebsign.sast.verdict import format_text, result_dict
 
-    outputs = verdict_outputs(
-        sarif_path=sarif_path,
-        attest_path=attest_path,
-        key_path=key_path,
-        passphrase_fd=passphrase_fd,
-        accept=accept,
-        write=write_output,
-    )
-    written = accept.path if accept is not None else None
-    to_stdout = one_stdout(sarif_path, manifest_path, written, attest_path)
+    written = outputs.accept.path if outputs.accept is not None else None
+    to_stdout = one_stdout(outputs.sarif, manifest_path, written, outputs.attest)
     if to_stdout and output_format == "json":
         raise click.UsageError("an output '-' and --format json would both write to stdout")
     today = parse_date(today_text, "--today")
@@ -172,7 +166,7 @@ def sast(
     verdict, stats = result.verdict, result.stats
     if not verdict.outcome.files and not staged and not quiet:
         warn("no files in scope of the policy's include/exclude: nothing was scanned")
-    report_accepted(result.accepted, accept, quiet=quiet)
+    report_accepted(result.accepted, outputs.accept, quiet=quiet)
     if output_format == "json":
         emit_json(result_dict(verdict))
     else:

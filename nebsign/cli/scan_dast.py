@@ -10,12 +10,17 @@ import click
 from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, progress, quiet_option, warn
-from nebsign.cli._verdictopts import baseline_options, parse_date, report_accepted, verdict_outputs
+from nebsign.cli._verdictopts import (
+    baseline_options,
+    outputs_param,
+    parse_date,
+    report_accepted,
+)
 from nebsign.dast.auth import TOKEN_ENV
 from nebsign.dast.auth import request_auth as _auth
 
 if TYPE_CHECKING:
-    from nebsign.verdict_files import Acceptance
+    from nebsign.verdict_files import VerdictOutputs
 
 __all__ = ["dast"]
 
@@ -92,6 +97,7 @@ __all__ = ["dast"]
 @format_option
 @quiet_option
 @needs_extra("dast")
+@outputs_param()
 def dast(
     url: str,
     scope_extra: tuple[str, ...],
@@ -111,14 +117,10 @@ def dast(
     browser: bool,
     policy_path: Path | None,
     baseline_path: Path | None,
-    sarif_path: Path | None,
     sast_path: Path | None,
     source_root: Path | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
+    outputs: VerdictOutputs,
     subject_manifest: Path | None,
-    accept: Acceptance | None,
     today_text: str | None,
     output_format: str,
     quiet: bool,
@@ -154,13 +156,6 @@ def dast(
     from nebsign.dast.gate import DastRequest, openapi_input, run_dast_scan
     from nebsign.dast.report import format_text, result_dict
 
-    outputs = verdict_outputs(
-        sarif_path=sarif_path,
-        attest_path=attest_path,
-        key_path=key_path,
-        passphrase_fd=passphrase_fd,
-        accept=accept,
-    )
     auth_headers, auth_cookies = _auth(auth_file)
     auth_headers.update(extra_headers(headers))
     spec_bytes, spec_url = openapi_input(openapi)
@@ -196,7 +191,7 @@ def dast(
         progress=lambda total: progress("dast", total, quiet=quiet_bar, unit="requests"),
     )
     verdict = result.verdict
-    report_accepted(result.accepted, accept, quiet=quiet)
+    report_accepted(result.accepted, outputs.accept, quiet=quiet)
     if output_format == "json":
         emit_json(result_dict(verdict, result.manifest))
     else:
