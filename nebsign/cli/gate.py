@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,10 +13,10 @@ import click
 from nebsign._internal.atomic import atomic_write
 from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._attestopts import attest_options
+from nebsign.cli._clock import duration, now
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, warn
 from nebsign.cli._trustopts import trust_options
-from nebsign.errors import InputError
 from nebsign.policy.trust_input import TrustInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,6 +72,18 @@ def _common(func: F) -> F:
     return func
 
 
+def _metrics_files(flag: str, help_text: str) -> Callable[[F], F]:
+    """A required, repeatable metrics-file option (parameter: the flag's name)."""
+    return click.option(
+        flag,
+        flag.removeprefix("--"),
+        multiple=True,
+        required=True,
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help=help_text,
+    )
+
+
 def _read(paths: tuple[Path, ...], role: str) -> list[tuple[str, bytes]]:
     from nebsign.gate.readers import MAX_METRICS_BYTES
     from nebsign.gate.series import printable
@@ -89,15 +100,6 @@ def _policy(path: Path | None) -> Any:
 
     target = path if path is not None else data_path("policies") / "default.toml"
     return parse_gates_policy(read_bounded(target, MAX_POLICY_BYTES, "policy"), f"policy {target}")
-
-
-def _decided_at() -> datetime:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    if not epoch.isdigit():
-        raise InputError("SOURCE_DATE_EPOCH must be a non-negative integer")
-    return datetime.fromtimestamp(int(epoch), UTC)
 
 
 def _finish(
@@ -118,7 +120,7 @@ def _finish(
         policy_digest=policy.digest,
         inputs=[(r, raw) for r, raw in roles],
         tools=tool_versions(),
-        decided_at=_decided_at(),
+        decided_at=now(),
     )
     if opts["attest_path"] is not None:
         from nebsign.attest import Subject
@@ -154,22 +156,8 @@ def _finish(
 
 
 @gate.command("staging")
-@click.option(
-    "--baseline",
-    "baseline",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Baseline metrics file (repeat: one file may be one run).",
-)
-@click.option(
-    "--current",
-    "current",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Current metrics file (repeat).",
-)
+@_metrics_files("--baseline", "Baseline metrics file (repeat: one file may be one run).")
+@_metrics_files("--current", "Current metrics file (repeat).")
 @_common
 @needs_extra("gates")
 def staging(baseline: tuple[Path, ...], current: tuple[Path, ...], **opts: Any) -> None:
@@ -201,13 +189,8 @@ staging.help = inspect.cleandoc(staging.help or "") + "\n" + _EXIT
 
 
 def _canary_command(name: str, hours: str) -> click.Command:
-    @click.option(
-        "--metrics",
-        "metrics",
-        multiple=True,
-        required=True,
-        type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        help="Time-series metrics file (repeat; series are merged by name and labels).",
+    @_metrics_files(
+        "--metrics", "Time-series metrics file (repeat; series are merged by name and labels)."
     )
     @_common
     @needs_extra("gates")
@@ -241,14 +224,7 @@ regional = _canary_command("regional", "12")
 
 
 @gate.command("watch")
-@click.option(
-    "--metrics",
-    "metrics",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Time-series metrics file of the released service (repeat).",
-)
+@_metrics_files("--metrics", "Time-series metrics file of the released service (repeat).")
 @click.option("--channel", default="global", show_default=True, help="The channel released to.")
 @click.option(
     "--store",
@@ -315,10 +291,9 @@ def watch(
             raise GateFailed(exc.message, hint=f"roll back: {command}") from exc
         from nebsign.channels.publish import rollback as do_rollback
         from nebsign.cli._keyopts import load_signing_key
-        from nebsign.cli.promote import _duration, _now
 
         keys = [load_signing_key(k, opts["passphrase_fd"]) for k in rollback_key]
-        out = do_rollback(store, channel, target, keys, now=_now(), expires_in=_duration("7d"))
+        out = do_rollback(store, channel, target, keys, now=now(), expires_in=duration("7d"))
         st = out.statement
         click.echo(f"auto-rollback: channel {channel} -> {target}, statement #{st.sequence}")
         raise GateFailed(
@@ -379,9 +354,8 @@ def rollout(
         for a in attestations
     ]
     limit = timedelta(hours=float(_policy(policy_path).rollout_hours))
-    now = _decided_at()
     try:
-        elapsed = check_rollout(statements, sha, now=now, limit=limit)
+        elapsed = check_rollout(statements, sha, now=now(), limit=limit)
     except RolloutTooSlow as exc:
         if output_format == "json":
             emit_json({"verdict": "fail", "reason": exc.message})

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from nebsign.cli._clock import duration, now
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError
-
-_DURATION = re.compile(r"([1-9][0-9]{0,5})([dhm])")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 _store_option = click.option(
     "--store",
@@ -43,22 +38,6 @@ _expires_option = click.option(
     show_default=True,
     help="How long hosts accept the statement (e.g. 7d, 12h); publish again before then.",
 )
-
-
-def _duration(text: str) -> timedelta:
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise InputError(f"--expires-in {text[:40]!r}: give a number and d, h or m (e.g. 7d)")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-def _now() -> datetime:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    if not epoch.isdigit():
-        raise InputError("SOURCE_DATE_EPOCH must be a non-negative integer")
-    return datetime.fromtimestamp(int(epoch), UTC)
 
 
 def _keys(paths: tuple[str, ...], fd: int | None) -> list[Any]:
@@ -176,8 +155,8 @@ def promote(
         channel,
         _keys(key_paths, passphrase_fd),
         gate_trust=trust,
-        now=_now(),
-        expires_in=_duration(expires_in),
+        now=now(),
+        expires_in=duration(expires_in),
         evidence=evidence,
         phase=Phase(phase) if phase else None,
         rules=rules,
@@ -222,7 +201,7 @@ def rollback(
         channel,
         to,
         _keys(key_paths, passphrase_fd),
-        now=_now(),
-        expires_in=_duration(expires_in),
+        now=now(),
+        expires_in=duration(expires_in),
     )
     _show(out, output_format, "rolled back")
