@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import quote, quote_plus
 
-from nebsign.dast.checks.interface import CheckContext
+from nebsign.dast.checks.interface import CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param, RequestSpec, Response
 
 __all__ = [
@@ -55,6 +55,11 @@ class Signature:
     response: Response
     payload: str
     match: re.Match[str]
+
+    def hit(self, param: Param, message: str, *, width: int = 120) -> list[Hit]:
+        """This probe as a check's one hit; the proof is the response around the match."""
+        proof = excerpt(self.response.text, self.match.group(0), width)
+        return [Hit(self.request, self.response, param.name, self.payload, proof, message)]
 
 
 async def signature_probe(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nebsign.dast.checks._util import SQL_ERRORS, excerpt, signature_probe
+from nebsign.dast.checks._util import SQL_ERRORS, signature_probe
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
 from nebsign.findings import Severity
@@ -25,14 +25,8 @@ class SqliError(ActiveCheck):
         if found is None:
             return []
         error = found.match.group(0)
-        return [
-            Hit(
-                request=found.request,
-                response=found.response,
-                parameter=param.name,
-                payload=found.payload,
-                proof=excerpt(found.response.text, error),
-                message=f"appending {found.payload.removeprefix(param.value)!r} to "
-                f"{param.name!r} makes the response show a database error ({error[:60]!r})",
-            )
-        ]
+        return found.hit(
+            param,
+            f"appending {found.payload.removeprefix(param.value)!r} to "
+            f"{param.name!r} makes the response show a database error ({error[:60]!r})",
+        )

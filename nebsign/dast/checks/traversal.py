@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nebsign.dast.checks._util import excerpt, signature_probe
+from nebsign.dast.checks._util import signature_probe
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
 from nebsign.findings import Severity
@@ -38,14 +38,9 @@ class PathTraversal(ActiveCheck):
         found = await signature_probe(ctx, endpoint, param, _PAYLOADS, FILE_PROOF)
         if found is None:
             return []
-        return [
-            Hit(
-                request=found.request,
-                response=found.response,
-                parameter=param.name,
-                payload=found.payload,
-                proof=excerpt(found.response.text, found.match.group(0), 60),
-                message=f"{param.name!r} reads a file outside the application "
-                "(system file content in the response)",
-            )
-        ]
+        return found.hit(
+            param,
+            f"{param.name!r} reads a file outside the application "
+            "(system file content in the response)",
+            width=60,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nebsign.dast.checks._util import excerpt, signature_probe
+from nebsign.dast.checks._util import signature_probe
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
 from nebsign.findings import Severity
@@ -34,14 +34,8 @@ class XpathInjection(ActiveCheck):
         found = await signature_probe(ctx, endpoint, param, payloads, XPATH_ERRORS, shared=True)
         if found is None:
             return []
-        return [
-            Hit(
-                request=found.request,
-                response=found.response,
-                parameter=param.name,
-                payload=found.payload,
-                proof=excerpt(found.response.text, found.match.group(0)),
-                message=f"appending {found.payload.removeprefix(param.value)!r} to "
-                f"{param.name!r} breaks an XPath query",
-            )
-        ]
+        return found.hit(
+            param,
+            f"appending {found.payload.removeprefix(param.value)!r} to "
+            f"{param.name!r} breaks an XPath query",
+        )
