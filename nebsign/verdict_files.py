@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from nebsign._internal.atomic import write_output
 from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import Subject
 from nebsign.digest import sha256_bytes
-from nebsign.errors import InputError
+from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Status
 from nebsign.manifest import MAX_MANIFEST_BYTES
 
@@ -36,6 +36,7 @@ __all__ = [
     "Writer",
     "accept_open",
     "manifest_subject",
+    "raise_unless_accepted",
     "write_verdict_outputs",
 ]
 
@@ -116,3 +117,19 @@ def write_verdict_outputs(
         bundle = sign_statement(statement(), outputs.signing_key())
         outputs.write(outputs.attest, bundle.to_json())
     return accepted
+
+
+class _Verdict(Protocol):
+    @property
+    def passed(self) -> bool: ...
+
+    def reason(self) -> str: ...
+
+
+def raise_unless_accepted(
+    verdict: _Verdict, accepted: int | None, failed: type[VerdictError]
+) -> None:
+    """Raise *failed* (exit 1) unless *verdict* passed, or a baseline was just written to
+    accept its findings (*accepted* is not None: that run exits 0)."""
+    if not verdict.passed and accepted is None:
+        raise failed(verdict.reason())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -14,12 +15,14 @@ from nebsign.bundle import Bundle
 from nebsign.errors import InputError
 from nebsign.findings import Confidence, Finding, Location, Severity, Source, Status, StatusNote
 from nebsign.keys import PrivateKey, generate_key
+from nebsign.policy.sast import SastGateFailed
 from nebsign.policy.trust import TrustPolicy
 from nebsign.verdict_files import (
     Acceptance,
     VerdictOutputs,
     accept_open,
     manifest_subject,
+    raise_unless_accepted,
     write_verdict_outputs,
 )
 from nebsign.verify import verify_attestation
@@ -118,3 +121,19 @@ def test_the_manifest_subject_is_the_file_name_and_sha256(tmp_path: Path) -> Non
     manifest.write_bytes(b"abc")
     sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert manifest_subject(manifest) == Subject("release.json", sha)
+
+
+@dataclass
+class _Verdict:
+    passed: bool
+
+    def reason(self) -> str:
+        return "policy failed: 2 finding(s) at level FAIL"
+
+
+def test_a_failed_verdict_is_exit_1_unless_a_baseline_was_written_to_accept_it() -> None:
+    with pytest.raises(SastGateFailed, match="2 finding") as failed:
+        raise_unless_accepted(_Verdict(passed=False), None, SastGateFailed)
+    assert failed.value.exit_code == 1
+    raise_unless_accepted(_Verdict(passed=False), 0, SastGateFailed)  # wrote an empty baseline
+    raise_unless_accepted(_Verdict(passed=True), None, SastGateFailed)

@@ -20,7 +20,12 @@ from nebsign.dast.engine import EngineLimits
 from nebsign.dast.policy import DastGateFailed, DastPolicy, DastVerdict
 from nebsign.dast.scan import ScanConfig, run_scan
 from nebsign.policy import MAX_POLICY_BYTES
-from nebsign.verdict_files import VerdictOutputs, manifest_subject, write_verdict_outputs
+from nebsign.verdict_files import (
+    VerdictOutputs,
+    manifest_subject,
+    raise_unless_accepted,
+    write_verdict_outputs,
+)
 
 __all__ = [
     "DastRequest",
@@ -139,10 +144,8 @@ class DastScanResult:
     accepted: int | None = None
 
     def raise_for_verdict(self) -> None:
-        """Raise :class:`DastGateFailed` unless the policy passed or a baseline was
-        just written to accept the findings (that run exits 0)."""
-        if not self.verdict.passed and self.accepted is None:
-            raise DastGateFailed(self.verdict.reason())
+        """:func:`~nebsign.verdict_files.raise_unless_accepted` with :class:`DastGateFailed`."""
+        raise_unless_accepted(self.verdict, self.accepted, DastGateFailed)
 
 
 def run_dast_scan(

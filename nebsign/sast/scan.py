@@ -26,7 +26,7 @@ from nebsign.sast.gitattrs import attribute_hits
 from nebsign.sast.runner import MAX_SOURCE_BYTES, run_scan
 from nebsign.sast.staged import read_staged, staged_tree
 from nebsign.sast.targets import build_scanners, collect_files, default_jobs, in_scope
-from nebsign.verdict_files import VerdictOutputs, write_verdict_outputs
+from nebsign.verdict_files import VerdictOutputs, raise_unless_accepted, write_verdict_outputs
 
 __all__ = [
     "SastScanResult",
@@ -188,10 +188,8 @@ class SastScanResult:
     accepted: int | None = None
 
     def raise_for_verdict(self) -> None:
-        """Raise :class:`SastGateFailed` unless the policy passed or a baseline was
-        just written to accept the findings (that run exits 0)."""
-        if not self.verdict.passed and self.accepted is None:
-            raise SastGateFailed(self.verdict.reason())
+        """:func:`~nebsign.verdict_files.raise_unless_accepted` with :class:`SastGateFailed`."""
+        raise_unless_accepted(self.verdict, self.accepted, SastGateFailed)
 
 
 def run_sast_scan(
