@@ -37,6 +37,7 @@ __all__ = [
     "accept_open",
     "manifest_subject",
     "raise_unless_accepted",
+    "write_attestation",
     "write_verdict_outputs",
 ]
 
@@ -112,11 +113,20 @@ def write_verdict_outputs(
     if outputs.attest is not None:
         if outputs.signing_key is None:
             raise InputError("a signed statement needs a signing key", hint="give --key")
-        from nebsign.signing import sign_statement
-
-        bundle = sign_statement(statement(), outputs.signing_key())
-        outputs.write(outputs.attest, bundle.to_json())
+        write_attestation(outputs.attest, statement(), outputs.signing_key, outputs.write)
     return accepted
+
+
+def write_attestation(
+    path: Path,
+    statement: Statement,
+    signing_key: Callable[[], PrivateKey],
+    write: Writer = write_output,
+) -> None:
+    """Sign *statement* (a DSSE bundle) with the key *signing_key* loads, and write it."""
+    from nebsign.signing import sign_statement
+
+    write(path, sign_statement(statement, signing_key()).to_json())
 
 
 class _Verdict(Protocol):

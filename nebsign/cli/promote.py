@@ -130,11 +130,10 @@ def promote(
     Exit 0 promoted, 1 refused by the rules, 2 bad input, 3 environment.
     """
     from nebsign._internal.readlimit import read_bounded
-    from nebsign._internal.resources import data_path
     from nebsign.channels.model import Phase
     from nebsign.channels.publish import promote as do_promote
     from nebsign.channels.rules import PromotionRules
-    from nebsign.gate.policy import parse_gates_policy
+    from nebsign.gate.files import load_gates_policy
     from nebsign.policy import MAX_POLICY_BYTES
     from nebsign.policy.trust import TrustPolicy
 
@@ -144,8 +143,7 @@ def promote(
     trust = TrustPolicy.from_toml(
         read_bounded(trust_policy, MAX_POLICY_BYTES, "trust policy"), trust_policy.parent
     )
-    gates_path = policy_path or data_path("policies") / "default.toml"
-    gates = parse_gates_policy(read_bounded(gates_path, MAX_POLICY_BYTES, "policy"), "policy")
+    gates = load_gates_policy(policy_path)
     rules = PromotionRules(
         gates.canary.window_hours, gates.regional.window_hours, gates.rollout_hours
     )
