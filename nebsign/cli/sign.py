@@ -6,11 +6,11 @@ import os
 
 import click
 
-from nebsign.cli._bundles import BUNDLE_SUFFIX
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.errors import InputError
 from nebsign.signing import artifact_digest, sign_digest, sign_digest_sigstore
+from nebsign.verify_files import BUNDLE_SUFFIX
 
 
 @click.command("sign")
