@@ -23,6 +23,7 @@ from nebsign.errors import InputError, NebsignError, VerdictError
 from nebsign.policy.trust_input import TrustInput, load_trust_policy
 
 if TYPE_CHECKING:
+    from nebsign.attest import Statement
     from nebsign.manifest import Manifest
     from nebsign.policy.trust import TrustPolicy
     from nebsign.release_check import BundleInput, IgnoredBundle
@@ -36,6 +37,7 @@ __all__ = [
     "find_bundles",
     "own_files",
     "read_all",
+    "verify_attestation_file",
     "verify_files",
 ]
 
@@ -282,3 +284,35 @@ def verify_files(
         policy = load_trust_policy(trust)
         outcomes = _verify_all(pairs, policy, manifest, root, collect, started)
     return VerifyOutcome(policy.digest or None, outcomes)
+
+
+def verify_attestation_file(
+    bundle_file: str,
+    trust: TrustInput,
+    *,
+    subject: str | None = None,
+    predicate_type: str | None = None,
+) -> Statement:
+    """The statement of the attestation bundle in *bundle_file*, parsed only after its
+    signature verified by one signer *trust* names; it must be of *predicate_type*
+    (a name such as ``sast`` or a URI) and about the file *subject*, when given."""
+    from nebsign.attest import NEBSIGN_PREDICATE_TYPES
+    from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
+    from nebsign.verify import MissingAttestation, verify_attestation
+
+    policy = load_trust_policy(trust, threshold_applies=False)
+    bundle = Bundle.from_json(
+        read_bounded(bundle_file, MAX_BUNDLE_BYTES, "bundle"), f"bundle {bundle_file}"
+    )
+    statement = verify_attestation(bundle, policy)
+    if predicate_type is not None:
+        wanted = NEBSIGN_PREDICATE_TYPES.get(predicate_type, predicate_type)
+        if statement.predicate_type != wanted:
+            raise MissingAttestation(
+                f"attestation is {statement.predicate_type}, expected {wanted}"
+            )
+    if subject is not None:
+        digest = sha256_file(subject).sha256
+        if not statement.covers(digest):
+            raise MissingAttestation(f"attestation is not about {subject} (sha256:{digest})")
+    return statement
