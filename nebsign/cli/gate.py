@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._attestopts import attest_options
 from nebsign.cli._clock import duration, now
 from nebsign.cli._extras import needs_extra
@@ -300,31 +299,18 @@ def rollout(
     Each attestation is verified first; only then its signed decided_at counts.
     Exit 0 within the limit, 1 too late or a gate missing, 2 bad input.
     """
-    from datetime import timedelta
+    from nebsign.gate.files import check_rollout_files
+    from nebsign.gate.rollout import RolloutTooSlow
 
-    from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
-    from nebsign.digest import sha256_bytes
-    from nebsign.gate.files import load_gates_policy
-    from nebsign.gate.rollout import RolloutTooSlow, check_rollout
-    from nebsign.manifest import MAX_MANIFEST_BYTES
-    from nebsign.policy.trust_input import load_trust_policy
-    from nebsign.verify import verify_attestation
-
-    signers = load_trust_policy(trust, threshold_applies=False)
-    sha = sha256_bytes(read_bounded(manifest, MAX_MANIFEST_BYTES, "release manifest"))
-    statements = [
-        verify_attestation(
-            Bundle.from_json(read_bounded(a, MAX_BUNDLE_BYTES, "attestation")), signers
-        )
-        for a in attestations
-    ]
-    limit = timedelta(hours=float(load_gates_policy(policy_path).rollout_hours))
     try:
-        elapsed = check_rollout(statements, sha, now=now(), limit=limit)
+        checked = check_rollout_files(
+            manifest, attestations, trust, policy_path=policy_path, now=now()
+        )
     except RolloutTooSlow as exc:
         if output_format == "json":
             emit_json({"verdict": "fail", "reason": exc.message})
         raise
+    elapsed, limit = checked.elapsed, checked.limit
     if output_format == "json":
         emit_json(
             {

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import Subject
@@ -22,7 +22,18 @@ from nebsign.digest import sha256_bytes
 from nebsign.gate.model import GateFailed, GateInconclusive, GateKind, GateResult, Verdict
 from nebsign.gate.policy import GatesPolicy
 
-__all__ = ["GateRun", "gate_canary", "gate_staging", "load_gates_policy", "read_inputs"]
+if TYPE_CHECKING:
+    from nebsign.policy.trust_input import TrustInput
+
+__all__ = [
+    "GateRun",
+    "RolloutTime",
+    "check_rollout_files",
+    "gate_canary",
+    "gate_staging",
+    "load_gates_policy",
+    "read_inputs",
+]
 
 
 def load_gates_policy(path: Path | None) -> GatesPolicy:
@@ -126,3 +137,41 @@ def gate_canary(
     inputs = read_inputs(metrics, role)
     result = run_canary(inputs, policy, kind, fmt)
     return _run(result, policy, [("metrics", i) for i in inputs], decided_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutTime:
+    """How long since the signed canary gate, and the policy's limit."""
+
+    elapsed: timedelta
+    limit: timedelta
+
+
+def check_rollout_files(
+    manifest: Path,
+    attestations: Sequence[Path],
+    trust: TrustInput,
+    *,
+    policy_path: Path | None,
+    now: datetime,
+) -> RolloutTime:
+    """``nebsign gate rollout``: verify each gate attestation (one signer *trust*
+    names), then check from their signed times that global comes within the
+    policy's ``[gates.rollout]`` limit of the passing canary gate
+    (:class:`~nebsign.gate.rollout.RolloutTooSlow` otherwise)."""
+    from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
+    from nebsign.gate.rollout import check_rollout
+    from nebsign.manifest import MAX_MANIFEST_BYTES
+    from nebsign.policy.trust_input import load_trust_policy
+    from nebsign.verify import verify_attestation
+
+    signers = load_trust_policy(trust, threshold_applies=False)
+    sha = sha256_bytes(read_bounded(manifest, MAX_MANIFEST_BYTES, "release manifest"))
+    statements = [
+        verify_attestation(
+            Bundle.from_json(read_bounded(a, MAX_BUNDLE_BYTES, "attestation")), signers
+        )
+        for a in attestations
+    ]
+    limit = timedelta(hours=float(load_gates_policy(policy_path).rollout_hours))
+    return RolloutTime(check_rollout(statements, sha, now=now, limit=limit), limit)
