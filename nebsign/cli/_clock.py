@@ -1,7 +1,7 @@
 """The time a command stamps into what it signs: ``$SOURCE_DATE_EPOCH`` or now; durations.
 
-One reading of ``$SOURCE_DATE_EPOCH`` (reproducible-builds.org) for every command
-(``release``, ``gate``, ``promote``, ``rollback``), parsed by the release pipeline's
+``$SOURCE_DATE_EPOCH`` (reproducible-builds.org) is parsed for ``gate``, ``promote``
+and ``rollback`` as ``release`` parses it, by the release pipeline's
 :func:`~nebsign.release.pipeline.parse_source_date_epoch`.
 """
 

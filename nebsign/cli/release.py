@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nebsign.cli._clock import source_date_epoch
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, quiet_option, shown
 
@@ -152,13 +152,13 @@ def release(
     (missing file, OUT not empty, malformed metrics); 3 environment (scanner missing).
     """
     from nebsign.release import ReleaseRequest, expires_after, run_release
-    from nebsign.release.pipeline import clock
+    from nebsign.release.pipeline import clock, parse_source_date_epoch
 
     def progress(line: str) -> None:
         if not quiet:
             click.echo(f"nebsign release: {shown(line)}", err=True)
 
-    epoch = source_date_epoch()
+    epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
     request = ReleaseRequest(
         src_dir=src_dir,
         build_dir=build_dir,
