@@ -46,6 +46,8 @@ LAYERS: dict[str, int] = {
     "nebsign.scancoverage": 1,
     "nebsign.release_check": 1,
     "nebsign.channels": 1,  # channel statement, promotion rules, host [channel] table: pure
+    "nebsign.verdict_files": 1,  # a verdict's SARIF, baseline and signed statement, written
+    "nebsign.verify_files": 1,  # `nebsign verify`: a FILE's bundles found, read and verified
     # capabilities: siblings, each built on the core only
     "nebsign.sast": 2,
     "nebsign.agent": 2,

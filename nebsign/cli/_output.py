@@ -20,7 +20,6 @@ __all__ = [
     "json_pending",
     "note_argv",
     "one_stdout",
-    "own_files",
     "progress",
     "quiet_option",
     "reset_state",
@@ -146,11 +145,6 @@ def inside(path: str, root: str) -> str | None:
     if real == real_root or os.path.commonpath([real, real_root]) != real_root:
         return None
     return os.path.relpath(real, real_root)
-
-
-def own_files(tree: str, paths: list[str]) -> frozenset[str]:
-    """The relative paths of *paths* that lie inside *tree* (to leave out of its check)."""
-    return frozenset(rel for rel in (inside(p, tree) for p in paths) if rel is not None)
 
 
 def shown(text: str) -> str:

@@ -10,14 +10,12 @@ from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.display import display_path
 from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import MAX_STATEMENT_BYTES, NEBSIGN_PREDICATE_TYPES, Statement, Subject
-from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
 from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.cli._trustopts import trust_options
 from nebsign.digest import sha256_file
-from nebsign.policy.trust_input import TrustInput, load_trust_policy
+from nebsign.policy.trust_input import TrustInput
 from nebsign.signing import sign_statement
-from nebsign.verify import MissingAttestation, verify_attestation
 
 
 @click.group("attest")
@@ -149,21 +147,11 @@ def verify(
           --identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1 \\
           --issuer https://token.actions.githubusercontent.com
     """
-    policy = load_trust_policy(trust, threshold_applies=False)
-    bundle = Bundle.from_json(
-        read_bounded(bundle_file, MAX_BUNDLE_BYTES, "bundle"), f"bundle {bundle_file}"
+    from nebsign.verify_files import verify_attestation_file
+
+    statement = verify_attestation_file(
+        bundle_file, trust, subject=subject, predicate_type=predicate_type
     )
-    statement = verify_attestation(bundle, policy)
-    if predicate_type is not None:
-        wanted = NEBSIGN_PREDICATE_TYPES.get(predicate_type, predicate_type)
-        if statement.predicate_type != wanted:
-            raise MissingAttestation(
-                f"attestation is {statement.predicate_type}, expected {wanted}"
-            )
-    if subject is not None:
-        digest = sha256_file(subject).sha256
-        if not statement.covers(digest):
-            raise MissingAttestation(f"attestation is not about {subject} (sha256:{digest})")
     if output_format == "json":
         emit_json(statement.to_dict())
     else:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from nebsign._internal.atomic import atomic_write
 from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
-from nebsign.cli._output import emit_json, format_option
-from nebsign.errors import InputError
+from nebsign.cli._output import emit_json, format_option, shown
+from nebsign.cli._verdictopts import baseline_options, outputs_param
 
 if TYPE_CHECKING:
     from nebsign.audit.check import AuditVerdict
+    from nebsign.verdict_files import VerdictOutputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 _FORMATS = ["nebsign", "slither", "sarif", "contest"]
@@ -57,39 +56,28 @@ def _input_format(func: F) -> F:
 
 def _finish(
     verdict: AuditVerdict,
+    outputs: VerdictOutputs,
     *,
     output_format: str,
-    sarif_path: Path | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
     manifest: tuple[str, str] | None = None,
 ) -> None:
     from nebsign.audit.policy import AuditGateFailed
     from nebsign.audit.report import format_text, result_dict, sarif_log, statement
     from nebsign.sarif import sarif_bytes
+    from nebsign.verdict_files import write_verdict_outputs
 
-    if sarif_path is not None:
-        atomic_write(sarif_path, sarif_bytes(sarif_log(verdict)))
-    if attest_path is not None:
-        assert key_path is not None
-        from nebsign.cli._keyopts import load_signing_key
-        from nebsign.signing import sign_statement
-
-        stmt = statement(verdict, manifest)
-        bundle = sign_statement(stmt, load_signing_key(str(key_path), passphrase_fd))
-        atomic_write(attest_path, bundle.to_json())
+    write_verdict_outputs(
+        outputs,
+        verdict.findings,
+        sarif=lambda: sarif_bytes(sarif_log(verdict)),
+        statement=lambda: statement(verdict, manifest),
+    )
     if output_format == "json":
         emit_json(result_dict(verdict, manifest))
     else:
         click.echo(format_text(verdict), nl=False)
     if not verdict.passed:
         raise AuditGateFailed(verdict.reason())
-
-
-def _need_key(attest_path: Path | None, key_path: Path | None) -> None:
-    if attest_path is not None and key_path is None:
-        raise click.UsageError("--attest needs --key")
 
 
 @click.group("audit")
@@ -110,14 +98,12 @@ def audit() -> None:
 )
 @_input_format
 @_common
+@outputs_param()
 def import_cmd(
     files: tuple[Path, ...],
     input_format: str | None,
     policy_path: Path | None,
-    sarif_path: Path | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
+    outputs: VerdictOutputs,
     output_format: str,
 ) -> None:
     """Import audit findings into nebsign's finding model; exit 1 if open ones fail the policy.
@@ -138,15 +124,11 @@ def import_cmd(
     """
     from nebsign.audit.service import import_audits, load_policy
 
-    _need_key(attest_path, key_path)
     verdict = import_audits(files, load_policy(policy_path), input_format)
     _finish(
         verdict,
+        outputs,
         output_format=output_format,
-        sarif_path=sarif_path,
-        attest_path=attest_path,
-        key_path=key_path,
-        passphrase_fd=passphrase_fd,
     )
 
 
@@ -168,16 +150,14 @@ def import_cmd(
 )
 @_input_format
 @_common
+@outputs_param()
 def check_cmd(
     files: tuple[Path, ...],
     manifest_path: Path,
     root: Path | None,
     input_format: str | None,
     policy_path: Path | None,
-    sarif_path: Path | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
+    outputs: VerdictOutputs,
     output_format: str,
 ) -> None:
     """Does the release ship exactly the audited bytes? Exit 1 if the policy says no.
@@ -199,17 +179,13 @@ def check_cmd(
     """
     from nebsign.audit.service import check_audits, load_policy
 
-    _need_key(attest_path, key_path)
     result = check_audits(
         manifest_path, files, load_policy(policy_path), root=root, fmt=input_format
     )
     _finish(
         result.verdict,
+        outputs,
         output_format=output_format,
-        sarif_path=sarif_path,
-        attest_path=attest_path,
-        key_path=key_path,
-        passphrase_fd=passphrase_fd,
         manifest=(result.manifest_name, result.manifest_digest),
     )
 
@@ -227,29 +203,16 @@ def check_cmd(
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Baseline TOML of accepted findings by fingerprint (same format as SAST's).",
 )
-@click.option(
-    "--write-baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a baseline accepting every open finding (needs --who, --why), then exit 0.",
-)
-@click.option("--who", help="Who accepts (with --write-baseline).")
-@click.option("--why", help="Why it is acceptable (with --write-baseline).")
-@click.option("--until", "until_text", help="Acceptance expiry date, e.g. 2026-12-31.")
+@baseline_options()
 @_common
 @needs_extra("audit")
+@outputs_param()
 def scan_cmd(
     target: Path,
     root: Path | None,
     baseline_path: Path | None,
-    write_baseline: Path | None,
-    who: str | None,
-    why: str | None,
-    until_text: str | None,
     policy_path: Path | None,
-    sarif_path: Path | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
+    outputs: VerdictOutputs,
     output_format: str,
 ) -> None:
     """Run Slither on contracts, offline (solc-js under Node, no compiler download).
@@ -274,32 +237,19 @@ def scan_cmd(
 
     from nebsign.audit.service import load_policy, scan_audit
 
-    _need_key(attest_path, key_path)
-    if write_baseline is not None and not (who and why):
-        raise click.UsageError("--write-baseline needs --who and --why")
-    until = None
-    if until_text is not None:
-        try:
-            until = date.fromisoformat(until_text)
-        except ValueError as exc:
-            raise InputError(f"--until: {until_text!r} is not a date like 2026-12-31") from exc
     verdict = scan_audit(
         target, load_policy(policy_path), root=root or _Path.cwd(), baseline_path=baseline_path
     )
-    if write_baseline is not None:
-        from nebsign.baseline import render_baseline
-        from nebsign.findings import Status
+    if outputs.accept is not None:
+        from nebsign.verdict_files import accept_open
 
-        assert who is not None and why is not None
-        open_findings = [f for f in verdict.findings if f.status is Status.OPEN]
-        atomic_write(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
-        click.echo(f"wrote {len(open_findings)} accepted finding(s) to {write_baseline}", err=True)
+        accepted = accept_open(verdict.findings, outputs.accept, outputs.write)
+        click.echo(
+            f"wrote {accepted} accepted finding(s) to {shown(str(outputs.accept.path))}", err=True
+        )
         return
     _finish(
         verdict,
+        outputs,
         output_format=output_format,
-        sarif_path=sarif_path,
-        attest_path=attest_path,
-        key_path=key_path,
-        passphrase_fd=passphrase_fd,
     )

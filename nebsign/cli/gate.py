@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
-import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from nebsign._internal.atomic import atomic_write
-from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._attestopts import attest_options
+from nebsign.cli._clock import duration, now
 from nebsign.cli._extras import needs_extra
 from nebsign.cli._output import emit_json, format_option, warn
 from nebsign.cli._trustopts import trust_options
-from nebsign.errors import InputError
 from nebsign.policy.trust_input import TrustInput
+
+if TYPE_CHECKING:
+    from nebsign.gate.files import GateRun
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,108 +68,60 @@ def _common(func: F) -> F:
         attest_options("GATE_V1"),
         format_option,
     ]
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["attest_path"] is not None and kwargs["key_path"] is None:
+            raise click.UsageError("--attest needs --key")
+        return func(*args, **kwargs)
+
+    wrapped: Any = command
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapped = option(wrapped)
+    return wrapped  # type: ignore[no-any-return]
 
 
-def _read(paths: tuple[Path, ...], role: str) -> list[tuple[str, bytes]]:
-    from nebsign.gate.readers import MAX_METRICS_BYTES
-    from nebsign.gate.series import printable
-
-    return [
-        (printable(str(p)), read_bounded(p, MAX_METRICS_BYTES, f"{role} metrics")) for p in paths
-    ]
-
-
-def _policy(path: Path | None) -> Any:
-    from nebsign._internal.resources import data_path
-    from nebsign.gate.policy import parse_gates_policy
-    from nebsign.policy import MAX_POLICY_BYTES
-
-    target = path if path is not None else data_path("policies") / "default.toml"
-    return parse_gates_policy(read_bounded(target, MAX_POLICY_BYTES, "policy"), f"policy {target}")
-
-
-def _decided_at() -> datetime:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    if not epoch.isdigit():
-        raise InputError("SOURCE_DATE_EPOCH must be a non-negative integer")
-    return datetime.fromtimestamp(int(epoch), UTC)
-
-
-def _finish(
-    result: Any,
-    policy: Any,
-    inputs: list[tuple[str, tuple[str, bytes]]],
-    opts: dict[str, Any],
-) -> None:
-    from nebsign.gate.model import GateFailed, GateInconclusive, Verdict
-    from nebsign.gate.report import format_explain, format_text, predicate, statement
-    from nebsign.gate.run import tool_versions
-
-    if opts["attest_path"] is not None and opts["key_path"] is None:
-        raise click.UsageError("--attest needs --key")
-    roles = [(f"{role}:{os.path.basename(name)}", raw) for role, (name, raw) in inputs]
-    pred = predicate(
-        result,
-        policy_digest=policy.digest,
-        inputs=[(r, raw) for r, raw in roles],
-        tools=tool_versions(),
-        decided_at=_decided_at(),
+def _metrics_files(flag: str, help_text: str) -> Callable[[F], F]:
+    """A required, repeatable metrics-file option (parameter: the flag's name)."""
+    return click.option(
+        flag,
+        flag.removeprefix("--"),
+        multiple=True,
+        required=True,
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help=help_text,
     )
-    if opts["attest_path"] is not None:
-        from nebsign.attest import Subject
-        from nebsign.cli._keyopts import load_signing_key
-        from nebsign.digest import sha256_bytes
-        from nebsign.manifest import MAX_MANIFEST_BYTES
-        from nebsign.signing import sign_statement
 
-        manifest = opts["subject_manifest"]
-        if manifest is not None:
-            raw = read_bounded(manifest, MAX_MANIFEST_BYTES, "release manifest")
-            subjects = [Subject(manifest.name, sha256_bytes(raw))]
-        else:
-            subjects = [Subject(f"gate-metrics:{r}", sha256_bytes(raw)) for r, raw in roles]
-        key = load_signing_key(str(opts["key_path"]), opts["passphrase_fd"])
-        atomic_write(opts["attest_path"], sign_statement(statement(pred, subjects), key).to_json())
+
+def _finish(run: GateRun, opts: dict[str, Any]) -> None:
+    """Sign (--attest), print, and exit by the verdict."""
+    from nebsign.gate.model import Verdict
+    from nebsign.gate.report import format_explain, format_text, statement
+
+    if opts["attest_path"] is not None:
+        from nebsign.cli._keyopts import load_signing_key
+        from nebsign.verdict_files import write_attestation
+
+        write_attestation(
+            opts["attest_path"],
+            statement(run.predicate, run.subjects(opts["subject_manifest"])),
+            lambda: load_signing_key(str(opts["key_path"]), opts["passphrase_fd"]),
+        )
     if opts["output_format"] == "json":
-        emit_json(pred)
+        emit_json(run.predicate)
     else:
         if opts["explain"]:
-            click.echo(format_explain(pred), nl=False)
-        click.echo(format_text(pred), nl=False)
-    if result.verdict is Verdict.FAIL:
-        raise GateFailed(f"{result.gate.value} gate FAIL: {result.reason}")
-    if result.verdict is Verdict.INCONCLUSIVE:
-        if opts["allow_inconclusive"]:
-            warn(f"{result.gate.value} gate INCONCLUSIVE, allowed by --allow-inconclusive")
-            return
-        raise GateInconclusive(
-            f"{result.gate.value} gate INCONCLUSIVE: {result.reason}",
-            hint="never a pass; gather more data, or --allow-inconclusive",
-        )
+            click.echo(format_explain(run.predicate), nl=False)
+        click.echo(format_text(run.predicate), nl=False)
+    result = run.result
+    if result.verdict is Verdict.INCONCLUSIVE and opts["allow_inconclusive"]:
+        warn(f"{result.gate.value} gate INCONCLUSIVE, allowed by --allow-inconclusive")
+    run.raise_for_verdict(allow_inconclusive=opts["allow_inconclusive"])
 
 
 @gate.command("staging")
-@click.option(
-    "--baseline",
-    "baseline",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Baseline metrics file (repeat: one file may be one run).",
-)
-@click.option(
-    "--current",
-    "current",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Current metrics file (repeat).",
-)
+@_metrics_files("--baseline", "Baseline metrics file (repeat: one file may be one run).")
+@_metrics_files("--current", "Current metrics file (repeat).")
 @_common
 @needs_extra("gates")
 def staging(baseline: tuple[Path, ...], current: tuple[Path, ...], **opts: Any) -> None:
@@ -188,37 +140,32 @@ def staging(baseline: tuple[Path, ...], current: tuple[Path, ...], **opts: Any) 
     whole interval beyond the tolerance, PASS the whole interval within it;
     anything else is INCONCLUSIVE with the runs needed.
     """
-    from nebsign.gate.run import run_staging
+    from nebsign.gate.files import gate_staging, load_gates_policy
 
-    policy = _policy(opts["policy_path"])
-    base, cur = _read(baseline, "baseline"), _read(current, "current")
-    result = run_staging(base, cur, policy, opts["input_format"])
-    inputs = [("baseline", b) for b in base] + [("current", c) for c in cur]
-    _finish(result, policy, inputs, opts)
+    policy = load_gates_policy(opts["policy_path"])
+    _finish(
+        gate_staging(baseline, current, policy, decided_at=now(), fmt=opts["input_format"]), opts
+    )
 
 
 staging.help = inspect.cleandoc(staging.help or "") + "\n" + _EXIT
 
 
 def _canary_command(name: str, hours: str) -> click.Command:
-    @click.option(
-        "--metrics",
-        "metrics",
-        multiple=True,
-        required=True,
-        type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        help="Time-series metrics file (repeat; series are merged by name and labels).",
+    @_metrics_files(
+        "--metrics", "Time-series metrics file (repeat; series are merged by name and labels)."
     )
     @_common
     @needs_extra("gates")
     def command(metrics: tuple[Path, ...], **opts: Any) -> None:
+        from nebsign.gate.files import gate_canary, load_gates_policy
         from nebsign.gate.model import GateKind
-        from nebsign.gate.run import run_canary
 
-        policy = _policy(opts["policy_path"])
-        inputs = _read(metrics, "metrics")
-        result = run_canary(inputs, policy, GateKind(name), opts["input_format"])
-        _finish(result, policy, [("metrics", i) for i in inputs], opts)
+        policy = load_gates_policy(opts["policy_path"])
+        run = gate_canary(
+            metrics, policy, GateKind(name), decided_at=now(), fmt=opts["input_format"]
+        )
+        _finish(run, opts)
 
     doc = f"""The {name} thresholds over a window of at least {hours} h of samples.
 
@@ -241,14 +188,7 @@ regional = _canary_command("regional", "12")
 
 
 @gate.command("watch")
-@click.option(
-    "--metrics",
-    "metrics",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Time-series metrics file of the released service (repeat).",
-)
+@_metrics_files("--metrics", "Time-series metrics file of the released service (repeat).")
 @click.option("--channel", default="global", show_default=True, help="The channel released to.")
 @click.option(
     "--store",
@@ -293,16 +233,15 @@ def watch(
     every host back to the previous release; with --auto-rollback it runs it.
     """
     from nebsign.channels.publish import previous_version, rollback_command
+    from nebsign.gate.files import gate_canary, load_gates_policy
     from nebsign.gate.model import GateFailed, GateKind
-    from nebsign.gate.run import run_canary
 
     if auto_rollback and not rollback_key:
         raise click.UsageError("--auto-rollback needs --rollback-key")
-    policy = _policy(opts["policy_path"])
-    inputs = _read(metrics, "metrics")
-    result = run_canary(inputs, policy, GateKind.WATCH, opts["input_format"])
+    policy = load_gates_policy(opts["policy_path"])
+    run = gate_canary(metrics, policy, GateKind.WATCH, decided_at=now(), fmt=opts["input_format"])
     try:
-        _finish(result, policy, [("metrics", i) for i in inputs], opts)
+        _finish(run, opts)
     except GateFailed as exc:
         target = to or previous_version(store, channel)
         if target is None:
@@ -315,10 +254,9 @@ def watch(
             raise GateFailed(exc.message, hint=f"roll back: {command}") from exc
         from nebsign.channels.publish import rollback as do_rollback
         from nebsign.cli._keyopts import load_signing_key
-        from nebsign.cli.promote import _duration, _now
 
         keys = [load_signing_key(k, opts["passphrase_fd"]) for k in rollback_key]
-        out = do_rollback(store, channel, target, keys, now=_now(), expires_in=_duration("7d"))
+        out = do_rollback(store, channel, target, keys, now=now(), expires_in=duration("7d"))
         st = out.statement
         click.echo(f"auto-rollback: channel {channel} -> {target}, statement #{st.sequence}")
         raise GateFailed(
@@ -361,31 +299,18 @@ def rollout(
     Each attestation is verified first; only then its signed decided_at counts.
     Exit 0 within the limit, 1 too late or a gate missing, 2 bad input.
     """
-    from datetime import timedelta
+    from nebsign.gate.files import check_rollout_files
+    from nebsign.gate.rollout import RolloutTooSlow
 
-    from nebsign.bundle import MAX_BUNDLE_BYTES, Bundle
-    from nebsign.digest import sha256_bytes
-    from nebsign.gate.rollout import RolloutTooSlow, check_rollout
-    from nebsign.manifest import MAX_MANIFEST_BYTES
-    from nebsign.policy.trust_input import load_trust_policy
-    from nebsign.verify import verify_attestation
-
-    signers = load_trust_policy(trust, threshold_applies=False)
-    sha = sha256_bytes(read_bounded(manifest, MAX_MANIFEST_BYTES, "release manifest"))
-    statements = [
-        verify_attestation(
-            Bundle.from_json(read_bounded(a, MAX_BUNDLE_BYTES, "attestation")), signers
-        )
-        for a in attestations
-    ]
-    limit = timedelta(hours=float(_policy(policy_path).rollout_hours))
-    now = _decided_at()
     try:
-        elapsed = check_rollout(statements, sha, now=now, limit=limit)
+        checked = check_rollout_files(
+            manifest, attestations, trust, policy_path=policy_path, now=now()
+        )
     except RolloutTooSlow as exc:
         if output_format == "json":
             emit_json({"verdict": "fail", "reason": exc.message})
         raise
+    elapsed, limit = checked.elapsed, checked.limit
     if output_format == "json":
         emit_json(
             {

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from nebsign.cli._clock import duration, now
 from nebsign.cli._output import emit_json, format_option
 from nebsign.errors import InputError
-
-_DURATION = re.compile(r"([1-9][0-9]{0,5})([dhm])")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 _store_option = click.option(
     "--store",
@@ -43,22 +38,6 @@ _expires_option = click.option(
     show_default=True,
     help="How long hosts accept the statement (e.g. 7d, 12h); publish again before then.",
 )
-
-
-def _duration(text: str) -> timedelta:
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise InputError(f"--expires-in {text[:40]!r}: give a number and d, h or m (e.g. 7d)")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-def _now() -> datetime:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    if not epoch.isdigit():
-        raise InputError("SOURCE_DATE_EPOCH must be a non-negative integer")
-    return datetime.fromtimestamp(int(epoch), UTC)
 
 
 def _keys(paths: tuple[str, ...], fd: int | None) -> list[Any]:
@@ -151,11 +130,10 @@ def promote(
     Exit 0 promoted, 1 refused by the rules, 2 bad input, 3 environment.
     """
     from nebsign._internal.readlimit import read_bounded
-    from nebsign._internal.resources import data_path
     from nebsign.channels.model import Phase
     from nebsign.channels.publish import promote as do_promote
     from nebsign.channels.rules import PromotionRules
-    from nebsign.gate.policy import parse_gates_policy
+    from nebsign.gate.files import load_gates_policy
     from nebsign.policy import MAX_POLICY_BYTES
     from nebsign.policy.trust import TrustPolicy
 
@@ -165,8 +143,7 @@ def promote(
     trust = TrustPolicy.from_toml(
         read_bounded(trust_policy, MAX_POLICY_BYTES, "trust policy"), trust_policy.parent
     )
-    gates_path = policy_path or data_path("policies") / "default.toml"
-    gates = parse_gates_policy(read_bounded(gates_path, MAX_POLICY_BYTES, "policy"), "policy")
+    gates = load_gates_policy(policy_path)
     rules = PromotionRules(
         gates.canary.window_hours, gates.regional.window_hours, gates.rollout_hours
     )
@@ -176,8 +153,8 @@ def promote(
         channel,
         _keys(key_paths, passphrase_fd),
         gate_trust=trust,
-        now=_now(),
-        expires_in=_duration(expires_in),
+        now=now(),
+        expires_in=duration(expires_in),
         evidence=evidence,
         phase=Phase(phase) if phase else None,
         rules=rules,
@@ -222,7 +199,7 @@ def rollback(
         channel,
         to,
         _keys(key_paths, passphrase_fd),
-        now=_now(),
-        expires_in=_duration(expires_in),
+        now=now(),
+        expires_in=duration(expires_in),
     )
     _show(out, output_format, "rolled back")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,7 +18,15 @@ from nebsign.cli._output import (
     warn,
     write_output,
 )
-from nebsign.errors import InputError
+from nebsign.cli._verdictopts import (
+    baseline_options,
+    outputs_param,
+    parse_date,
+    report_accepted,
+)
+
+if TYPE_CHECKING:
+    from nebsign.verdict_files import VerdictOutputs
 
 
 @click.group("scan")
@@ -30,23 +38,6 @@ def scan() -> None:
       nebsign scan sast                          # the current directory
       nebsign scan sast src/ --sarif sast.sarif  # also SARIF 2.1.0
     """
-
-
-def _parse_date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"{what}: {text!r} is not a date like 2026-12-31") from exc
-
-
-def _outside(path: Path, cwd: Path) -> bool:
-    """True if *path* is a directory that does not lie below *cwd*."""
-    if not path.is_dir():
-        return False
-    rel = os.path.relpath(os.path.abspath(path), cwd)
-    return rel == ".." or rel.startswith(".." + os.sep)
 
 
 @scan.command("sast")
@@ -101,21 +92,13 @@ def _outside(path: Path, cwd: Path) -> bool:
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Also write the manifest of exactly the scanned files (the verdict's subject).",
 )
-@click.option(
-    "--write-baseline",
-    "write_baseline",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Write a baseline accepting every open finding (needs --who, --why; --until), "
-    "then exit 0.",
-)
-@click.option("--who", help="Who accepts (with --write-baseline).")
-@click.option("--why", help="Why it is acceptable (with --write-baseline).")
-@click.option("--until", "until_text", help="Acceptance expiry date, e.g. 2026-12-31.")
+@baseline_options(allow_dash=True)
 @click.option("--today", "today_text", hidden=True, help="Override today's date (tests).")
 @attest_options("SAST_V1", allow_dash=True)
 @format_option
 @quiet_option
 @needs_extra("scan")
+@outputs_param(write=write_output)
 def sast(
     paths: tuple[Path, ...],
     root: Path | None,
@@ -126,16 +109,9 @@ def sast(
     no_cache: bool,
     jobs: int,
     engine: str | None,
-    sarif_path: Path | None,
     manifest_path: Path | None,
-    write_baseline: Path | None,
-    who: str | None,
-    why: str | None,
-    until_text: str | None,
     today_text: str | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
+    outputs: VerdictOutputs,
     output_format: str,
     quiet: bool,
 ) -> None:
@@ -161,27 +137,22 @@ def sast(
     Exit codes: 0 policy passed, 1 policy failed, 2 bad input, 3 a scanner is
     missing or failed.
     """
-    from nebsign.baseline import render_baseline
-    from nebsign.sarif import sarif_bytes, to_sarif
-    from nebsign.sast.scan import ScanRequest, scan_sast
+    from nebsign.sast.scan import ScanRequest, run_sast_scan, scan_root
     from nebsign.sast.verdict import format_text, result_dict
 
-    if attest_path is not None and key_path is None:
-        raise click.UsageError("--attest needs --key")
-    if write_baseline is not None and not (who and why):
-        raise click.UsageError("--write-baseline needs --who and --why")
-    to_stdout = one_stdout(sarif_path, manifest_path, write_baseline, attest_path)
+    written = outputs.accept.path if outputs.accept is not None else None
+    to_stdout = one_stdout(outputs.sarif, manifest_path, written, outputs.attest)
     if to_stdout and output_format == "json":
         raise click.UsageError("an output '-' and --format json would both write to stdout")
-    until = _parse_date(until_text, "--until")
-    today = _parse_date(today_text, "--today")
-    cwd = Path(os.getcwd())
-    if root is None and not staged and len(paths) == 1 and _outside(paths[0], cwd):
-        # one directory outside the current one is the root, as bandit and semgrep take it
-        root, paths = paths[0], ()
+    today = parse_date(today_text, "--today")
+    if staged and root is not None:
+        raise click.UsageError(
+            "--staged scans the repository of the current directory; drop --root"
+        )
+    root, paths = scan_root(paths, root, staged=staged, cwd=Path(os.getcwd()))
     request = ScanRequest(
-        root=root or cwd,
-        paths=paths if staged else tuple(p if p.is_absolute() else cwd / p for p in paths),
+        root=root,
+        paths=paths,
         staged=staged,
         policy_path=policy_path,
         baseline_path=baseline_path,
@@ -191,57 +162,22 @@ def sast(
         engine=engine,
         today=today,
     )
-    if staged and root is not None:
-        raise click.UsageError(
-            "--staged scans the repository of the current directory; drop --root"
-        )
-    verdict, stats = scan_sast(request)
-    outcome = verdict.outcome
-    if not outcome.files and not staged and not quiet:
+    result = run_sast_scan(request, outputs, manifest_path=manifest_path)
+    verdict, stats = result.verdict, result.stats
+    if not verdict.outcome.files and not staged and not quiet:
         warn("no files in scope of the policy's include/exclude: nothing was scanned")
-
-    if sarif_path is not None:
-        from nebsign import __version__
-
-        log = to_sarif(verdict.findings, tools=outcome.tools, driver_version=__version__)
-        write_output(sarif_path, sarif_bytes(log))
-    if manifest_path is not None:
-        write_output(manifest_path, outcome.manifest.to_json())
-    if write_baseline is not None:
-        from nebsign.findings import Status
-
-        open_findings = [f for f in verdict.findings if f.status is Status.OPEN]
-        assert who is not None and why is not None
-        if str(write_baseline) != "-":
-            write_baseline.parent.mkdir(parents=True, exist_ok=True)
-        write_output(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
-        if not quiet:
-            warn(f"wrote {len(open_findings)} accepted finding(s) to {write_baseline}")
-    if attest_path is not None:
-        assert key_path is not None
-        from nebsign.cli._keyopts import load_signing_key
-        from nebsign.sast.verdict import statement
-        from nebsign.signing import sign_statement
-
-        bundle = sign_statement(statement(verdict), load_signing_key(str(key_path), passphrase_fd))
-        write_output(attest_path, bundle.to_json())
-
+    report_accepted(result.accepted, outputs.accept, quiet=quiet)
     if output_format == "json":
         emit_json(result_dict(verdict))
     else:
         cache_line = ""
         if stats.cache_path is not None and not quiet:
             cache_line = f"cache: {stats.cache_hits} reused, {stats.cache_misses} scanned"
-        text = format_text(verdict, cache_line=cache_line)
-        if write_baseline is not None:
-            # the baseline accepts these findings: no "verdict: FAIL" before exit 0
-            text = text[: text.rfind("verdict: ")] + f"baseline written: {write_baseline}\n"
+        shown_path = None if written is None else str(written)
+        text = format_text(verdict, cache_line=cache_line, baseline_written=shown_path)
         # with an output on stdout ('-'), the summary goes to stderr
         click.echo(text, nl=False, err=to_stdout)
-    if not verdict.passed and write_baseline is None:
-        from nebsign.policy.sast import SastGateFailed
-
-        raise SastGateFailed(verdict.reason())
+    result.raise_for_verdict()
 
 
 def _add_dast() -> None:

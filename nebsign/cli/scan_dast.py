@@ -2,78 +2,27 @@
 
 from __future__ import annotations
 
-import os
-from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from nebsign._internal.atomic import atomic_write
-from nebsign._internal.readlimit import read_bounded
 from nebsign.cli._attestopts import attest_options
 from nebsign.cli._extras import needs_extra
-from nebsign.cli._output import emit_json, format_option, quiet_option, warn
-from nebsign.errors import InputError
+from nebsign.cli._output import emit_json, format_option, progress, quiet_option, warn
+from nebsign.cli._verdictopts import (
+    baseline_options,
+    outputs_param,
+    parse_date,
+    report_accepted,
+)
+from nebsign.dast.auth import TOKEN_ENV
+from nebsign.dast.auth import request_auth as _auth
+
+if TYPE_CHECKING:
+    from nebsign.verdict_files import VerdictOutputs
 
 __all__ = ["dast"]
-
-TOKEN_ENV = "NEBSIGN_DAST_TOKEN"  # noqa: S105 - the name of a variable, not a secret
-MAX_AUTH_BYTES = 64 * 1024
-_SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key"}
-
-
-def _date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"{what}: {text!r} is not a date like 2026-12-31") from exc
-
-
-def _auth(auth_file: Path | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Headers and cookies from --auth-file and $NEBSIGN_DAST_TOKEN (never argv)."""
-    headers: dict[str, str] = {}
-    cookies: dict[str, str] = {}
-    if auth_file is not None:
-        raw = read_bounded(auth_file, MAX_AUTH_BYTES, "auth file")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"auth file {auth_file}: not UTF-8 text") from exc
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            name, sep, value = line.partition(":")
-            if not sep or not name.strip() or any(c in name for c in " \t"):
-                raise InputError(f"auth file {auth_file}: line {n}: expected 'Header: value'")
-            if name.strip().lower() == "cookie":
-                for part in value.split(";"):
-                    k, eq, v = part.strip().partition("=")
-                    if not eq or not k:
-                        raise InputError(f"auth file {auth_file}: line {n}: bad cookie")
-                    cookies[k] = v
-            else:
-                headers[name.strip()] = value.strip()
-    token = os.environ.get(TOKEN_ENV)
-    if token:
-        headers["Authorization"] = f"Bearer {token.strip()}"
-    return headers, cookies
-
-
-def _headers(values: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for item in values:
-        name, sep, value = item.partition(":")
-        if not sep or not name.strip():
-            raise InputError(f"--header {item[:60]!r}: expected 'Name: value'")
-        if name.strip().lower() in _SECRET_HEADERS:
-            raise InputError(
-                f"--header {name.strip()}: secrets are not accepted on the command line",
-                hint=f"put it in --auth-file or ${TOKEN_ENV}",
-            )
-        out[name.strip()] = value.strip()
-    return out
 
 
 @click.command("dast")
@@ -143,19 +92,12 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Make the release manifest (its digest) the statement's subject.",
 )
-@click.option(
-    "--write-baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a baseline accepting every open finding (needs --who, --why; --until), "
-    "then exit 0.",
-)
-@click.option("--who", help="Who accepts (with --write-baseline).")
-@click.option("--why", help="Why it is acceptable (with --write-baseline).")
-@click.option("--until", "until_text", help="Acceptance expiry date, e.g. 2026-12-31.")
+@baseline_options()
 @click.option("--today", "today_text", hidden=True)
 @format_option
 @quiet_option
 @needs_extra("dast")
+@outputs_param()
 def dast(
     url: str,
     scope_extra: tuple[str, ...],
@@ -175,17 +117,10 @@ def dast(
     browser: bool,
     policy_path: Path | None,
     baseline_path: Path | None,
-    sarif_path: Path | None,
     sast_path: Path | None,
     source_root: Path | None,
-    attest_path: Path | None,
-    key_path: Path | None,
-    passphrase_fd: int | None,
+    outputs: VerdictOutputs,
     subject_manifest: Path | None,
-    write_baseline: Path | None,
-    who: str | None,
-    why: str | None,
-    until_text: str | None,
     today_text: str | None,
     output_format: str,
     quiet: bool,
@@ -217,30 +152,13 @@ def dast(
     \b
     Exit codes: 0 policy passed, 1 policy failed, 2 bad input, 3 environment fault.
     """
-    from nebsign.dast.gate import DastRequest, scan_dast
+    from nebsign.dast.auth import extra_headers
+    from nebsign.dast.gate import DastRequest, openapi_input, run_dast_scan
     from nebsign.dast.report import format_text, result_dict
 
-    if attest_path is not None and key_path is None:
-        raise click.UsageError("--attest needs --key")
-    if write_baseline is not None and not (who and why):
-        raise click.UsageError("--write-baseline needs --who and --why")
-    until = _date(until_text, "--until")
     auth_headers, auth_cookies = _auth(auth_file)
-    auth_headers.update(_headers(headers))
-    spec_bytes = spec_url = None
-    if openapi is not None:
-        if openapi.startswith(("http://", "https://")):
-            spec_url = openapi
-        else:
-            from nebsign.dast.openapi import MAX_SPEC_BYTES
-
-            spec_bytes = read_bounded(openapi, MAX_SPEC_BYTES, "OpenAPI document")
-    manifest = None
-    if subject_manifest is not None:
-        from nebsign.digest import sha256_bytes
-
-        raw = read_bounded(subject_manifest, 256 * 1024 * 1024, "manifest")
-        manifest = (subject_manifest.name, sha256_bytes(raw))
+    auth_headers.update(extra_headers(headers))
+    spec_bytes, spec_url = openapi_input(openapi)
     request = DastRequest(
         target=url,
         scope_extra=scope_extra,
@@ -259,61 +177,25 @@ def dast(
         browser=browser,
         policy_path=policy_path,
         baseline_path=baseline_path,
-        today=_date(today_text, "--today"),
+        today=parse_date(today_text, "--today"),
         auth_headers=auth_headers,
         auth_cookies=auth_cookies,
     )
-    from nebsign.cli._output import progress
-
-    if max_requests is not None:
-        total = max_requests
-    else:
-        from nebsign.dast.gate import load_dast_policy
-
-        total = load_dast_policy(policy_path).max_requests
-    with progress("dast", total, quiet=quiet or output_format == "json", unit="requests") as step:
-        verdict = scan_dast(request, on_request=lambda: step(1))
-    if sast_path is not None:
-        from nebsign.dast.correlate import correlate_verdict
-
-        verdict = correlate_verdict(verdict, sast_path, source_root or Path(os.getcwd()))
-    if sarif_path is not None:
-        from nebsign.dast.report import tools
-        from nebsign.sarif import sarif_bytes, to_sarif
-
-        log = to_sarif(
-            verdict.findings,
-            tools=tools(),
-            driver_version=tools()["nebsign"],
-            automation_id="nebsign/dast/",
-        )
-        atomic_write(sarif_path, sarif_bytes(log))
-    if attest_path is not None:
-        assert key_path is not None
-        from nebsign.cli._keyopts import load_signing_key
-        from nebsign.dast.report import statement
-        from nebsign.signing import sign_statement
-
-        bundle = sign_statement(
-            statement(verdict, manifest), load_signing_key(str(key_path), passphrase_fd)
-        )
-        atomic_write(attest_path, bundle.to_json())
-    if write_baseline is not None:
-        from nebsign.baseline import render_baseline
-        from nebsign.findings import Status
-
-        assert who is not None and why is not None
-        open_findings = [f for f in verdict.findings if f.status is Status.OPEN]
-        atomic_write(write_baseline, render_baseline(open_findings, who=who, why=why, until=until))
-        if not quiet:
-            warn(f"wrote {len(open_findings)} accepted finding(s) to {write_baseline}")
+    quiet_bar = quiet or output_format == "json"
+    result = run_dast_scan(
+        request,
+        outputs,
+        subject_manifest=subject_manifest,
+        sast_result=sast_path,
+        source_root=source_root,
+        progress=lambda total: progress("dast", total, quiet=quiet_bar, unit="requests"),
+    )
+    verdict = result.verdict
+    report_accepted(result.accepted, outputs.accept, quiet=quiet)
     if output_format == "json":
-        emit_json(result_dict(verdict, manifest))
+        emit_json(result_dict(verdict, result.manifest))
     else:
         if verdict.outcome.not_covered_total and not quiet:
             warn(f"budget ran out: {verdict.outcome.not_covered_total} check(s) not covered")
         click.echo(format_text(verdict), nl=False)
-    if not verdict.passed and write_baseline is None:
-        from nebsign.dast.policy import DastGateFailed
-
-        raise DastGateFailed(verdict.reason())
+    result.raise_for_verdict()

@@ -10,8 +10,7 @@ from nebsign.cli._keyopts import load_signing_key, passphrase_fd_option
 from nebsign.cli._output import emit_json, format_option, is_stdout, shown, write_output
 from nebsign.errors import InputError
 from nebsign.signing import artifact_digest, sign_digest, sign_digest_sigstore
-
-BUNDLE_SUFFIX = ".sigstore.json"
+from nebsign.verify_files import BUNDLE_SUFFIX
 
 
 @click.command("sign")

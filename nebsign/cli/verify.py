@@ -2,139 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
 import click
 
-from nebsign._internal.readlimit import read_bounded
-from nebsign.cli._bundles import BUNDLE_SUFFIX, Bundles, find_bundles, read_all
-from nebsign.cli._output import emit_json, format_option, own_files, quiet_option, shown, warn
+from nebsign.cli._output import emit_json, format_option, quiet_option, shown, warn
 from nebsign.cli._trustopts import trust_options
-from nebsign.digest import sha256_file
-from nebsign.errors import InputError, NebsignError, VerdictError
-from nebsign.policy.trust_input import TrustInput, load_trust_policy
-
-if TYPE_CHECKING:
-    from nebsign.manifest import Manifest
-    from nebsign.policy.trust import TrustPolicy
-    from nebsign.release_check import IgnoredBundle
-    from nebsign.tree import TreeCheck, TreeDiff
-
-# The signing stack (cryptography, bundle and policy models: ~40 ms of
-# imports) is imported where it is used, so commands that never verify a
-# signature do not pay for it.
-
-
-@dataclass
-class _Outcome:
-    file: str
-    sha256: str | None
-    signers: tuple[str, ...]
-    error: NebsignError | None
-    detail: str = ""
-    attestations: tuple[str, ...] = ()
-    ignored: tuple[IgnoredBundle, ...] = ()
-
-
-def _verify_all(
-    pairs: list[tuple[str, Bundles]],
-    policy: TrustPolicy,
-    manifest: bool,
-    root: str | None,
-    output_format: str,
-    started: TreeCheck | None,
-) -> list[_Outcome]:
-    """Each FILE's outcome; a single file in text mode raises its error directly."""
-    if len(pairs) == 1 and output_format == "text":
-        return [_verify_one(pairs[0][0], pairs[0][1], policy, manifest, root, started)]
-    outcomes = []
-    for i, (path, found) in enumerate(pairs):
-        try:
-            first = started if i == 0 else None
-            outcomes.append(_verify_one(path, found, policy, manifest, root, first))
-        except NebsignError as exc:
-            outcomes.append(_Outcome(path, None, (), exc))
-    return outcomes
-
-
-def _tree_check(path: str, bundle_paths: list[str], root: str | None) -> TreeCheck:
-    """The check of a signed manifest's tree (the manifest and its bundles left out)."""
-    from nebsign.tree import TreeCheck
-
-    tree = root if root is not None else (os.path.dirname(path) or ".")
-    return TreeCheck(tree, exclude=own_files(tree, [path, *bundle_paths]), skip_bundles=True)
-
-
-def _verify_one(
-    path: str,
-    found: Bundles,
-    policy: TrustPolicy,
-    manifest: bool,
-    root: str | None,
-    started: TreeCheck | None = None,
-) -> _Outcome:
-    if not os.path.isfile(path):
-        raise InputError(
-            f"cannot verify {path}: no such file"
-            if not os.path.lexists(path)
-            else f"cannot verify {path}: not a regular file"
-        )
-    now = datetime.now(UTC)
-    if not manifest:
-        return _verify_artifact(path, found, policy, now)
-    from nebsign.manifest import MAX_MANIFEST_BYTES
-    from nebsign.release_check import ReleaseRequirements, verify_release
-
-    raw = read_bounded(path, MAX_MANIFEST_BYTES, "manifest")
-    sigs, atts = read_all(found.signatures), read_all(found.attestations)
-    diffs: list[TreeDiff] = []
-    with contextlib.ExitStack() as stack:
-        check = started or stack.enter_context(_tree_check(path, found.all(), root))
-
-        def parse(verified: bytes) -> Manifest:
-            # Called only once the signature over these bytes verified (the
-            # tree may have been hashing meanwhile: `started`).
-            parsed, diff = check.compare(verified, what=path)
-            diffs.append(diff)
-            return parsed
-
-        release = verify_release(
-            raw, sigs, atts, policy, ReleaseRequirements(), now=now,
-            what=f"manifest {path}", manifest_name=path, parse=parse,
-        )  # fmt: skip
-    diffs[0].verify()
-    return _Outcome(
-        path,
-        release.manifest_sha256,
-        release.signers,
-        None,
-        f"{diffs[0].checked} entries match",
-        release.attestations,
-        release.ignored,
-    )
-
-
-def _verify_artifact(path: str, found: Bundles, policy: TrustPolicy, now: datetime) -> _Outcome:
-    from nebsign.bundle import Bundle
-    from nebsign.release_check import check_attestations
-    from nebsign.verify import verify_artifact
-
-    bundles = [Bundle.from_json(raw, f"bundle {p}") for p, raw in read_all(found.signatures)]
-    digest = sha256_file(path).sha256
-    # a DSSE bundle counts when its statement names the file (cosign verify-blob-attestation)
-    verified = verify_artifact(digest, bundles, policy, now=now, attestations=True)
-    detail = ", ".join(f"attestation {s.predicate_type}" for s in verified.statements)
-    attested: tuple[str, ...] = ()
-    ignored: tuple[IgnoredBundle, ...] = ()
-    if found.attestations or policy.required_predicates:
-        attested, ignored = check_attestations(
-            digest, read_all(found.attestations), policy, now=now, what=path
-        )
-    return _Outcome(path, digest, verified.signers, None, detail, attested, ignored)
+from nebsign.policy.trust_input import TrustInput
+from nebsign.verify_files import BUNDLE_SUFFIX
 
 
 @click.command("verify")
@@ -207,21 +80,23 @@ def verify(
     Exit 0 if every FILE verifies, 1 if any is refused (each is reported),
     2 for malformed input.
     """
-    pairs = find_bundles(files, bundles, attestations, manifest)
-    with contextlib.ExitStack() as stack:
-        started = None
-        if manifest and len(files) == 1 and os.path.isfile(files[0]):
-            # The tree check is set up here but reads nothing until the
-            # manifest's signature has verified (ADR 0006).
-            started = stack.enter_context(_tree_check(files[0], pairs[0][1].all(), root))
-        policy = load_trust_policy(trust)
-        outcomes = _verify_all(pairs, policy, manifest, root, output_format, started)
-    failed = [o for o in outcomes if o.error is not None]
+    from nebsign.verify_files import verify_files
+
+    result = verify_files(
+        files,
+        trust,
+        bundles=bundles,
+        attestations=attestations,
+        manifest=manifest,
+        root=root,
+        collect=output_format != "text",
+    )
+    outcomes = result.outcomes
     if output_format == "json":
         emit_json(
             {
-                "ok": not failed,
-                "policy": policy.digest or None,
+                "ok": not result.failed,
+                "policy": result.policy_digest,
                 "results": [
                     {
                         "file": o.file,
@@ -252,11 +127,4 @@ def verify(
                 if o.attestations:
                     extra += f"; attested: {', '.join(o.attestations)}"
                 click.echo(f"OK   {shown(o.file)}: signed by {', '.join(o.signers)}{extra}")
-    if failed:
-        if len(outcomes) == 1 and failed[0].error is not None:
-            raise failed[0].error
-        worst = max(o.error.exit_code for o in failed if o.error is not None)
-        summary = f"{len(failed)} of {len(outcomes)} files failed verification"
-        if worst == InputError.exit_code:
-            raise InputError(summary + " (malformed input among them)")
-        raise VerdictError(summary)
+    result.raise_for_verdict()

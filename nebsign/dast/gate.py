@@ -1,21 +1,41 @@
-"""``scan dast`` as one library call: policy + options -> scan -> verdict (never raised)."""
+"""``scan dast`` as one library call: policy + options -> scan -> verdict (never raised).
+
+:func:`scan_dast` scans and judges; :func:`run_dast_scan` also links the findings
+to a SAST result and writes the outputs (SARIF, a baseline, the signed statement).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from nebsign._internal.readlimit import read_bounded
 from nebsign._internal.resources import data_path
+from nebsign.attest import Subject
 from nebsign.baseline import MAX_BASELINE_BYTES, Baseline
 from nebsign.dast.engine import EngineLimits
-from nebsign.dast.policy import DastPolicy, DastVerdict
+from nebsign.dast.policy import DastGateFailed, DastPolicy, DastVerdict
 from nebsign.dast.scan import ScanConfig, run_scan
 from nebsign.policy import MAX_POLICY_BYTES
+from nebsign.verdict_files import (
+    VerdictOutputs,
+    manifest_subject,
+    raise_unless_accepted,
+    write_verdict_outputs,
+)
 
-__all__ = ["DastRequest", "load_dast_policy", "scan_dast"]
+__all__ = [
+    "DastRequest",
+    "DastScanResult",
+    "Progress",
+    "load_dast_policy",
+    "openapi_input",
+    "run_dast_scan",
+    "scan_dast",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +109,78 @@ def scan_dast(request: DastRequest, on_request: Callable[[], None] | None = None
     )
     outcome = run_scan(config, on_request)
     return policy.evaluate(outcome, baseline, request.today or date.today())
+
+
+def openapi_input(value: str | None) -> tuple[bytes | None, str | None]:
+    """``--openapi``: a URL (fetched in scope during the scan) or a file read now."""
+    if value is None:
+        return None, None
+    if value.startswith(("http://", "https://")):
+        return None, value
+    from nebsign.dast.openapi import MAX_SPEC_BYTES
+
+    return read_bounded(value, MAX_SPEC_BYTES, "OpenAPI document"), None
+
+
+def _budget(request: DastRequest) -> int:
+    """How many requests the scan may make (for a progress bar)."""
+    if request.max_requests is not None:
+        return request.max_requests
+    return load_dast_policy(request.policy_path).max_requests
+
+
+#: a progress display: given the request budget, a context yielding ``advance(n)``
+Progress = Callable[[int], AbstractContextManager[Callable[[int], None]]]
+
+
+@dataclass(frozen=True, slots=True)
+class DastScanResult:
+    """A scan's verdict, the release manifest it is about, and what the outputs wrote."""
+
+    verdict: DastVerdict
+    #: the release manifest named by ``subject_manifest`` (None: the target is the subject)
+    manifest: Subject | None = None
+    #: open findings the written baseline accepts (None: no baseline was written)
+    accepted: int | None = None
+
+    def raise_for_verdict(self) -> None:
+        """:func:`~nebsign.verdict_files.raise_unless_accepted` with :class:`DastGateFailed`."""
+        raise_unless_accepted(self.verdict, self.accepted, DastGateFailed)
+
+
+def run_dast_scan(
+    request: DastRequest,
+    outputs: VerdictOutputs | None = None,
+    *,
+    subject_manifest: Path | None = None,
+    sast_result: Path | None = None,
+    source_root: Path | None = None,
+    progress: Progress | None = None,
+) -> DastScanResult:
+    """``nebsign scan dast``: scan, judge, link findings proven by a SAST result too
+    (*sast_result*, paths relative to *source_root*, default the current directory),
+    then write *outputs*; the statement is about *subject_manifest* when given.
+    *progress* is shown while requests are made, and closed before any output is
+    written (signing may ask for a passphrase). The verdict is returned, never
+    raised (:meth:`DastScanResult.raise_for_verdict`)."""
+    from nebsign.dast.report import sarif_log, statement
+    from nebsign.sarif import sarif_bytes
+
+    outputs = outputs or VerdictOutputs()
+    manifest = manifest_subject(subject_manifest) if subject_manifest is not None else None
+    if progress is None:
+        verdict = scan_dast(request)
+    else:
+        with progress(_budget(request)) as advance:
+            verdict = scan_dast(request, on_request=lambda: advance(1))
+    if sast_result is not None:
+        from nebsign.dast.correlate import correlate_verdict
+
+        verdict = correlate_verdict(verdict, sast_result, source_root or Path.cwd())
+    accepted = write_verdict_outputs(
+        outputs,
+        verdict.findings,
+        sarif=lambda: sarif_bytes(sarif_log(verdict)),
+        statement=lambda: statement(verdict, manifest),
+    )
+    return DastScanResult(verdict, manifest, accepted)

@@ -18,6 +18,7 @@ from nebsign.attest import DAST_V1, Statement, Subject
 from nebsign.dast.policy import DastVerdict
 from nebsign.digest import sha256_bytes
 from nebsign.findings import Finding, Severity, Status, verdict_predicate
+from nebsign.sarif import to_sarif
 
 __all__ = [
     "PREDICATE_TYPE",
@@ -25,6 +26,7 @@ __all__ = [
     "format_text",
     "predicate",
     "result_dict",
+    "sarif_log",
     "statement",
     "subject",
 ]
@@ -50,6 +52,17 @@ def tools() -> dict[str, str]:
     import httpx
 
     return {"nebsign": __version__, "nebsign-dast": __version__, "httpx": httpx.__version__}
+
+
+def sarif_log(verdict: DastVerdict) -> dict[str, Any]:
+    """SARIF 2.1.0 of every finding (the URL is each result's location)."""
+    versions = tools()
+    return to_sarif(
+        verdict.findings,
+        tools=versions,
+        driver_version=versions["nebsign"],
+        automation_id="nebsign/dast/",
+    )
 
 
 def predicate(verdict: DastVerdict) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import partial
 
 from nebsign.errors import InputError
 from nebsign.gate.model import (
@@ -125,26 +126,7 @@ def _judge_one(
         for sel, ser in zip(selectors, picked, strict=True)
     )
 
-    def result(
-        verdict: Verdict,
-        reason: Reason,
-        detail: str,
-        *,
-        statistic: Decimal | None = None,
-        interval: tuple[Decimal, Decimal] | None = None,
-        needed: int | None = None,
-    ) -> MetricResult:
-        return MetricResult(
-            metric.name,
-            verdict,
-            reason,
-            detail,
-            metric.threshold(),
-            samples=counts,
-            statistic=statistic,
-            interval=interval,
-            needed=needed,
-        )
+    result = partial(MetricResult, metric.name, threshold=metric.threshold(), samples=counts)
 
     for sel, ser in zip(selectors, picked, strict=True):
         if not ser:

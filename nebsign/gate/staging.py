@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from nebsign.gate.model import (
     GateKind,
@@ -98,26 +98,7 @@ def judge_metric(
         f"{'+' if spec.direction is Direction.LOWER_IS_BETTER else '-'}{percent(spec.tolerance)}"
     )
 
-    def result(
-        verdict: Verdict,
-        reason: Reason,
-        detail: str,
-        *,
-        statistic: Decimal | None = None,
-        interval: tuple[Decimal, Decimal] | None = None,
-        needed: int | None = None,
-    ) -> MetricResult:
-        return MetricResult(
-            spec.name,
-            verdict,
-            reason,
-            detail,
-            threshold,
-            samples=samples,
-            statistic=statistic,
-            interval=interval,
-            needed=needed,
-        )
+    result = partial(MetricResult, spec.name, threshold=threshold, samples=samples)
 
     if not baseline or not current:
         side = "baseline" if not baseline else "current"

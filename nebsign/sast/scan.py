@@ -1,10 +1,13 @@
-"""``nebsign scan sast`` as one library call: policy, files, scanners, cache, verdict.
+"""``nebsign scan sast`` as one library call: policy, files, scanners, cache, verdict, outputs.
 
 Named for what it does (it orchestrates a scan); "gate" is the rollout gates' word.
+:func:`scan_sast` scans and judges; :func:`run_sast_scan` also writes the outputs
+(SARIF, the manifest of the scanned files, a baseline, the signed statement).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,14 +20,23 @@ from nebsign.errors import InputError
 from nebsign.manifest import FileEntry
 from nebsign.outcome import ScanOutcome
 from nebsign.policy import MAX_POLICY_BYTES
-from nebsign.policy.sast import SastPolicy, SastVerdict
+from nebsign.policy.sast import SastGateFailed, SastPolicy, SastVerdict
 from nebsign.sast.cache import ResultCache, default_cache_dir
 from nebsign.sast.gitattrs import attribute_hits
 from nebsign.sast.runner import MAX_SOURCE_BYTES, run_scan
 from nebsign.sast.staged import read_staged, staged_tree
 from nebsign.sast.targets import build_scanners, collect_files, default_jobs, in_scope
+from nebsign.verdict_files import VerdictOutputs, raise_unless_accepted, write_verdict_outputs
 
-__all__ = ["ScanRequest", "ScanStats", "load_policy", "scan_sast"]
+__all__ = [
+    "SastScanResult",
+    "ScanRequest",
+    "ScanStats",
+    "load_policy",
+    "run_sast_scan",
+    "scan_root",
+    "scan_sast",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +152,65 @@ def scan_sast(request: ScanRequest) -> tuple[SastVerdict, ScanStats]:
         outcome.cache_hits, outcome.cache_misses, str(cache.path) if cache is not None else None
     )
     return verdict, stats
+
+
+def _outside(path: Path, cwd: Path) -> bool:
+    """True if *path* is a directory that does not lie below *cwd*."""
+    if not path.is_dir():
+        return False
+    rel = os.path.relpath(os.path.abspath(path), cwd)
+    return rel == ".." or rel.startswith(".." + os.sep)
+
+
+def scan_root(
+    paths: tuple[Path, ...], root: Path | None, *, staged: bool, cwd: Path
+) -> tuple[Path, tuple[Path, ...]]:
+    """The root findings are relative to, and the paths to scan below it.
+
+    One directory outside *cwd* and no *root* is the root, as bandit and semgrep
+    take it; relative working-tree paths are made absolute against *cwd* (staged
+    paths stay as git names them).
+    """
+    if root is None and not staged and len(paths) == 1 and _outside(paths[0], cwd):
+        return paths[0], ()
+    if not staged:
+        paths = tuple(p if p.is_absolute() else cwd / p for p in paths)
+    return root or cwd, paths
+
+
+@dataclass(frozen=True, slots=True)
+class SastScanResult:
+    """A scan's verdict, what the cache saved, and what the outputs wrote."""
+
+    verdict: SastVerdict
+    stats: ScanStats
+    #: open findings the written baseline accepts (None: no baseline was written)
+    accepted: int | None = None
+
+    def raise_for_verdict(self) -> None:
+        """:func:`~nebsign.verdict_files.raise_unless_accepted` with :class:`SastGateFailed`."""
+        raise_unless_accepted(self.verdict, self.accepted, SastGateFailed)
+
+
+def run_sast_scan(
+    request: ScanRequest,
+    outputs: VerdictOutputs | None = None,
+    *,
+    manifest_path: Path | None = None,
+) -> SastScanResult:
+    """``nebsign scan sast``: scan, judge, then write *outputs* and the manifest of
+    the scanned files (*manifest_path*); the verdict is returned, never raised
+    (:meth:`SastScanResult.raise_for_verdict`)."""
+    from nebsign.sarif import sarif_bytes
+    from nebsign.sast.verdict import sarif_log, statement
+
+    outputs = outputs or VerdictOutputs()
+    verdict, stats = scan_sast(request)
+    accepted = write_verdict_outputs(
+        outputs,
+        verdict.findings,
+        sarif=lambda: sarif_bytes(sarif_log(verdict)),
+        statement=lambda: statement(verdict),
+        also=[(manifest_path, verdict.outcome.manifest.to_json)],
+    )
+    return SastScanResult(verdict, stats, accepted)

@@ -16,6 +16,7 @@ from nebsign import __version__
 from nebsign.attest import SAST_V1, Statement, Subject
 from nebsign.findings import Finding, Severity, Status, verdict_predicate
 from nebsign.policy.sast import SastVerdict
+from nebsign.sarif import to_sarif
 
 __all__ = [
     "PREDICATE_TYPE",
@@ -24,6 +25,7 @@ __all__ = [
     "format_text",
     "predicate",
     "result_dict",
+    "sarif_log",
     "statement",
 ]
 
@@ -78,6 +80,11 @@ def statement(verdict: SastVerdict) -> Statement:
     )
 
 
+def sarif_log(verdict: SastVerdict) -> dict[str, Any]:
+    """SARIF 2.1.0 of every finding (GitHub code scanning upload-ready)."""
+    return to_sarif(verdict.findings, tools=verdict.outcome.tools, driver_version=__version__)
+
+
 def _tools_line(tools: Mapping[str, str]) -> str:
     return ", ".join(f"{name} {version}" for name, version in sorted(tools.items()))
 
@@ -90,8 +97,14 @@ def _describe(finding: Finding) -> str:
     return f"{finding.location}  {finding.rule_id} [{tool}]"
 
 
-def format_text(verdict: SastVerdict, *, cache_line: str = "") -> str:
-    """The terminal summary: findings grouped by severity, counts, the verdict."""
+def format_text(
+    verdict: SastVerdict, *, cache_line: str = "", baseline_written: str | None = None
+) -> str:
+    """The terminal summary: findings grouped by severity, counts, the verdict.
+
+    With *baseline_written* (its path), the last line names the baseline that now
+    accepts these findings instead of the verdict (no "verdict: FAIL" before exit 0).
+    """
     outcome = verdict.outcome
     lines = [f"nebsign SAST: {len(outcome.files)} file(s); {_tools_line(outcome.tools)}"]
     if cache_line:
@@ -140,6 +153,9 @@ def format_text(verdict: SastVerdict, *, cache_line: str = "") -> str:
         + (", ".join(f"{n} by {comment.get(t, t)}" for t, n in suppressed.items()) or "none")
         + f"; ignored by policy: {counts['ignored_by_policy']}"
     )
-    verdict_word = "PASS" if verdict.passed else "FAIL"
-    lines.append(f"verdict: {verdict_word} ({verdict.reason()})")
+    if baseline_written is not None:
+        lines.append(f"baseline written: {baseline_written}")
+    else:
+        verdict_word = "PASS" if verdict.passed else "FAIL"
+        lines.append(f"verdict: {verdict_word} ({verdict.reason()})")
     return "\n".join(lines) + "\n"

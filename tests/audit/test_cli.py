@@ -182,3 +182,14 @@ def test_audit_sarif_validates_against_the_official_schema(tmp_path: Path) -> No
     jsonschema.validate(log, json.loads(schema_path.read_text()))
     suppressed = [r for r in log["runs"][0]["results"] if r.get("suppressions")]
     assert suppressed  # acknowledged / won't-fix carry a SARIF suppression, fixed ones do not
+
+
+def test_outputs_through_a_symlink_keep_the_link_as_every_command_does(tmp_path: Path) -> None:
+    """`--sarif` is an output file like SAST's: a symlink is followed, never replaced."""
+    target = tmp_path / "real.sarif"
+    target.write_text("old")
+    link = tmp_path / "link.sarif"
+    link.symlink_to(target)
+    result = run_cli("audit", "import", str(SAMPLE_AUDIT), "--sarif", str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and json.loads(target.read_text())["version"] == "2.1.0"

@@ -198,3 +198,13 @@ def test_json_says_which_xss_findings_are_unconfirmed(vuln_url: str) -> None:
                   "--format", "json")  # fmt: skip
     xss = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "xss-reflected"]
     assert xss and all(f["properties"]["browser_confirmed"] is None for f in xss)
+
+
+def test_write_baseline_creates_its_directory_as_sast_does(vuln_url: str, tmp_path: Path) -> None:
+    baseline = tmp_path / "new" / "dast-baseline.toml"
+    wrote = dast(
+        vuln_url + "/search?q=x", "--checks", "xss-reflected", "--max-pages", "1", "-q",
+        "--write-baseline", str(baseline), "--who", "a@b", "--why", "waf",
+    )  # fmt: skip
+    assert wrote.exit_code == 0, wrote.stderr
+    assert "[[finding]]" in baseline.read_text()

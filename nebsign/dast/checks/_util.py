@@ -7,18 +7,21 @@ import difflib
 import html
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import quote, quote_plus
 
-from nebsign.dast.checks.interface import CheckContext
+from nebsign.dast.checks.interface import CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param, RequestSpec, Response
 
 __all__ = [
     "SQL_ERRORS",
+    "Signature",
     "excerpt",
     "executes",
     "inject",
     "js_code_contains",
+    "signature_probe",
     "similar",
     "strip_reflections",
 ]
@@ -42,6 +45,48 @@ async def inject(
     spec = endpoint.request({param.name: value}, only=param)
     resp = await ctx.send(spec, timeout=timeout)
     return spec, resp
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A probe whose response shows a signature (an error text, a file's content)."""
+
+    request: RequestSpec
+    response: Response
+    payload: str
+    match: re.Match[str]
+
+    def hit(self, param: Param, message: str, *, width: int = 120) -> list[Hit]:
+        """This probe as a check's one hit; the proof is the response around the match."""
+        proof = excerpt(self.response.text, self.match.group(0), width)
+        return [Hit(self.request, self.response, param.name, self.payload, proof, message)]
+
+
+async def signature_probe(
+    ctx: CheckContext,
+    endpoint: Endpoint,
+    param: Param,
+    payloads: Iterable[str],
+    signature: re.Pattern[str],
+    *,
+    shared: bool = False,
+) -> Signature | None:
+    """The first of *payloads* in *param* whose response shows *signature*, where the
+    endpoint's baseline response does not (None: no payload did, or the baseline does).
+
+    *shared*: send through :meth:`CheckContext.cached` (probes other checks reuse).
+    """
+    base = await ctx.baseline(endpoint)
+    if base is not None and signature.search(base.text):
+        return None
+    for payload in payloads:
+        if shared:
+            spec, resp = await ctx.cached(endpoint, param, payload)
+        else:
+            spec, resp = await inject(ctx, endpoint, param, payload)
+        if resp is not None and (m := signature.search(resp.text)):
+            return Signature(spec, resp, payload, m)
+    return None
 
 
 def excerpt(text: str, needle: str, width: int = 120) -> str:

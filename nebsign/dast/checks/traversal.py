@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nebsign.dast.checks._util import excerpt, inject
+from nebsign.dast.checks._util import signature_probe
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
 from nebsign.findings import Severity
@@ -35,24 +35,12 @@ class PathTraversal(ActiveCheck):
     )
 
     async def check_param(self, ctx: CheckContext, endpoint: Endpoint, param: Param) -> list[Hit]:
-        base = await ctx.baseline(endpoint)
-        if base is not None and FILE_PROOF.search(base.text):
+        found = await signature_probe(ctx, endpoint, param, _PAYLOADS, FILE_PROOF)
+        if found is None:
             return []
-        for payload in _PAYLOADS:
-            spec, resp = await inject(ctx, endpoint, param, payload)
-            if resp is None:
-                continue
-            m = FILE_PROOF.search(resp.text)
-            if m:
-                return [
-                    Hit(
-                        request=spec,
-                        response=resp,
-                        parameter=param.name,
-                        payload=payload,
-                        proof=excerpt(resp.text, m.group(0), 60),
-                        message=f"{param.name!r} reads a file outside the application "
-                        "(system file content in the response)",
-                    )
-                ]
-        return []
+        return found.hit(
+            param,
+            f"{param.name!r} reads a file outside the application "
+            "(system file content in the response)",
+            width=60,
+        )

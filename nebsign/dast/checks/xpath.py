@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nebsign.dast.checks._util import excerpt
+from nebsign.dast.checks._util import signature_probe
 from nebsign.dast.checks.interface import ActiveCheck, CheckContext, Hit
 from nebsign.dast.model import Endpoint, Param
 from nebsign.findings import Severity
@@ -19,6 +19,8 @@ XPATH_ERRORS = re.compile(
     re.IGNORECASE,
 )
 
+_SUFFIXES = ("'", '"', "']", "' or '")
+
 
 class XpathInjection(ActiveCheck):
     rule_id = "xpath-injection"
@@ -28,21 +30,12 @@ class XpathInjection(ActiveCheck):
     recommendation = "Use parameterized XPath (variables) or validate values against an allow-list."
 
     async def check_param(self, ctx: CheckContext, endpoint: Endpoint, param: Param) -> list[Hit]:
-        base = await ctx.baseline(endpoint)
-        if base is not None and XPATH_ERRORS.search(base.text):
+        payloads = (param.value + suffix for suffix in _SUFFIXES)
+        found = await signature_probe(ctx, endpoint, param, payloads, XPATH_ERRORS, shared=True)
+        if found is None:
             return []
-        for suffix in ("'", '"', "']", "' or '"):
-            payload = param.value + suffix
-            spec, resp = await ctx.cached(endpoint, param, payload)
-            if resp is not None and (m := XPATH_ERRORS.search(resp.text)):
-                return [
-                    Hit(
-                        request=spec,
-                        response=resp,
-                        parameter=param.name,
-                        payload=payload,
-                        proof=excerpt(resp.text, m.group(0)),
-                        message=f"appending {suffix!r} to {param.name!r} breaks an XPath query",
-                    )
-                ]
-        return []
+        return found.hit(
+            param,
+            f"appending {found.payload.removeprefix(param.value)!r} to "
+            f"{param.name!r} breaks an XPath query",
+        )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from nebsign.attest import DAST_V1, Subject
+from nebsign.attest import DAST_V1
 from nebsign.release.model import ReleaseContext, ReleaseRequest, StepResult
+from nebsign.release.steps._verdict import scan_result
 
 __all__ = ["STEP", "DastStep"]
 
@@ -27,26 +28,13 @@ class DastStep:
     def run(self, ctx: ReleaseContext) -> StepResult:
         from nebsign.dast.gate import DastRequest, scan_dast
         from nebsign.dast.report import predicate, subject
-        from nebsign.findings import Finding
 
         req = ctx.request
         assert req.staging_url is not None
         verdict = scan_dast(
             DastRequest(target=req.staging_url, policy_path=req.policy_path, today=ctx.today)
         )
-        reason = verdict.reason()
-        if not verdict.passed and verdict.failing:
-            first = sorted(verdict.failing, key=Finding.sort_key)[0]
-            reason += f"; first: {first.location} {first.rule_id}"
-        target = subject(verdict)
-        return StepResult(
-            step=self.name,
-            verdict="pass" if verdict.passed else "fail",
-            reason=reason,
-            predicate_type=DAST_V1,
-            predicate=predicate(verdict),
-            subjects=(Subject(target.name, target.sha256),),
-        )
+        return scan_result(self.name, verdict, DAST_V1, predicate(verdict), subject(verdict))
 
 
 STEP = DastStep()

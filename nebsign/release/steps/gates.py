@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from nebsign._internal.readlimit import read_bounded
 from nebsign.attest import GATE_V1
 from nebsign.release.model import ReleaseContext, ReleaseRequest, StepResult
 
-if TYPE_CHECKING:
-    from nebsign.gate.policy import GatesPolicy
-
 __all__ = ["CANARY", "STAGING", "GateStep"]
-
-
-def _read(paths: tuple[Path, ...], role: str) -> list[tuple[str, bytes]]:
-    from nebsign.gate.readers import MAX_METRICS_BYTES
-    from nebsign.gate.series import printable
-
-    return [
-        (printable(str(p)), read_bounded(p, MAX_METRICS_BYTES, f"{role} metrics")) for p in paths
-    ]
-
-
-def _policy(path: Path | None) -> GatesPolicy:
-    from nebsign._internal.resources import data_path
-    from nebsign.gate.policy import parse_gates_policy
-    from nebsign.policy import MAX_POLICY_BYTES
-
-    target = path if path is not None else data_path("policies") / "default.toml"
-    return parse_gates_policy(read_bounded(target, MAX_POLICY_BYTES, "policy"), f"policy {target}")
 
 
 class GateStep:
@@ -48,47 +22,37 @@ class GateStep:
 
     def check(self, request: ReleaseRequest) -> None:
         from nebsign._internal.extras import require_extra
+        from nebsign.gate.files import load_gates_policy, read_inputs
         from nebsign.gate.readers import read_metrics
 
         require_extra("gates", f"nebsign release (the {self.kind} gate)")
-        _policy(request.policy_path)
+        load_gates_policy(request.policy_path)
         paths = (
             (*request.staging_baseline, *request.staging_current)
             if self.kind == "staging"
             else request.canary_metrics
         )
-        for name, raw in _read(paths, self.kind):
+        for name, raw in read_inputs(paths, self.kind):
             read_metrics(raw, name)
 
     def run(self, ctx: ReleaseContext) -> StepResult:
-        from nebsign.gate.report import predicate
-        from nebsign.gate.run import run_canary, run_staging, tool_versions
+        from nebsign.gate.files import gate_canary, gate_staging, load_gates_policy
 
         req = ctx.request
-        policy = _policy(req.policy_path)
+        policy = load_gates_policy(req.policy_path)
         if self.kind == "staging":
-            base = _read(req.staging_baseline, "baseline")
-            cur = _read(req.staging_current, "current")
-            result = run_staging(base, cur, policy)
-            inputs = [("baseline", b) for b in base] + [("current", c) for c in cur]
+            run = gate_staging(
+                req.staging_baseline, req.staging_current, policy, decided_at=ctx.decided_at
+            )
         else:
-            metrics = _read(req.canary_metrics, "canary")
-            result = run_canary(metrics, policy)
-            inputs = [("metrics", m) for m in metrics]
-        roles = [(f"{role}:{os.path.basename(name)}", raw) for role, (name, raw) in inputs]
-        pred = predicate(
-            result,
-            policy_digest=policy.digest,
-            inputs=roles,
-            tools=tool_versions(),
-            decided_at=ctx.decided_at,
-        )
+            run = gate_canary(req.canary_metrics, policy, decided_at=ctx.decided_at, role="canary")
+        result = run.result
         return StepResult(
             step=self.name,
             verdict=result.verdict.value,
             reason=f"{self.kind} gate {result.verdict.value.upper()}: {result.reason}",
             predicate_type=GATE_V1,
-            predicate=pred,
+            predicate=run.predicate,
         )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nebsign.attest import SAST_V1, Subject
 from nebsign.release.model import ReleaseContext, ReleaseRequest, StepResult
+from nebsign.release.steps._verdict import scan_result
 
 __all__ = ["SOURCE", "STEP", "SastStep"]
 
@@ -39,7 +40,6 @@ class SastStep:
         load_policy(request.policy_path)  # a malformed [sast] table is exit 2 before any work
 
     def run(self, ctx: ReleaseContext) -> StepResult:
-        from nebsign.findings import Finding
         from nebsign.sast.scan import ScanRequest, scan_sast
         from nebsign.sast.verdict import predicate, subject
 
@@ -55,18 +55,13 @@ class SastStep:
                 today=ctx.today,
             )
         )
-        reason = verdict.reason()
-        if verdict.failing:
-            first = sorted(verdict.failing, key=Finding.sort_key)[0]
-            reason += f"; first: {first.location} {first.rule_id} ({first.title})"
         scanned = subject(verdict)
-        return StepResult(
-            step=self.name,
-            verdict="pass" if verdict.passed else "fail",
-            reason=reason,
-            predicate_type=SAST_V1,
-            predicate=predicate(verdict),
-            subjects=(Subject(scanned["name"], scanned["digest"]["sha256"]),),
+        return scan_result(
+            self.name,
+            verdict,
+            SAST_V1,
+            predicate(verdict),
+            Subject(scanned["name"], scanned["digest"]["sha256"]),
         )
 
 
