@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "nebsign.versioning": 0,
     "nebsign.digest": 0,
     "nebsign._internal": 0,
+    "nebsign._internal.fields": 0,  # the validation kit every parser of untrusted input uses
     # the pure core: values, parsers, signatures, policies, verdicts
     "nebsign.checksums": 1,
     "nebsign.manifest": 1,
