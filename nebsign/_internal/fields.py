@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal, DecimalException
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from nebsign._internal.display import printable
 from nebsign.errors import InputError
@@ -35,6 +35,7 @@ __all__ = [
     "boolean",
     "decimal",
     "integer",
+    "maybe",
     "number",
     "obj",
     "positive",
@@ -52,6 +53,7 @@ MAX_ITEMS = 1_000_000
 _INT_TEXT = re.compile(r"-?[0-9]{1,19}")
 
 Error = type[InputError]
+T = TypeVar("T")
 
 
 def _fail(error: Error, what: str, expected: str) -> NoReturn:
@@ -60,6 +62,11 @@ def _fail(error: Error, what: str, expected: str) -> NoReturn:
 
 def _name(key: object) -> str:
     return repr(printable(str(key), 80))
+
+
+def maybe(getter: Callable[..., T], value: object, what: str, **options: Any) -> T | None:
+    """``None`` when *value* is absent (``None``), else ``getter(value, what, **options)``."""
+    return None if value is None else getter(value, what, **options)
 
 
 def unknown_keys(
