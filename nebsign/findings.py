@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign._internal.canonical import (
     MAX_SAFE_INTEGER,
     canonical_json,
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 MAX_FINDINGS_BYTES = 64 * 1024 * 1024
-_MAX_TEXT = 64 * 1024
 
 
 class Source(enum.Enum):
@@ -225,46 +225,44 @@ class Finding:
     @classmethod
     def from_dict(cls, obj: object, what: str = "finding") -> Finding:
         """Parse one finding; :class:`InputError` for anything malformed."""
-        if not isinstance(obj, dict):
-            raise InputError(f"{what}: not an object")
+        obj = fields.obj(obj, what, expected="not an object")
         try:
-            loc = obj["location"]
-            if not isinstance(loc, dict) or not set(loc) <= set(Location.__slots__):
-                raise InputError(f"{what}: location must be an object of known fields")
-            location = Location(
-                **{
-                    k: _typed(v, (int,) if k in _INT_FIELDS else (str,), what)
-                    for k, v in loc.items()
-                }
+            loc = fields.obj(
+                obj["location"],
+                f"{what}: location",
+                allowed=Location.__slots__,
+                expected="must be an object of known fields",
             )
+            typed: dict[str, Any] = {
+                k: fields.integer(v, what) if k in _INT_FIELDS else fields.string(v, what)
+                for k, v in loc.items()
+            }
+            location = Location(**typed)
             note = None
             if "status_note" in obj:
-                raw = obj["status_note"]
-                if not isinstance(raw, dict):
-                    raise InputError(f"{what}: status_note must be an object")
-                until = raw.get("until")
+                raw = fields.obj(obj["status_note"], f"{what}: status_note")
                 note = StatusNote(
-                    who=_text(raw.get("who"), what),
-                    why=_text(raw.get("why"), what),
-                    until=date.fromisoformat(_text(until, what)) if until is not None else None,
+                    who=fields.string(raw.get("who"), what),
+                    why=fields.string(raw.get("why"), what),
+                    until=date.fromisoformat(fields.string(raw["until"], what))
+                    if raw.get("until") is not None
+                    else None,
                 )
-            props = obj.get("properties", {})
-            if not isinstance(props, dict):
-                raise InputError(f"{what}: properties must be an object")
+            props = fields.obj(obj.get("properties", {}), f"{what}: properties")
             return cls(
                 source=Source(obj["source"]),
-                tool=_text(obj["tool"], what),
-                rule_id=_text(obj["rule_id"], what),
+                tool=fields.string(obj["tool"], what),
+                rule_id=fields.string(obj["rule_id"], what),
                 severity=Severity(obj["severity"]),
                 confidence=Confidence(obj["confidence"]),
-                title=_text(obj["title"], what),
-                message=_text(obj["message"], what),
-                recommendation=_text(obj.get("recommendation", ""), what),
+                title=fields.string(obj["title"], what),
+                message=fields.string(obj["message"], what),
+                recommendation=fields.string(obj.get("recommendation", ""), what),
                 location=location,
-                cwe=tuple(_text(c, what) for c in _list(obj.get("cwe", []), what)),
-                swc=tuple(_text(c, what) for c in _list(obj.get("swc", []), what)),
-                snippet=_text(obj.get("snippet", ""), what),
-                fingerprint=_text(obj.get("fingerprint", ""), what),
+                cwe=tuple(fields.string(c, what) for c in fields.arr(obj.get("cwe", []), what)),
+                swc=tuple(fields.string(c, what) for c in fields.arr(obj.get("swc", []), what)),
+                snippet=fields.string(obj.get("snippet", ""), what),
+                fingerprint=fields.string(obj.get("fingerprint", ""), what),
                 status=Status(obj.get("status", "open")),
                 status_note=note,
                 properties=props,
@@ -273,24 +271,6 @@ class Finding:
             raise InputError(f"{what}: missing field {exc.args[0]!r}") from exc
         except (ValueError, TypeError) as exc:
             raise InputError(f"{what}: {exc}") from exc
-
-
-def _typed(value: object, types: tuple[type, ...], what: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, types):
-        raise InputError(f"{what}: unexpected value type {type(value).__name__}")
-    return value
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or len(value) > _MAX_TEXT:
-        raise InputError(f"{what}: expected a string of at most {_MAX_TEXT} characters")
-    return value
-
-
-def _list(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InputError(f"{what}: expected a list")
-    return value
 
 
 _WS = re.compile(r"\s+")
