@@ -76,11 +76,18 @@ def unknown_keys(
     *,
     error: Error = InputError,
     noun: str = "key",
+    dotted: bool = False,
 ) -> None:
-    """Refuse a key of *value* not in *allowed*, naming the first (sorted) one."""
+    """Refuse a key of *value* not in *allowed*, naming the first (sorted) one.
+
+    The message is ``what: unknown key 'k'``, or with *dotted* ``what.k: unknown key``
+    (for parsers whose every message starts with the field's path).
+    """
     if len(value) <= len(allowed) and all(k in allowed for k in value):
         return
     unknown = sorted(str(k) for k in value if k not in allowed)
+    if unknown and dotted:
+        _fail(error, f"{what}.{printable(unknown[0], 80)}", f"unknown {noun}")
     if unknown:
         _fail(error, what, f"unknown {noun} {_name(unknown[0])}")
 

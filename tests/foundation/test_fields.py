@@ -232,3 +232,10 @@ def test_a_caller_may_word_the_expectation() -> None:
     with pytest.raises(Refused) as info:
         fields.obj([], "bundle: tlogEntries[0]", error=Refused, expected="must be a JSON object")
     assert info.value.message == "bundle: tlogEntries[0]: must be a JSON object"
+
+
+def test_unknown_keys_dotted_starts_with_the_field_path() -> None:
+    with pytest.raises(Refused) as info:
+        fields.unknown_keys({"a": 1, "z\n": 2}, {"a"}, "doc", error=Refused, dotted=True)
+    assert info.value.message == "doc.z\\n: unknown key"
+    fields.unknown_keys({"a": 1}, {"a", "b"}, "doc", error=Refused, dotted=True)
