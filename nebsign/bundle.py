@@ -269,6 +269,16 @@ _FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+def _obj(value: object, where: str, what: str, kind: str) -> dict[str, Any]:
+    """A bundle object (the kit's, with the fields the bundle format allows for *kind*)."""
+    return fields.obj(value, f"{what}: {where}", allowed=_FIELDS[kind], error=InvalidBundle)
+
+
+def _int(value: object, where: str, what: str) -> int:
+    """An integer; protobuf JSON writes int64 as a string, so a decimal string counts too."""
+    return fields.integer(value, f"{what}: {where}", text=True, error=InvalidBundle)
+
+
 _MAX_CHAIN = 10
 _MAX_TLOG_ENTRIES = 16
 _MAX_PROOF_HASHES = 64  # a Merkle tree of up to 2**64 leaves
@@ -283,100 +293,51 @@ def _check_proof(proof: dict[str, Any], what: str) -> None:
         _unb64(h, "inclusionProof.hashes[]", what)
     _unb64(proof.get("rootHash"), "inclusionProof.rootHash", what)
     for key in ("logIndex", "treeSize"):
-        fields.integer(
-            proof.get(key), f"{what}: inclusionProof.{key}", text=True, error=InvalidBundle
-        )
+        _int(proof.get(key), f"inclusionProof.{key}", what)
     checkpoint = proof.get("checkpoint")
     if checkpoint is not None:
-        envelope = fields.obj(
-            checkpoint,
-            f"{what}: inclusionProof.checkpoint",
-            allowed=_FIELDS["checkpoint"],
-            error=InvalidBundle,
-        ).get("envelope")
+        envelope = _obj(checkpoint, "inclusionProof.checkpoint", what, "checkpoint").get("envelope")
         if not isinstance(envelope, str) or len(envelope) > 64 * 1024:
             raise InvalidBundle(f"{what}: inclusionProof.checkpoint.envelope must be a string")
 
 
 def _check_timestamps(value: object, what: str) -> None:
-    data = fields.obj(
-        value,
-        f"{what}: timestampVerificationData",
-        allowed=_FIELDS["timestampVerificationData"],
-        error=InvalidBundle,
-    )
+    data = _obj(value, "timestampVerificationData", what, "timestampVerificationData")
     stamps = data.get("rfc3161Timestamps", [])
     if not isinstance(stamps, list) or len(stamps) > _MAX_TLOG_ENTRIES:
         raise InvalidBundle(f"{what}: rfc3161Timestamps must be a short list")
     for stamp in stamps:
         _unb64(
-            fields.obj(
-                stamp,
-                f"{what}: rfc3161Timestamps[]",
-                allowed=_FIELDS["rfc3161Timestamp"],
-                error=InvalidBundle,
-            ).get("signedTimestamp"),
+            _obj(stamp, "rfc3161Timestamps[]", what, "rfc3161Timestamp").get("signedTimestamp"),
             "rfc3161Timestamps[].signedTimestamp",
             what,
         )
 
 
 def _parse_tlog(value: object, what: str) -> TlogEntry:
-    entry = fields.obj(
-        value, f"{what}: a tlogEntries item", allowed=_FIELDS["tlogEntry"], error=InvalidBundle
-    )
-    kv = fields.obj(
-        entry.get("kindVersion"),
-        f"{what}: tlogEntries[].kindVersion",
-        allowed=_FIELDS["kindVersion"],
-        error=InvalidBundle,
-    )
+    entry = _obj(value, "a tlogEntries item", what, "tlogEntry")
+    kv = _obj(entry.get("kindVersion"), "tlogEntries[].kindVersion", what, "kindVersion")
     kind, version = kv.get("kind"), kv.get("version")
     if not isinstance(kind, str) or not isinstance(version, str):
         raise InvalidBundle(f"{what}: tlogEntries[].kindVersion needs kind and version strings")
-    log_id = fields.obj(
-        entry.get("logId"),
-        f"{what}: tlogEntries[].logId",
-        allowed=_FIELDS["logId"],
-        error=InvalidBundle,
-    )
+    log_id = _obj(entry.get("logId"), "tlogEntries[].logId", what, "logId")
     promise = entry.get("inclusionPromise")
     set_bytes = None
     if promise is not None:
         set_bytes = _unb64(
-            fields.obj(
-                promise,
-                f"{what}: inclusionPromise",
-                allowed=_FIELDS["inclusionPromise"],
-                error=InvalidBundle,
-            ).get("signedEntryTimestamp"),
+            _obj(promise, "inclusionPromise", what, "inclusionPromise").get("signedEntryTimestamp"),
             "inclusionPromise.signedEntryTimestamp",
             what,
         )
     proof = entry.get("inclusionProof")
     if proof is not None:
-        _check_proof(
-            fields.obj(
-                proof,
-                f"{what}: tlogEntries[].inclusionProof",
-                allowed=_FIELDS["inclusionProof"],
-                error=InvalidBundle,
-            ),
-            what,
-        )
+        _check_proof(_obj(proof, "tlogEntries[].inclusionProof", what, "inclusionProof"), what)
     return TlogEntry(
-        log_index=fields.integer(
-            entry.get("logIndex"), f"{what}: tlogEntries[].logIndex", text=True, error=InvalidBundle
-        ),
+        log_index=_int(entry.get("logIndex"), "tlogEntries[].logIndex", what),
         log_id=_unb64(log_id.get("keyId"), "tlogEntries[].logId.keyId", what),
         kind=kind,
         version=version,
-        integrated_time=fields.integer(
-            entry.get("integratedTime", "0"),
-            f"{what}: integratedTime",
-            text=True,
-            error=InvalidBundle,
-        ),
+        integrated_time=_int(entry.get("integratedTime", "0"), "integratedTime", what),
         canonicalized_body=_unb64(
             entry.get("canonicalizedBody"), "tlogEntries[].canonicalizedBody", what
         ),
@@ -395,40 +356,23 @@ def _parse_material(material: dict[str, Any], what: str) -> tuple[str | None, by
         )
     kind = kinds[0]
     if kind == "publicKey":
-        hint = fields.obj(
-            material["publicKey"],
-            f"{what}: publicKey",
-            allowed=_FIELDS["publicKey"],
-            error=InvalidBundle,
-        ).get("hint")
+        hint = _obj(material["publicKey"], "publicKey", what, "publicKey").get("hint")
         if hint is None or hint == "":
             return None, None
         if not isinstance(hint, str) or len(hint) > 256:
             raise InvalidBundle(f"{what}: publicKey.hint must be a short string")
         return hint, None
     if kind == "certificate":
-        cert = fields.obj(
-            material["certificate"],
-            f"{what}: certificate",
-            allowed=_FIELDS["certificate"],
-            error=InvalidBundle,
-        )
+        cert = _obj(material["certificate"], "certificate", what, "certificate")
         return None, _unb64(cert.get("rawBytes"), "certificate.rawBytes", what)
-    chain = fields.obj(
-        material[kind], f"{what}: x509CertificateChain", allowed=_FIELDS[kind], error=InvalidBundle
-    ).get("certificates")
+    chain = _obj(material[kind], "x509CertificateChain", what, kind).get("certificates")
     if not isinstance(chain, list) or not 0 < len(chain) <= _MAX_CHAIN:
         raise InvalidBundle(
             f"{what}: x509CertificateChain.certificates must list 1 to {_MAX_CHAIN} certificates"
         )
     for i, cert in enumerate(chain):
         _unb64(
-            fields.obj(
-                cert,
-                f"{what}: certificates[{i}]",
-                allowed=_FIELDS["certificate"],
-                error=InvalidBundle,
-            ).get("rawBytes"),
+            _obj(cert, f"certificates[{i}]", what, "certificate").get("rawBytes"),
             f"certificates[{i}].rawBytes",
             what,
         )
@@ -444,12 +388,9 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
             f"{what}: unsupported bundle media type {shown!r}",
             hint=f"expected {BUNDLE_MEDIA_TYPE}",
         )
-    fields.obj(obj, f"{what}: bundle", allowed=_FIELDS["bundle"], error=InvalidBundle)
-    material = fields.obj(
-        obj.get("verificationMaterial"),
-        f"{what}: verificationMaterial",
-        allowed=_FIELDS["verificationMaterial"],
-        error=InvalidBundle,
+    _obj(obj, "bundle", what, "bundle")
+    material = _obj(
+        obj.get("verificationMaterial"), "verificationMaterial", what, "verificationMaterial"
     )
     hint, certificate = _parse_material(material, what)
     entries = material.get("tlogEntries", [])
@@ -463,20 +404,10 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
         raise InvalidBundle(f"{what}: needs exactly one of messageSignature and dsseEnvelope")
     content: MessageSignature | DsseEnvelope
     if has_msg:
-        msg = fields.obj(
-            obj["messageSignature"],
-            f"{what}: messageSignature",
-            allowed=_FIELDS["messageSignature"],
-            error=InvalidBundle,
-        )
+        msg = _obj(obj["messageSignature"], "messageSignature", what, "messageSignature")
         digest = None
         if "messageDigest" in msg:
-            md = fields.obj(
-                msg["messageDigest"],
-                f"{what}: messageDigest",
-                allowed=_FIELDS["messageDigest"],
-                error=InvalidBundle,
-            )
+            md = _obj(msg["messageDigest"], "messageDigest", what, "messageDigest")
             if md.get("algorithm") != "SHA2_256":
                 raise InvalidBundle(f"{what}: messageDigest.algorithm must be SHA2_256")
             digest = _unb64(md.get("digest"), "messageDigest.digest", what)
@@ -487,21 +418,11 @@ def _parse(obj: dict[str, Any], raw: bytes, what: str) -> Bundle:
             digest=digest,
         )
     else:
-        env = fields.obj(
-            obj["dsseEnvelope"],
-            f"{what}: dsseEnvelope",
-            allowed=_FIELDS["dsseEnvelope"],
-            error=InvalidBundle,
-        )
+        env = _obj(obj["dsseEnvelope"], "dsseEnvelope", what, "dsseEnvelope")
         sigs = env.get("signatures")
         if not isinstance(sigs, list) or len(sigs) != 1:
             raise InvalidBundle(f"{what}: dsseEnvelope.signatures must hold exactly one signature")
-        sig = fields.obj(
-            sigs[0],
-            f"{what}: dsseEnvelope.signatures[0]",
-            allowed=_FIELDS["signature"],
-            error=InvalidBundle,
-        )
+        sig = _obj(sigs[0], "dsseEnvelope.signatures[0]", what, "signature")
         keyid = sig.get("keyid", "")
         payload_type = env.get("payloadType")
         if not isinstance(keyid, str) or not isinstance(payload_type, str):
