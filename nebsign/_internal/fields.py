@@ -197,12 +197,13 @@ def strings(
     limit: int = MAX_ITEMS,
     text_limit: int = MAX_TEXT,
     nonempty: bool = False,
+    min_items: int = 0,
     error: Error = InputError,
     expected: str = "must be a list of strings",
 ) -> tuple[str, ...]:
-    """A list of strings; with *nonempty*, neither the list nor any string may be empty."""
+    """A list of at least *min_items* strings; with *nonempty*, no string may be empty."""
     items = arr(value, what, limit=limit, error=error, expected=expected)
-    if nonempty and not items:
+    if len(items) < min_items:
         _fail(error, what, expected)
     for item in items:
         if not isinstance(item, str) or (nonempty and not item):

@@ -135,6 +135,7 @@ class Purposes:
             value,
             f"policy: {where}.purposes",
             nonempty=True,
+            min_items=1,
             error=InvalidPolicy,
             expected="must be a non-empty list of strings",
         )

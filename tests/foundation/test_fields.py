@@ -48,7 +48,7 @@ GETTERS: dict[str, Any] = {
     "arr": lambda v: fields.arr(v, "w", limit=3, error=Refused),
     "tables": lambda v: fields.tables(v, "w", allowed={"a"}, error=Refused),
     "string": lambda v: fields.string(v, "w", limit=5, nonempty=True, error=Refused),
-    "strings": lambda v: fields.strings(v, "w", limit=3, nonempty=True, error=Refused),
+    "strings": lambda v: fields.strings(v, "w", limit=3, nonempty=True, min_items=1, error=Refused),
     "argv": lambda v: fields.argv(v, "w", error=Refused),
     "boolean": lambda v: fields.boolean(v, "w", error=Refused),
     "integer": lambda v: fields.integer(v, "w", low=0, high=100, error=Refused),
@@ -125,6 +125,11 @@ def test_string_limits() -> None:
 @given(st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=3))
 def test_strings_round_trip(value: list[str]) -> None:
     assert fields.strings(value, "w", limit=3, nonempty=True, error=Refused) == tuple(value)
+    assert fields.strings([], "w", nonempty=True, error=Refused) == ()
+    with pytest.raises(Refused):
+        fields.strings([], "w", min_items=1, error=Refused)
+    with pytest.raises(Refused):
+        fields.strings([*value, ""], "w", nonempty=True, error=Refused)
 
 
 @SETTINGS
