@@ -21,6 +21,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
+from datetime import date, datetime
 from decimal import Decimal, DecimalException
 from typing import Any, NoReturn, TypeVar
 
@@ -33,6 +34,7 @@ __all__ = [
     "argv",
     "arr",
     "boolean",
+    "day",
     "decimal",
     "integer",
     "maybe",
@@ -114,21 +116,19 @@ def obj(
     allowed: Collection[str] | None = None,
     error: Error = InputError,
     expected: str = "must be an object",
+    noun: str = "field",
 ) -> dict[str, Any]:
-    """A JSON object; with *allowed*, an unknown field is refused by name."""
-    return _mapping(value, what, allowed, error, expected, "field")
+    """A JSON object; with *allowed*, an unknown field (*noun*) is refused by name."""
+    if not isinstance(value, dict):
+        _fail(error, what, expected)
+    if allowed is not None:
+        unknown_keys(value, allowed, what, error=error, noun=noun)
+    return value
 
 
-def table(
-    value: object,
-    what: str,
-    *,
-    allowed: Collection[str] | None = None,
-    error: Error = InputError,
-    expected: str = "must be a table",
-) -> dict[str, Any]:
-    """A TOML table; with *allowed*, an unknown key is refused by name."""
-    return _mapping(value, what, allowed, error, expected, "key")
+def table(value: object, what: str, **options: Any) -> dict[str, Any]:
+    """A TOML table: :func:`obj` with "must be a table" and unknown *keys*."""
+    return obj(value, what, **{"expected": "must be a table", "noun": "key", **options})
 
 
 def arr(
@@ -226,6 +226,21 @@ def argv(
     if not os.path.isabs(items[0]):
         _fail(error, what, "the program must be an absolute path")
     return items
+
+
+def day(
+    value: object,
+    what: str,
+    *,
+    error: Error = InputError,
+    expected: str = "must be a TOML date like 2026-12-31",
+) -> date:
+    """A TOML date; a TOML date-time counts as its day."""
+    if isinstance(value, datetime):
+        return value.date()
+    if not isinstance(value, date):
+        _fail(error, what, expected)
+    return value
 
 
 def boolean(

@@ -19,7 +19,6 @@ then ``[audit.rules]`` by firm id or detector) is FAIL and it is not fixed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -96,16 +95,6 @@ class AuditPolicy:
             levels=LevelTable.from_table(table, w, None, defaults=_DEFAULT_SEVERITY),
             scan_timeout=float(min(timeout, 3600)),
         )
-
-    @property
-    def severity(self) -> Mapping[Severity, Level]:
-        """``[audit.severity]`` over the audit defaults."""
-        return self.levels.severity
-
-    @property
-    def rules(self) -> Mapping[str, Level]:
-        """``[audit.rules]`` (firm id or detector -> level)."""
-        return self.levels.rules
 
     def level_for(self, finding: Finding) -> Level:
         """Severity level, overridden by the firm id / detector in ``[audit.rules]``."""

@@ -26,7 +26,7 @@ import enum
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from nebsign._internal import fields
@@ -130,11 +130,7 @@ class Override:
         keys = _OVERRIDE_KEYS if dated else _OVERRIDE_KEYS - {"until"}
         expected = f"a table of {', '.join(sorted(keys))}"
         item = fields.table(item, what, allowed=keys, expected=expected)
-        until = item.get("until")
-        if isinstance(until, datetime):
-            until = until.date()
-        if until is not None and not isinstance(until, date):
-            raise InputError(f"{what}.until: a TOML date like 2026-12-31")
+        until = fields.maybe(fields.day, item.get("until"), f"{what}.until")
         return cls(
             globs=globs(item.get("globs"), f"{what}.globs"),
             level=parse_level(item["level"], f"{what}.level") if "level" in item else None,

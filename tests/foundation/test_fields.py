@@ -4,6 +4,7 @@ typed or raises the error class it was given, never anything else, for any value
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +52,7 @@ GETTERS: dict[str, Any] = {
     "strings": lambda v: fields.strings(v, "w", limit=3, nonempty=True, min_items=1, error=Refused),
     "argv": lambda v: fields.argv(v, "w", error=Refused),
     "boolean": lambda v: fields.boolean(v, "w", error=Refused),
+    "day": lambda v: fields.day(v, "w", error=Refused),
     "integer": lambda v: fields.integer(v, "w", low=0, high=100, error=Refused),
     "integer-text": lambda v: fields.integer(v, "w", text=True, error=Refused),
     "number": lambda v: fields.number(v, "w", low=0, high=10, low_open=True, error=Refused),
@@ -244,3 +246,21 @@ def test_unknown_keys_dotted_starts_with_the_field_path() -> None:
         fields.unknown_keys({"a": 1, "z\n": 2}, {"a"}, "doc", error=Refused, dotted=True)
     assert info.value.message == "doc.z\\n: unknown key"
     fields.unknown_keys({"a": 1}, {"a", "b"}, "doc", error=Refused, dotted=True)
+
+
+@SETTINGS
+@given(st.dates(), st.datetimes())
+def test_day_round_trips_a_date_and_takes_a_datetime_as_its_day(day: date, when: datetime) -> None:
+    assert fields.day(day, "w", error=Refused) == day
+    assert fields.day(when, "w", error=Refused) == when.date()
+    with pytest.raises(Refused, match="TOML date"):
+        fields.day(day.isoformat(), "w", error=Refused)
+
+
+def test_table_is_obj_with_toml_words() -> None:
+    with pytest.raises(Refused, match="w: must be a table"):
+        fields.table([], "w", error=Refused)
+    with pytest.raises(Refused, match="w: unknown key 'b'"):
+        fields.table({"b": 1}, "w", allowed={"a"}, error=Refused)
+    with pytest.raises(Refused, match="w: unknown field 'b'"):
+        fields.obj({"b": 1}, "w", allowed={"a"}, error=Refused)
