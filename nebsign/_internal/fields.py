@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal, DecimalException
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from nebsign._internal.display import printable
 from nebsign.errors import InputError
@@ -322,15 +322,10 @@ def positive(
     """A number > 0 and finite; with *integral*, an integer. Returned as given."""
     kind = "a positive integer" if integral else "a positive, finite number"
     expected = expected or f"must be {kind}"
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if integral and (isinstance(value, bool) or not isinstance(value, int)):
         _fail(error, what, expected)
-    if integral and not isinstance(value, int):
-        _fail(error, what, expected)
-    if isinstance(value, float) and not math.isfinite(value):
-        _fail(error, what, expected)
-    if value <= 0:
-        _fail(error, what, expected)
-    return value
+    number(value, what, low=0, low_open=True, error=error, expected=expected)
+    return cast("int | float", value)
 
 
 def decimal(
