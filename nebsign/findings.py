@@ -141,9 +141,13 @@ class Location:
         if self.path is None and self.url is None:
             raise InputError("finding location: needs a path or a url")
         for name in ("line", "column", "end_line", "end_column"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise InputError(f"finding location: {name} must be a positive integer")
+            fields.maybe(
+                fields.integer,
+                getattr(self, name),
+                f"finding location: {name}",
+                low=1,
+                expected="must be a positive integer",
+            )
 
     def __str__(self) -> str:
         if self.path is not None:
@@ -326,9 +330,7 @@ def findings_to_json(findings: Iterable[Finding]) -> bytes:
 def findings_from_json(raw: bytes, what: str = "findings") -> list[Finding]:
     """Parse a finding list written by :func:`findings_to_json`."""
     obj = parse_json_object(raw, what, limit=MAX_FINDINGS_BYTES, canonical_ints=True)
-    items = obj.get("findings")
-    if not isinstance(items, list):
-        raise InputError(f"{what}: 'findings' must be a list")
+    items = fields.arr(obj.get("findings"), f"{what}: 'findings'", limit=MAX_FINDINGS_BYTES)
     return [Finding.from_dict(item, f"{what}[{i}]") for i, item in enumerate(items)]
 
 
