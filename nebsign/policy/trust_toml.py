@@ -125,8 +125,13 @@ def _group(table: dict[str, Any], name: str, base_dir: Path, require_tlog: bool)
 def _trusted_root(table: Any, base_dir: Path) -> TrustedRoot | None:
     if table is None:
         return None
-    if not isinstance(table, dict) or set(table) - {"trusted_root", "sha256", "instance"}:
-        raise InvalidPolicy("policy: [sigstore] takes trusted_root + sha256, or instance")
+    table = fields.table(
+        table,
+        "policy: [sigstore]",
+        allowed={"trusted_root", "sha256", "instance"},
+        error=InvalidPolicy,
+        expected="takes trusted_root + sha256, or instance",
+    )
     if "instance" in table:
         if "trusted_root" in table or not isinstance(table["instance"], str):
             raise InvalidPolicy("policy: [sigstore] takes either instance or trusted_root")
