@@ -124,6 +124,10 @@ class StatusNote:
         return out
 
 
+#: a location's line and column fields, with the name an error gives each
+_POSITIONS = {n: f"finding location: {n}" for n in ("line", "column", "end_line", "end_column")}
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """Either a source position (``path`` + ``line``) or a URL + parameter + method."""
@@ -140,14 +144,10 @@ class Location:
     def __post_init__(self) -> None:
         if self.path is None and self.url is None:
             raise InputError("finding location: needs a path or a url")
-        for name in ("line", "column", "end_line", "end_column"):
-            fields.maybe(
-                fields.integer,
-                getattr(self, name),
-                f"finding location: {name}",
-                low=1,
-                expected="must be a positive integer",
-            )
+        for name, label in _POSITIONS.items():
+            value = getattr(self, name)
+            if value is not None:
+                fields.integer(value, label, low=1, expected="must be a positive integer")
 
     def __str__(self) -> str:
         if self.path is not None:
@@ -234,7 +234,7 @@ class Finding:
             loc = fields.obj(
                 obj["location"],
                 f"{what}: location",
-                allowed=Location.__slots__,
+                allowed=_LOCATION_FIELDS,
                 expected="must be an object of known fields",
             )
             typed: dict[str, Any] = {
@@ -279,6 +279,7 @@ class Finding:
 
 _WS = re.compile(r"\s+")
 _INT_FIELDS = frozenset({"line", "column", "end_line", "end_column"})
+_LOCATION_FIELDS = frozenset(Location.__slots__)
 
 
 def normalize_snippet(lines: Sequence[str]) -> str:

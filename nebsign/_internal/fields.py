@@ -85,7 +85,10 @@ def unknown_keys(
     The message is ``what: unknown key 'k'``, or with *dotted* ``what.k: unknown key``
     (for parsers whose every message starts with the field's path).
     """
-    if len(value) <= len(allowed) and all(k in allowed for k in value):
+    if isinstance(allowed, set | frozenset):
+        if value.keys() <= allowed:
+            return
+    elif all(k in allowed for k in value):
         return
     unknown = sorted(str(k) for k in value if k not in allowed)
     if unknown and dotted:
@@ -267,6 +270,15 @@ def integer(
     With *text*, a decimal string of at most 19 digits counts too (protobuf JSON
     writes int64 values as strings).
     """
+    if isinstance(value, str) and text and _INT_TEXT.fullmatch(value):
+        value = int(value)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (low is None or value >= low)
+        and (high is None or value <= high)
+    ):
+        return value
     if expected is None:
         if low is not None and high is not None:
             expected = f"must be an integer in [{low}, {high}]"
@@ -276,13 +288,7 @@ def integer(
             expected = f"must be an integer <= {high}"
         else:
             expected = "must be an integer"
-    if isinstance(value, str) and text and _INT_TEXT.fullmatch(value):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        _fail(error, what, expected)
-    if (low is not None and value < low) or (high is not None and value > high):
-        _fail(error, what, expected)
-    return value
+    _fail(error, what, expected)
 
 
 def number(
