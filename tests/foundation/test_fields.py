@@ -264,3 +264,17 @@ def test_table_is_obj_with_toml_words() -> None:
         fields.table({"b": 1}, "w", allowed={"a"}, error=Refused)
     with pytest.raises(Refused, match="w: unknown field 'b'"):
         fields.obj({"b": 1}, "w", allowed={"a"}, error=Refused)
+
+
+@SETTINGS
+@given(st.dictionaries(st.just("a"), values, max_size=1))
+def test_table_round_trips_allowed_keys(value: dict[str, Any]) -> None:
+    assert fields.table(value, "w", allowed={"a"}, error=Refused) is value
+
+
+@SETTINGS
+@given(st.one_of(st.none(), st.integers(0, 100)))
+def test_maybe_is_none_for_absent_and_the_getter_otherwise(value: int | None) -> None:
+    assert fields.maybe(fields.integer, value, "w", low=0, error=Refused) == value
+    with pytest.raises(Refused):
+        fields.maybe(fields.integer, "1", "w", error=Refused)
