@@ -224,7 +224,7 @@ def argv(
 ) -> tuple[str, ...]:
     """A command line: a non-empty list of strings whose program is an absolute path."""
     items = strings(value, what, limit=4096, error=error, expected=expected)
-    if not items or not all(items):
+    if not items:
         _fail(error, what, expected)
     if not os.path.isabs(items[0]):
         _fail(error, what, "the program must be an absolute path")

@@ -135,13 +135,14 @@ def test_strings_round_trip(value: list[str]) -> None:
 
 
 @SETTINGS
-@given(st.lists(st.text(min_size=1, max_size=5), max_size=3))
+@given(st.lists(st.text(max_size=5), max_size=3))
 def test_argv_round_trips_an_absolute_program(rest: list[str]) -> None:
+    """Arguments may be anything, even empty; the program is an absolute path."""
     value = ["/usr/bin/tool", *rest]
     assert fields.argv(value, "w", error=Refused) == tuple(value)
 
 
-@pytest.mark.parametrize("bad", [[], ["tool"], ["/bin/x", ""], "/bin/x", [1]])
+@pytest.mark.parametrize("bad", [[], ["tool"], [""], "/bin/x", [1], ["/bin/x", 1]])
 def test_argv_refuses(bad: object) -> None:
     with pytest.raises(Refused):
         fields.argv(bad, "w", error=Refused)
