@@ -22,11 +22,12 @@ import os
 import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
-from decimal import Decimal, DecimalException
-from typing import Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from nebsign._internal.display import printable
 from nebsign.errors import InputError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = [
     "MAX_ITEMS",
@@ -62,8 +63,14 @@ def _fail(error: Error, what: str, expected: str) -> NoReturn:
     raise error(f"{what}: {expected}")
 
 
+def _printable(text: str, limit: int) -> str:
+    from nebsign._internal.display import printable  # only to word a refusal
+
+    return printable(text, limit)
+
+
 def _name(key: object) -> str:
-    return repr(printable(str(key), 80))
+    return repr(_printable(str(key), 80))
 
 
 def maybe(getter: Callable[..., T], value: object, what: str, **options: Any) -> T | None:
@@ -92,7 +99,7 @@ def unknown_keys(
         return
     unknown = sorted(str(k) for k in value if k not in allowed)
     if unknown and dotted:
-        _fail(error, f"{what}.{printable(unknown[0], 80)}", f"unknown {noun}")
+        _fail(error, f"{what}.{_printable(unknown[0], 80)}", f"unknown {noun}")
     if unknown:
         _fail(error, what, f"unknown {noun} {_name(unknown[0])}")
 
@@ -346,6 +353,8 @@ def decimal(
 
     With *percent*, a string like ``"5%"`` or ``"0.05"`` counts too (``"5%"`` is 0.05).
     """
+    from decimal import Decimal, DecimalException  # the C module loads only for policies
+
     expected = expected or ('must be a number like "5%"' if percent else "must be a number")
     if isinstance(value, str) and percent:
         body, scale = value.strip(), Decimal(1)
@@ -356,7 +365,7 @@ def decimal(
         try:
             result = Decimal(body) * scale
         except DecimalException:
-            _fail(error, what, f"{printable(value, 40)!r} is not a number")
+            _fail(error, what, f"{_printable(value, 40)!r} is not a number")
     elif isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         _fail(error, what, expected)
     elif isinstance(value, float):
@@ -364,5 +373,5 @@ def decimal(
     else:
         result = Decimal(value)
     if not result.is_finite():
-        _fail(error, what, f"{printable(str(value), 40)!r} is not finite")
+        _fail(error, what, f"{_printable(str(value), 40)!r} is not finite")
     return result
