@@ -27,9 +27,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign.errors import InputError
 from nebsign.findings import Finding, Status, StatusNote
 from nebsign.policy import load_toml
@@ -166,11 +167,7 @@ def _entry(item: object, what: str) -> BaselineEntry:
         raise InputError(f"{what}: unknown status {item.get('status')!r}") from exc
     if status not in _ACCEPTING:
         raise InputError(f"{what}: status must be accepted-risk, false-positive or acknowledged")
-    until = item.get("until")
-    if isinstance(until, datetime):
-        until = until.date()
-    if until is not None and not isinstance(until, date):
-        raise InputError(f"{what}: 'until' must be a TOML date like 2026-12-31")
+    until = fields.maybe(fields.day, item.get("until"), f"{what}: 'until'")
     return BaselineEntry(
         fingerprint=item["fingerprint"],
         rule=item["rule"],

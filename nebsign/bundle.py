@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign._internal.canonical import canonical_json, parse_json_object
 from nebsign.errors import InputError
 
@@ -49,7 +50,6 @@ _MEDIA_TYPES = frozenset(
 )
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024  # a bundle is kilobytes; an attestation's statement fits
-_INT_RE = re.compile(r"-?[0-9]{1,19}")
 
 
 class InvalidBundle(InputError):
@@ -269,25 +269,14 @@ _FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-def _obj(value: object, where: str, what: str, fields: str | None = None) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidBundle(f"{what}: {where} must be a JSON object")
-    if fields is not None and not _FIELDS[fields].issuperset(value):
-        unknown = value.keys() - _FIELDS[fields]
-        if unknown:
-            raise InvalidBundle(f"{what}: {where} has unknown field(s) {sorted(unknown)[:3]}")
-    return value
+def _obj(value: object, where: str, what: str, kind: str) -> dict[str, Any]:
+    """A bundle object (the kit's, with the fields the bundle format allows for *kind*)."""
+    return fields.obj(value, f"{what}: {where}", allowed=_FIELDS[kind], error=InvalidBundle)
 
 
 def _int(value: object, where: str, what: str) -> int:
-    # protobuf JSON writes int64 as a string; accept a plain integer too
-    if isinstance(value, bool):
-        raise InvalidBundle(f"{what}: {where} must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and _INT_RE.fullmatch(value):
-        return int(value)
-    raise InvalidBundle(f"{what}: {where} must be an integer")
+    """An integer; protobuf JSON writes int64 as a string, so a decimal string counts too."""
+    return fields.integer(value, f"{what}: {where}", text=True, error=InvalidBundle)
 
 
 _MAX_CHAIN = 10

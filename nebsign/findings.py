@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign._internal.canonical import (
     MAX_SAFE_INTEGER,
     canonical_json,
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 MAX_FINDINGS_BYTES = 64 * 1024 * 1024
-_MAX_TEXT = 64 * 1024
 
 
 class Source(enum.Enum):
@@ -124,6 +124,10 @@ class StatusNote:
         return out
 
 
+#: a location's line and column fields, with the name an error gives each
+_POSITIONS = {n: f"finding location: {n}" for n in ("line", "column", "end_line", "end_column")}
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """Either a source position (``path`` + ``line``) or a URL + parameter + method."""
@@ -140,10 +144,10 @@ class Location:
     def __post_init__(self) -> None:
         if self.path is None and self.url is None:
             raise InputError("finding location: needs a path or a url")
-        for name in ("line", "column", "end_line", "end_column"):
+        for name, label in _POSITIONS.items():
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise InputError(f"finding location: {name} must be a positive integer")
+            if value is not None:
+                fields.integer(value, label, low=1, expected="must be a positive integer")
 
     def __str__(self) -> str:
         if self.path is not None:
@@ -225,46 +229,44 @@ class Finding:
     @classmethod
     def from_dict(cls, obj: object, what: str = "finding") -> Finding:
         """Parse one finding; :class:`InputError` for anything malformed."""
-        if not isinstance(obj, dict):
-            raise InputError(f"{what}: not an object")
+        obj = fields.obj(obj, what, expected="not an object")
         try:
-            loc = obj["location"]
-            if not isinstance(loc, dict) or not set(loc) <= set(Location.__slots__):
-                raise InputError(f"{what}: location must be an object of known fields")
-            location = Location(
-                **{
-                    k: _typed(v, (int,) if k in _INT_FIELDS else (str,), what)
-                    for k, v in loc.items()
-                }
+            loc = fields.obj(
+                obj["location"],
+                f"{what}: location",
+                allowed=_LOCATION_FIELDS,
+                expected="must be an object of known fields",
             )
+            typed: dict[str, Any] = {
+                k: fields.integer(v, what) if k in _INT_FIELDS else fields.string(v, what)
+                for k, v in loc.items()
+            }
+            location = Location(**typed)
             note = None
             if "status_note" in obj:
-                raw = obj["status_note"]
-                if not isinstance(raw, dict):
-                    raise InputError(f"{what}: status_note must be an object")
-                until = raw.get("until")
+                raw = fields.obj(obj["status_note"], f"{what}: status_note")
                 note = StatusNote(
-                    who=_text(raw.get("who"), what),
-                    why=_text(raw.get("why"), what),
-                    until=date.fromisoformat(_text(until, what)) if until is not None else None,
+                    who=fields.string(raw.get("who"), what),
+                    why=fields.string(raw.get("why"), what),
+                    until=date.fromisoformat(fields.string(raw["until"], what))
+                    if raw.get("until") is not None
+                    else None,
                 )
-            props = obj.get("properties", {})
-            if not isinstance(props, dict):
-                raise InputError(f"{what}: properties must be an object")
+            props = fields.obj(obj.get("properties", {}), f"{what}: properties")
             return cls(
                 source=Source(obj["source"]),
-                tool=_text(obj["tool"], what),
-                rule_id=_text(obj["rule_id"], what),
+                tool=fields.string(obj["tool"], what),
+                rule_id=fields.string(obj["rule_id"], what),
                 severity=Severity(obj["severity"]),
                 confidence=Confidence(obj["confidence"]),
-                title=_text(obj["title"], what),
-                message=_text(obj["message"], what),
-                recommendation=_text(obj.get("recommendation", ""), what),
+                title=fields.string(obj["title"], what),
+                message=fields.string(obj["message"], what),
+                recommendation=fields.string(obj.get("recommendation", ""), what),
                 location=location,
-                cwe=tuple(_text(c, what) for c in _list(obj.get("cwe", []), what)),
-                swc=tuple(_text(c, what) for c in _list(obj.get("swc", []), what)),
-                snippet=_text(obj.get("snippet", ""), what),
-                fingerprint=_text(obj.get("fingerprint", ""), what),
+                cwe=tuple(fields.string(c, what) for c in fields.arr(obj.get("cwe", []), what)),
+                swc=tuple(fields.string(c, what) for c in fields.arr(obj.get("swc", []), what)),
+                snippet=fields.string(obj.get("snippet", ""), what),
+                fingerprint=fields.string(obj.get("fingerprint", ""), what),
                 status=Status(obj.get("status", "open")),
                 status_note=note,
                 properties=props,
@@ -275,26 +277,9 @@ class Finding:
             raise InputError(f"{what}: {exc}") from exc
 
 
-def _typed(value: object, types: tuple[type, ...], what: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, types):
-        raise InputError(f"{what}: unexpected value type {type(value).__name__}")
-    return value
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or len(value) > _MAX_TEXT:
-        raise InputError(f"{what}: expected a string of at most {_MAX_TEXT} characters")
-    return value
-
-
-def _list(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InputError(f"{what}: expected a list")
-    return value
-
-
 _WS = re.compile(r"\s+")
 _INT_FIELDS = frozenset({"line", "column", "end_line", "end_column"})
+_LOCATION_FIELDS = frozenset(Location.__slots__)
 
 
 def normalize_snippet(lines: Sequence[str]) -> str:
@@ -346,9 +331,7 @@ def findings_to_json(findings: Iterable[Finding]) -> bytes:
 def findings_from_json(raw: bytes, what: str = "findings") -> list[Finding]:
     """Parse a finding list written by :func:`findings_to_json`."""
     obj = parse_json_object(raw, what, limit=MAX_FINDINGS_BYTES, canonical_ints=True)
-    items = obj.get("findings")
-    if not isinstance(items, list):
-        raise InputError(f"{what}: 'findings' must be a list")
+    items = fields.arr(obj.get("findings"), f"{what}: 'findings'", limit=MAX_FINDINGS_BYTES)
     return [Finding.from_dict(item, f"{what}[{i}]") for i, item in enumerate(items)]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nebsign._internal.canonical import canonical_json, parse_json_object
+from nebsign._internal.fields import arr, integer, maybe, obj, string
 from nebsign._internal.safepath import check_relpath
 from nebsign.errors import InputError
 from nebsign.findings import (
@@ -167,32 +168,6 @@ def sarif_bytes(log: Mapping[str, Any]) -> bytes:
     return canonical_json(dict(log))
 
 
-def _obj(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InputError(f"{what}: must be an object")
-    return value
-
-
-def _arr(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InputError(f"{what}: must be an array")
-    return value
-
-
-def _str(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise InputError(f"{what}: must be a string")
-    return value
-
-
-def _pos(value: object, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{what}: must be a positive integer")
-    return value
-
-
 def from_sarif(
     raw: bytes, what: str = "SARIF log", *, source: Source = Source.SAST
 ) -> list[Finding]:
@@ -205,19 +180,19 @@ def from_sarif(
     if doc.get("version") != "2.1.0":
         raise InputError(f"{what}: not SARIF 2.1.0")
     out: list[Finding] = []
-    for r, run in enumerate(_arr(doc.get("runs"), f"{what}: runs")):
+    for r, run in enumerate(arr(doc.get("runs"), f"{what}: runs")):
         rw = f"{what}: runs[{r}]"
-        run = _obj(run, rw)
-        driver = _obj(_obj(run.get("tool"), f"{rw}.tool").get("driver"), f"{rw}.tool.driver")
-        tool = _str(driver.get("name"), f"{rw}.tool.driver.name")
+        run = obj(run, rw)
+        driver = obj(obj(run.get("tool"), f"{rw}.tool").get("driver"), f"{rw}.tool.driver")
+        tool = string(driver.get("name"), f"{rw}.tool.driver.name", limit=MAX_SARIF_BYTES)
         rules = {}
-        for i, rule in enumerate(_arr(driver.get("rules", []), f"{rw}.rules")):
-            rule = _obj(rule, f"{rw}.rules[{i}]")
-            rules[_str(rule.get("id"), f"{rw}.rules[{i}].id")] = rule
-        for i, res in enumerate(_arr(run.get("results", []), f"{rw}.results")):
+        for i, rule in enumerate(arr(driver.get("rules", []), f"{rw}.rules")):
+            rule = obj(rule, f"{rw}.rules[{i}]")
+            rules[string(rule.get("id"), f"{rw}.rules[{i}].id", limit=MAX_SARIF_BYTES)] = rule
+        for i, res in enumerate(arr(run.get("results", []), f"{rw}.results")):
             out.append(
                 _parse_result(
-                    _obj(res, f"{rw}.results[{i}]"), tool, rules, f"{rw}.results[{i}]", source
+                    obj(res, f"{rw}.results[{i}]"), tool, rules, f"{rw}.results[{i}]", source
                 )
             )
     return out
@@ -230,26 +205,32 @@ def _parse_result(
     what: str,
     source: Source = Source.SAST,
 ) -> Finding:
-    props = _obj(res.get("properties", {}), f"{what}.properties")
+    props = obj(res.get("properties", {}), f"{what}.properties")
     if "nebsign" in props:
         return Finding.from_dict(props["nebsign"], f"{what}.properties.nebsign")
-    rule_id = _str(res.get("ruleId"), f"{what}.ruleId")
+    rule_id = string(res.get("ruleId"), f"{what}.ruleId", limit=MAX_SARIF_BYTES)
     rule = rules.get(rule_id, {})
-    message = _str(_obj(res.get("message"), f"{what}.message").get("text"), f"{what}.message.text")
-    locations = _arr(res.get("locations", []), f"{what}.locations")
+    message = string(
+        obj(res.get("message"), f"{what}.message").get("text"),
+        f"{what}.message.text",
+        limit=MAX_SARIF_BYTES,
+    )
+    locations = arr(res.get("locations", []), f"{what}.locations")
     if not locations:
         raise InputError(f"{what}: no location")
-    phys = _obj(_obj(locations[0], f"{what}.locations[0]").get("physicalLocation"), what)
-    art = _obj(phys.get("artifactLocation"), f"{what}.artifactLocation")
-    region = _obj(phys.get("region", {}), f"{what}.region")
-    uri = check_relpath(_str(art.get("uri"), f"{what}.artifactLocation.uri"), what)
+    phys = obj(obj(locations[0], f"{what}.locations[0]").get("physicalLocation"), what)
+    art = obj(phys.get("artifactLocation"), f"{what}.artifactLocation")
+    region = obj(phys.get("region", {}), f"{what}.region")
+    uri = check_relpath(
+        string(art.get("uri"), f"{what}.artifactLocation.uri", limit=MAX_SARIF_BYTES), what
+    )
     level = res.get("level", "warning")
     short = rule.get("shortDescription", {}) if isinstance(rule, dict) else {}
-    fps = _obj(res.get("partialFingerprints", {}), f"{what}.partialFingerprints")
+    fps = obj(res.get("partialFingerprints", {}), f"{what}.partialFingerprints")
     note = None
     status = Status.OPEN
-    for sup in _arr(res.get("suppressions", []), f"{what}.suppressions"):
-        sup = _obj(sup, f"{what}.suppressions[]")
+    for sup in arr(res.get("suppressions", []), f"{what}.suppressions"):
+        sup = obj(sup, f"{what}.suppressions[]")
         if sup.get("status", "accepted") == "accepted":
             status = Status.ACCEPTED_RISK
             note = StatusNote("unknown", str(sup.get("justification", "")))
@@ -263,10 +244,10 @@ def _parse_result(
         message=message,
         location=Location(
             path=uri,
-            line=_pos(region.get("startLine"), f"{what}.startLine"),
-            column=_pos(region.get("startColumn"), f"{what}.startColumn"),
-            end_line=_pos(region.get("endLine"), f"{what}.endLine"),
-            end_column=_pos(region.get("endColumn"), f"{what}.endColumn"),
+            line=maybe(integer, region.get("startLine"), f"{what}.startLine", low=1),
+            column=maybe(integer, region.get("startColumn"), f"{what}.startColumn", low=1),
+            end_line=maybe(integer, region.get("endLine"), f"{what}.endLine", low=1),
+            end_column=maybe(integer, region.get("endColumn"), f"{what}.endColumn", low=1),
         ),
         fingerprint=str(next(iter(fps.values()), "")) if fps else "",
         status=status,

@@ -26,6 +26,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from nebsign._internal import fields
 from nebsign._internal.canonical import parse_json_object
 from nebsign._internal.fetch import (
     FetchError,
@@ -93,14 +94,14 @@ def _list_local(base: str, limit: int) -> BundleList:
 
 
 def _names(obj: dict[str, object], key: str, what: str, limit: int) -> tuple[str, ...]:
-    value = obj.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{what}: {key!r} must be a list of relative paths")
-    if len(value) > limit:
-        raise InputError(f"{what}: more than {limit} entries in {key!r}")
+    value = fields.strings(
+        obj.get(key, []),
+        f"{what}: {key!r}",
+        limit=limit,
+        expected="must be a list of relative paths",
+    )
     out = []
     for name in value:
-        assert isinstance(name, str)
         check_relpath(name, what)
         if not name.endswith(_SUFFIX):
             raise InputError(f"{what}: {name!r} is not a *{_SUFFIX} file")

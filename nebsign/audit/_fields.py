@@ -1,10 +1,12 @@
-"""Field validation for audit inputs: every error names the field path (exit 2)."""
+"""Field validation for audit inputs: the kit (:mod:`nebsign._internal.fields`) bound to
+:class:`InvalidAuditInput`; every error names the field path (exit 2)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign.errors import InputError
 
 __all__ = [
@@ -19,7 +21,7 @@ __all__ = [
     "req_str",
 ]
 
-MAX_TEXT = 64 * 1024
+MAX_TEXT = fields.MAX_TEXT
 
 
 class InvalidAuditInput(InputError):
@@ -29,60 +31,41 @@ class InvalidAuditInput(InputError):
 
 
 def obj(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidAuditInput(f"{where}: must be an object")
-    return value
+    return fields.obj(value, where, error=InvalidAuditInput)
 
 
 def arr(value: object, where: str, *, limit: int = 1_000_000) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidAuditInput(f"{where}: must be a list")
-    if len(value) > limit:
-        raise InvalidAuditInput(f"{where}: more than {limit} items")
-    return value
-
-
-def _text(value: object, where: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidAuditInput(f"{where}: must be a string")
-    if len(value) > limit:
-        raise InvalidAuditInput(f"{where}: longer than {limit} characters")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidAuditInput(f"{where}: not valid Unicode") from exc
-    return value
+    return fields.arr(value, where, limit=limit, error=InvalidAuditInput)
 
 
 def req_str(o: Mapping[str, Any], key: str, where: str, *, limit: int = MAX_TEXT) -> str:
     if key not in o:
         raise InvalidAuditInput(f"{where}.{key}: missing")
-    text = _text(o[key], f"{where}.{key}", limit)
-    if not text.strip():
-        raise InvalidAuditInput(f"{where}.{key}: empty")
-    return text
+    return fields.string(
+        o[key], f"{where}.{key}", limit=limit, nonempty=True, error=InvalidAuditInput
+    )
 
 
 def opt_str(o: Mapping[str, Any], key: str, where: str, *, limit: int = MAX_TEXT) -> str | None:
-    if o.get(key) is None:
-        return None
-    return _text(o[key], f"{where}.{key}", limit)
+    return fields.maybe(
+        fields.string, o.get(key), f"{where}.{key}", limit=limit, error=InvalidAuditInput
+    )
 
 
 def opt_int(o: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = o.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000_000:
-        raise InvalidAuditInput(f"{where}.{key}: must be a positive integer")
-    return value
+    return fields.maybe(
+        fields.integer,
+        o.get(key),
+        f"{where}.{key}",
+        low=1,
+        high=10_000_000,
+        error=InvalidAuditInput,
+        expected="must be a positive integer",
+    )
 
 
 def no_unknown(o: Mapping[str, Any], known: frozenset[str], where: str) -> None:
-    unknown = set(o) - known
-    if unknown:
-        raise InvalidAuditInput(f"{where}.{sorted(unknown)[0]}: unknown field")
+    fields.unknown_keys(o, known, where, error=InvalidAuditInput, noun="field", dotted=True)
 
 
 def relpath(value: str, where: str) -> str:

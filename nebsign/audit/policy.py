@@ -19,13 +19,14 @@ then ``[audit.rules]`` by firm id or detector) is FAIL and it is not fixed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
+from nebsign._internal import fields
 from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Severity, Status
-from nebsign.policy import load_toml, policy_digest
-from nebsign.policy.levels import Level, globs, rule_table, severity_table
+from nebsign.policy import policy_digest, policy_table
+from nebsign.policy.levels import Level, LevelTable, globs
 
 __all__ = ["FAIL_ON", "AuditGateFailed", "AuditPolicy"]
 
@@ -57,56 +58,47 @@ class AuditPolicy:
     fail_on: frozenset[str] = frozenset({"uncovered", "drifted", "open"})
     accept_sha1: bool = False
     accept_acknowledged: bool = False
-    severity: Mapping[Severity, Level] = field(default_factory=lambda: dict(_DEFAULT_SEVERITY))
-    rules: Mapping[str, Level] = field(default_factory=dict)
+    #: ``[audit.severity]`` over :data:`_DEFAULT_SEVERITY`, and ``[audit.rules]`` (no overrides)
+    levels: LevelTable = field(default_factory=lambda: LevelTable(severity=_DEFAULT_SEVERITY))
     scan_timeout: float = 600.0
 
     @classmethod
     def from_toml(cls, raw: bytes, what: str = "policy") -> AuditPolicy:
-        doc = load_toml(raw, what)
-        table = doc.get("audit")
-        if not isinstance(table, dict):
-            raise InputError(f"{what}: no [audit] table")
+        table = policy_table(raw, "audit", _KEYS, what, dotted=True)
         w = f"{what}: [audit]"
-        unknown = set(table) - _KEYS
-        if unknown:
-            raise InputError(f"{w}.{sorted(unknown)[0]}: unknown key")
-        fail_on = table.get("fail_on", ["uncovered", "drifted", "open"])
-        if (
-            not isinstance(fail_on, list)
-            or not all(isinstance(x, str) for x in fail_on)
-            or not set(fail_on) <= set(FAIL_ON)
-        ):
+        fail_on = fields.strings(
+            table.get("fail_on", ["uncovered", "drifted", "open"]),
+            f"{w}.fail_on",
+            expected=f"a list drawn from {list(FAIL_ON)}",
+        )
+        if not set(fail_on) <= set(FAIL_ON):
             raise InputError(f"{w}.fail_on: a list drawn from {list(FAIL_ON)}")
-        flags = {}
-        for key in ("accept_sha1", "accept_acknowledged"):
-            value = table.get(key, False)
-            if not isinstance(value, bool):
-                raise InputError(f"{w}.{key}: true or false")
-            flags[key] = value
-        scan = table.get("scan", {})
-        if not isinstance(scan, dict) or not set(scan) <= {"timeout"}:
-            raise InputError(f"{w}.scan: a table with 'timeout'")
-        timeout = scan.get("timeout", 600)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise InputError(f"{w}.scan.timeout: seconds, more than 0")
-        severity = dict(_DEFAULT_SEVERITY)
-        severity.update(severity_table(table.get("severity", {}), f"{w}.severity"))
+        flags = {
+            key: fields.boolean(table.get(key, False), f"{w}.{key}")
+            for key in ("accept_sha1", "accept_acknowledged")
+        }
+        scan = fields.table(
+            table.get("scan", {}),
+            f"{w}.scan",
+            allowed={"timeout"},
+            expected="a table with 'timeout'",
+        )
+        timeout = fields.positive(
+            scan.get("timeout", 600), f"{w}.scan.timeout", expected="seconds, more than 0"
+        )
         return cls(
             digest=policy_digest(raw),
             required=globs(table.get("required", ["contracts/**"]), f"{w}.required"),
             fail_on=frozenset(fail_on),
             accept_sha1=flags["accept_sha1"],
             accept_acknowledged=flags["accept_acknowledged"],
-            severity=severity,
-            rules=rule_table(table.get("rules", {}), f"{w}.rules"),
+            levels=LevelTable.from_table(table, w, None, defaults=_DEFAULT_SEVERITY),
             scan_timeout=float(min(timeout, 3600)),
         )
 
     def level_for(self, finding: Finding) -> Level:
         """Severity level, overridden by the firm id / detector in ``[audit.rules]``."""
-        level = self.severity.get(finding.severity, Level.FAIL)
-        return self.rules.get(finding.rule_id, level)
+        return self.levels.level_for(finding.severity, finding.rule_id, "", date.min)
 
     def is_open(self, finding: Finding) -> bool:
         """Not fixed: acknowledged and won't-fix are open unless the policy accepts them."""

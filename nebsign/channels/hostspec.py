@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign.channels.model import Phase, check_channel_name, phase_of
 from nebsign.channels.rules import PromotionRules
 from nebsign.errors import InputError
@@ -52,12 +53,10 @@ class ChannelSpec:
 
 
 def _hours(table: dict[str, Any], key: str, default: Decimal, what: str) -> Decimal:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise InputError(f"{what}: channel.{key} must be a number of hours")
-    out = Decimal(str(value))
-    if not out.is_finite() or out <= 0:
-        raise InputError(f"{what}: channel.{key} must be positive")
+    where = f"{what}: channel.{key}"
+    out = fields.decimal(table.get(key, default), where, expected="must be a number of hours")
+    if out <= 0:
+        raise InputError(f"{where} must be positive")
     return out
 
 
@@ -68,14 +67,12 @@ def parse_channel_table(
     what: str,
     loader: Callable[[Path], tuple[Any, bytes]],
 ) -> ChannelSpec:
-    if not isinstance(table, dict):
-        raise InputError(f"{what}: [channel] must be a table")
-    unknown = sorted(set(table) - _KEYS)
-    if unknown:
-        raise InputError(f"{what}: unknown key channel.{unknown[0]}")
+    table = fields.table(table, f"{what}: [channel]")
+    fields.unknown_keys(table, _KEYS, f"{what}: channel", dotted=True)
     for key in ("name", "trust_policy"):
-        if not isinstance(table.get(key), str):
+        if key not in table:
             raise InputError(f"{what}: channel.{key} is required (a string)")
+        fields.string(table[key], f"{what}: channel.{key}")
     name = check_channel_name(table["name"], what)
     if "phase" in table:
         try:
@@ -89,9 +86,12 @@ def parse_channel_table(
     trust, _ = loader(base_dir / table["trust_policy"])
     rollback_trust = None
     if "rollback_trust_policy" in table:
-        if not isinstance(table["rollback_trust_policy"], str):
-            raise InputError(f"{what}: channel.rollback_trust_policy must be a file name")
-        rollback_trust, _ = loader(base_dir / table["rollback_trust_policy"])
+        rollback = fields.string(
+            table["rollback_trust_policy"],
+            f"{what}: channel.rollback_trust_policy",
+            expected="must be a file name",
+        )
+        rollback_trust, _ = loader(base_dir / rollback)
     defaults = PromotionRules()
     rules = PromotionRules(
         _hours(table, "canary_hours", defaults.canary_hours, what),

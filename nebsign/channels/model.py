@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign._internal.canonical import canonical_json, parse_json_object
 from nebsign._internal.safepath import check_relpath
 from nebsign.errors import InputError
@@ -197,13 +198,17 @@ class ChannelStatement:
             raise InvalidChannelStatement(exc.message) from exc
         if len(self.path) > 1000:
             raise InvalidChannelStatement(f"{what}: path longer than 1000 characters")
-        seq = self.sequence
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQUENCE:
-            raise InvalidChannelStatement(f"{what}: sequence must be an integer 1..2^53-1")
+        fields.integer(
+            self.sequence,
+            f"{what}: sequence",
+            low=1,
+            high=MAX_SEQUENCE,
+            error=InvalidChannelStatement,
+            expected="must be an integer 1..2^53-1",
+        )
         if self.expires <= self.issued_at:
             raise InvalidChannelStatement(f"{what}: expires must be after issued_at")
-        if not isinstance(self.rollback, bool):
-            raise InvalidChannelStatement(f"{what}: rollback must be true or false")
+        fields.boolean(self.rollback, f"{what}: rollback", error=InvalidChannelStatement)
         if len(self.evidence) > MAX_EVIDENCE:
             raise InvalidChannelStatement(f"{what}: more than {MAX_EVIDENCE} evidence entries")
         digests = [e.sha256 for e in self.evidence]
@@ -250,17 +255,14 @@ class ChannelStatement:
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any], what: str = "channel statement") -> ChannelStatement:
-        unknown = sorted(set(obj) - _FIELDS)
-        if unknown:
-            raise InvalidChannelStatement(f"{what}: unknown field {unknown[0][:80]!r}")
+        fields.unknown_keys(obj, _FIELDS, what, error=InvalidChannelStatement, noun="field")
         if obj.get("_type") != CHANNEL_TYPE:
             raise InvalidChannelStatement(f"{what}: _type must be {CHANNEL_TYPE!r}")
         missing = sorted(_FIELDS - set(obj))
         if missing:
             raise InvalidChannelStatement(f"{what}: missing field {missing[0]!r}")
         for key in ("channel", "phase", "release", "version", "manifest", "path"):
-            if not isinstance(obj[key], str):
-                raise InvalidChannelStatement(f"{what}: {key} must be a string")
+            fields.string(obj[key], f"{what}: {key}", error=InvalidChannelStatement)
         try:
             phase = Phase(obj["phase"])
         except ValueError as exc:
@@ -268,14 +270,16 @@ class ChannelStatement:
         manifest = obj["manifest"]
         if not manifest.startswith("sha256:"):
             raise InvalidChannelStatement(f"{what}: manifest must be sha256:<64 lowercase hex>")
-        evidence_raw = obj["evidence"]
-        if not isinstance(evidence_raw, list) or len(evidence_raw) > MAX_EVIDENCE:
-            raise InvalidChannelStatement(
-                f"{what}: evidence must be a list of at most {MAX_EVIDENCE}"
-            )
+        evidence_raw = fields.tables(
+            obj["evidence"],
+            f"{what}: evidence",
+            limit=MAX_EVIDENCE,
+            error=InvalidChannelStatement,
+            expected=f"must be a list of at most {MAX_EVIDENCE} objects {{gate, sha256}}",
+        )
         evidence = []
         for item in evidence_raw:
-            if not isinstance(item, dict) or set(item) != {"gate", "sha256"}:
+            if set(item) != {"gate", "sha256"}:
                 raise InvalidChannelStatement(f"{what}: each evidence entry is {{gate, sha256}}")
             gate, sha = item["gate"], item["sha256"]
             if not isinstance(gate, str) or not _NAME.fullmatch(gate):

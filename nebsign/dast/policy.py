@@ -13,21 +13,21 @@ level ``incomplete`` (WARN by default). Pure: no I/O.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from nebsign.baseline import Baseline, BaselineEntry
+from nebsign._internal import fields
+from nebsign.baseline import Baseline
 from nebsign.dast.scan import ScanOutcome
 from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Severity, Status
-from nebsign.policy import load_toml, policy_digest
-from nebsign.policy.levels import Level, LevelTable, globs, parse_level
+from nebsign.policy import policy_digest, policy_table
+from nebsign.policy.levels import ACCEPTED, Level, LevelTable, globs, judge, parse_level
 
 __all__ = ["DastGateFailed", "DastPolicy", "DastVerdict"]
 
-_ACCEPTED = {Status.ACCEPTED_RISK, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED}
 _KEYS = {
     "severity",
     "rules",
@@ -52,13 +52,6 @@ class DastGateFailed(VerdictError):
     reason = "dast-gate-failed"
 
 
-def _number(table: dict[str, Any], key: str, default: float, lo: float, hi: float, w: str) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise InputError(f"{w}.{key}: a number in [{lo:g}, {hi:g}]")
-    return float(value)
-
-
 @dataclass(frozen=True, slots=True)
 class DastPolicy:
     """The parsed ``[dast]`` table."""
@@ -79,23 +72,23 @@ class DastPolicy:
 
     @classmethod
     def from_toml(cls, raw: bytes, what: str = "policy") -> DastPolicy:
-        doc = load_toml(raw, what)
-        table = doc.get("dast")
-        if not isinstance(table, dict):
-            raise InputError(f"{what}: no [dast] table")
-        unknown = set(table) - _KEYS
-        if unknown:
-            raise InputError(f"{what}: [dast]: unknown key {sorted(unknown)[0]!r}")
+        table = policy_table(raw, "dast", _KEYS, what)
         w = f"{what}: [dast]"
+
+        def number(key: str, default: float, low: float, high: float) -> float:
+            return fields.number(table.get(key, default), f"{w}.{key}", low=low, high=high)
+
         checks = table.get("checks")
         if checks is not None:
             from nebsign.dast.checks import REGISTRY
 
-            if not isinstance(checks, list) or not all(c in REGISTRY for c in checks):
-                raise InputError(f"{w}.checks: a list of check names ({', '.join(REGISTRY)})")
-        baseline = table.get("baseline")
-        if baseline is not None and not isinstance(baseline, str):
-            raise InputError(f"{w}.baseline: a file path")
+            expected = f"a list of check names ({', '.join(REGISTRY)})"
+            checks = fields.strings(checks, f"{w}.checks", expected=expected)
+            if not all(c in REGISTRY for c in checks):
+                raise InputError(f"{w}.checks: {expected}")
+        baseline = fields.maybe(
+            fields.string, table.get("baseline"), f"{w}.baseline", expected="a file path"
+        )
         return cls(
             digest=policy_digest(raw),
             levels=LevelTable.from_table(table, w, "urls"),
@@ -104,12 +97,12 @@ class DastPolicy:
             exclude=globs(table.get("exclude", []), f"{w}.exclude"),
             checks=tuple(checks) if checks is not None else None,
             baseline=baseline,
-            max_requests=int(_number(table, "max_requests", 5000, 1, 10_000_000, w)),
-            time_budget=_number(table, "time_budget", 300, 1, 86_400, w),
-            concurrency=int(_number(table, "concurrency", 8, 1, 256, w)),
-            rate=_number(table, "rate", 100, 0, 100_000, w),
-            timeout=_number(table, "timeout", 10, 0.1, 600, w),
-            max_pages=int(_number(table, "max_pages", 200, 1, 1_000_000, w)),
+            max_requests=int(number("max_requests", 5000, 1, 10_000_000)),
+            time_budget=number("time_budget", 300, 1, 86_400),
+            concurrency=int(number("concurrency", 8, 1, 256)),
+            rate=number("rate", 100, 0, 100_000),
+            timeout=number("timeout", 10, 0.1, 600),
+            max_pages=int(number("max_pages", 200, 1, 1_000_000)),
         )
 
     def level_for(self, finding: Finding, today: date) -> Level:
@@ -118,29 +111,12 @@ class DastPolicy:
 
     def evaluate(self, outcome: ScanOutcome, baseline: Baseline | None, today: date) -> DastVerdict:
         """Judge a scan; never raises for a failing verdict (see :meth:`verify`)."""
-        levelled: list[Finding] = []
-        ignored = 0
-        for finding in outcome.findings:
-            level = self.level_for(finding, today)
-            if level is Level.IGNORE:
-                ignored += 1
-                continue
-            levelled.append(
-                replace(finding, properties={**finding.properties, "level": level.value})
-            )
-        fixed: list[BaselineEntry] = []
-        if baseline is not None:
-            levelled, fixed = baseline.match(levelled, today)
-        failing = [
-            f
-            for f in levelled
-            if f.properties["level"] == Level.FAIL.value and f.status not in _ACCEPTED
-        ]
+        judged = judge(outcome.findings, lambda f: self.level_for(f, today), baseline, today)
         return DastVerdict(
-            findings=tuple(levelled),
-            failing=tuple(failing),
-            ignored=ignored,
-            fixed=tuple(e.fingerprint for e in fixed),
+            findings=judged.findings,
+            failing=judged.failing,
+            ignored=judged.ignored,
+            fixed=tuple(e.fingerprint for e in judged.fixed),
             outcome=outcome,
             policy_digest=self.digest,
             anomalies_fail=self.anomalies is Level.FAIL and bool(outcome.anomalies),
@@ -192,7 +168,7 @@ class DastVerdict:
             "active": kinds.get("active", 0),
             "passive": kinds.get("passive", 0),
             "failing": len(self.failing),
-            "accepted": sum(1 for f in self.findings if f.status in _ACCEPTED),
+            "accepted": sum(1 for f in self.findings if f.status in ACCEPTED),
             "ignored_by_policy": self.ignored,
             "baseline_fixed": len(self.fixed),
             "anomalies": len(self.outcome.anomalies),

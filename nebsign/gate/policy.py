@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign.errors import InputError
-from nebsign.gate.series import Selector, exact
+from nebsign.gate.series import Selector
 from nebsign.policy import load_toml, policy_digest
 
 __all__ = [
@@ -100,52 +101,17 @@ def percent(value: Decimal) -> str:
     return f"{(value * 100).normalize():f}%"
 
 
-def _number(value: Any, what: str) -> Decimal:
-    if isinstance(value, str):
-        text = value.strip()
-        scale = Decimal(1)
-        if text.endswith("%"):
-            text, scale = text[:-1], Decimal("0.01")
-        try:
-            result = Decimal(text) * scale
-        except InvalidOperation as exc:
-            raise InputError(f'{what}: {value!r:.40} is not a number like "5%"') from exc
-        if not result.is_finite():
-            raise InputError(f"{what}: {value!r:.40} is not finite")
-        return result
-    try:
-        return exact(value, what)
-    except InputError as exc:
-        raise InputError(exc.message) from exc
-
-
 def _fraction(value: Any, what: str, *, allow_zero: bool = False) -> Decimal:
-    result = _number(value, what)
+    result = fields.decimal(value, what, percent=True)
     if result < 0 or result >= 1 or (result == 0 and not allow_zero):
         raise InputError(f'{what}: must be a fraction in (0, 1), e.g. "5%" or "0.95"')
     return result
 
 
-def _int(value: Any, what: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InputError(f"{what}: must be an integer >= {low}")
-    return value
-
-
-def _table(obj: Any, what: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        raise InputError(f"{what}: must be a table")
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise InputError(f"{what}: unknown key {unknown[0]!r}")
-    return obj
-
-
 def _selector(obj: Any, what: str) -> Selector:
-    table = _table(obj, what, {"name", "labels"})
-    name, labels = table.get("name"), table.get("labels", {})
-    if not isinstance(name, str) or not name:
-        raise InputError(f"{what}: needs a metric 'name'")
+    table = fields.table(obj, what, allowed={"name", "labels"})
+    name = fields.string(table.get("name"), what, nonempty=True, expected="needs a metric 'name'")
+    labels = table.get("labels", {})
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise InputError(f"{what}: 'labels' must be a table of strings (globs)")
     return Selector(name, tuple(sorted(labels.items())))
@@ -159,8 +125,10 @@ def _direction(value: Any, what: str) -> Direction:
 
 
 def _staging(obj: Any, what: str) -> StagingPolicy:
-    t = _table(
-        obj, what, {"tolerance", "direction", "confidence", "min_runs", "max_runs", "metrics"}
+    t = fields.table(
+        obj,
+        what,
+        allowed={"tolerance", "direction", "confidence", "min_runs", "max_runs", "metrics"},
     )
     base = StagingPolicy()
     tolerance = (
@@ -168,12 +136,10 @@ def _staging(obj: Any, what: str) -> StagingPolicy:
     )
     direction = _direction(t["direction"], what) if "direction" in t else base.direction
     metrics = []
-    listed = t.get("metrics", {})
-    if not isinstance(listed, dict):
-        raise InputError(f"{what}.metrics: must be a table")
+    listed = fields.table(t.get("metrics", {}), f"{what}.metrics")
     for name, spec in sorted(listed.items()):
         where = f"{what}.metrics.{name}"
-        m = _table(spec, where, {"direction", "tolerance"})
+        m = fields.table(spec, where, allowed={"direction", "tolerance"})
         metrics.append(
             StagingMetric(
                 name,
@@ -189,15 +155,21 @@ def _staging(obj: Any, what: str) -> StagingPolicy:
             if "confidence" in t
             else base.confidence
         ),
-        min_runs=_int(t["min_runs"], f"{what}.min_runs", 3) if "min_runs" in t else base.min_runs,
-        max_runs=_int(t["max_runs"], f"{what}.max_runs", 3) if "max_runs" in t else base.max_runs,
+        min_runs=fields.integer(t["min_runs"], f"{what}.min_runs", low=3)
+        if "min_runs" in t
+        else base.min_runs,
+        max_runs=fields.integer(t["max_runs"], f"{what}.max_runs", low=3)
+        if "max_runs" in t
+        else base.max_runs,
         metrics=tuple(metrics),
     )
 
 
 def _canary_metric(name: str, spec: Any, where: str) -> CanaryMetric:
-    m = _table(
-        spec, where, {"kind", "numerator", "denominator", "counter", "gauge", "below", "max"}
+    m = fields.table(
+        spec,
+        where,
+        allowed={"kind", "numerator", "denominator", "counter", "gauge", "below", "max"},
     )
     try:
         kind = MetricKind(m.get("kind"))
@@ -221,29 +193,35 @@ def _canary_metric(name: str, spec: Any, where: str) -> CanaryMetric:
             kind,
             _selector(m["counter"], f"{where}.counter"),
             None,
-            Decimal(_int(m["max"], f"{where}.max", 0)),
+            Decimal(fields.integer(m["max"], f"{where}.max", low=0)),
         )
     if not {"gauge", "below"} <= set(m):
         raise InputError(f"{where}: a gauge-max needs gauge and below")
     return CanaryMetric(
-        name, kind, _selector(m["gauge"], f"{where}.gauge"), None, _number(m["below"], where)
+        name,
+        kind,
+        _selector(m["gauge"], f"{where}.gauge"),
+        None,
+        fields.decimal(m["below"], where, percent=True),
     )
 
 
 def _canary(obj: Any, what: str, default_hours: str, fallback: CanaryPolicy | None) -> CanaryPolicy:
-    t = _table(
-        obj, what, {"window_hours", "max_gap_seconds", "min_samples", "confidence", "metrics"}
+    t = fields.table(
+        obj,
+        what,
+        allowed={"window_hours", "max_gap_seconds", "min_samples", "confidence", "metrics"},
     )
-    hours = _number(t.get("window_hours", default_hours), f"{what}.window_hours")
-    gap = _number(t.get("max_gap_seconds", 300), f"{what}.max_gap_seconds")
+    hours = fields.decimal(
+        t.get("window_hours", default_hours), f"{what}.window_hours", percent=True
+    )
+    gap = fields.decimal(t.get("max_gap_seconds", 300), f"{what}.max_gap_seconds", percent=True)
     if hours <= 0 or gap <= 0:
         raise InputError(f"{what}: window_hours and max_gap_seconds must be positive")
     confidence = _fraction(t.get("confidence", "0.95"), f"{what}.confidence")
-    min_samples = _int(t.get("min_samples", 10), f"{what}.min_samples", 2)
+    min_samples = fields.integer(t.get("min_samples", 10), f"{what}.min_samples", low=2)
     if "metrics" in t:
-        specs = t["metrics"]
-        if not isinstance(specs, dict):
-            raise InputError(f"{what}.metrics: must be a table")
+        specs = fields.table(t["metrics"], f"{what}.metrics")
         metrics = tuple(
             _canary_metric(name, spec, f"{what}.metrics.{name}") for name, spec in specs.items()
         )
@@ -260,11 +238,15 @@ def parse_gates_policy(raw: bytes, what: str = "policy") -> GatesPolicy:
     gates = obj.get("gates")
     if gates is None:
         raise InputError(f"{what}: no [gates] table")
-    g = _table(gates, f"{what} [gates]", {"staging", "canary", "regional", "rollout", "watch"})
+    g = fields.table(
+        gates, f"{what} [gates]", allowed={"staging", "canary", "regional", "rollout", "watch"}
+    )
     canary = _canary(g.get("canary", {}), "gates.canary", "4", None)
     regional = _canary(g.get("regional", {}), "gates.regional", "12", canary)
-    rollout = _table(g.get("rollout", {}), "gates.rollout", {"max_hours"})
-    max_hours = _number(rollout.get("max_hours", 24), "gates.rollout.max_hours")
+    rollout = fields.table(g.get("rollout", {}), "gates.rollout", allowed={"max_hours"})
+    max_hours = fields.decimal(
+        rollout.get("max_hours", 24), "gates.rollout.max_hours", percent=True
+    )
     return GatesPolicy(
         staging=_staging(g.get("staging", {}), "gates.staging"),
         canary=canary,

@@ -9,13 +9,23 @@ parsed from TOML with :func:`load_toml`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from nebsign._internal import fields
 from nebsign.digest import sha256_bytes
 from nebsign.errors import InputError, VerdictError
 
-__all__ = ["MAX_POLICY_BYTES", "AllOf", "AnyOf", "Policy", "load_toml", "policy_digest"]
+__all__ = [
+    "MAX_POLICY_BYTES",
+    "AllOf",
+    "AnyOf",
+    "Policy",
+    "load_toml",
+    "policy_digest",
+    "policy_table",
+]
 
 MAX_POLICY_BYTES = 1024 * 1024
 
@@ -82,6 +92,21 @@ def load_toml(raw: bytes, what: str = "policy", *, limit: int = MAX_POLICY_BYTES
         raise InputError(f"{what}: invalid TOML: {exc}") from exc
     except RecursionError as exc:
         raise InputError(f"{what}: invalid TOML: nested too deeply") from exc
+
+
+def policy_table(
+    raw: bytes, name: str, allowed: Collection[str], what: str = "policy", *, dotted: bool = False
+) -> dict[str, Any]:
+    """The ``[name]`` table of policy bytes, unknown keys refused (:class:`InputError`).
+
+    The start of every capability's policy reader (``[sast]``, ``[dast]``, ``[audit]``);
+    *dotted* names an unknown key as ``[name].key`` (see :func:`fields.unknown_keys`).
+    """
+    table = load_toml(raw, what).get(name)
+    if not isinstance(table, dict):
+        raise InputError(f"{what}: no [{name}] table")
+    fields.unknown_keys(table, allowed, f"{what}: [{name}]", dotted=dotted)
+    return table
 
 
 def policy_digest(raw: bytes) -> str:

@@ -43,12 +43,12 @@ policy decides what gets installed.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nebsign._internal import fields
 from nebsign._internal.owned import UnsafePath, open_owned
 from nebsign.errors import InputError
 from nebsign.policy import MAX_POLICY_BYTES, load_toml, policy_digest
@@ -143,47 +143,10 @@ def read_protected(path: Path, what: str, limit: int = MAX_POLICY_BYTES) -> byte
     return data
 
 
-def _typed(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    value = obj[key]
-    if isinstance(value, bool) and kind is not bool:
-        raise InputError(f"{what}: {key!r} has the wrong type")
-    if not isinstance(value, kind):
-        raise InputError(f"{what}: {key!r} has the wrong type")
-    return value
-
-
-def _table(obj: dict[str, Any], key: str, what: str, allowed: set[str]) -> dict[str, Any]:
-    table = obj.get(key, {})
-    if not isinstance(table, dict):
-        raise InputError(f"{what}: [{key}] must be a table")
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise InputError(f"{what}: unknown key {key}.{unknown[0]}")
-    return table
-
-
+#: the ``[limits]`` keys that count bytes or files: whole numbers
 _INT_LIMITS = frozenset(
     {"max_release_bytes", "max_files", "max_manifest_bytes", "max_bundle_bytes", "max_bundles"}
 )
-
-
-def _positive(value: Any, key: str, what: str) -> Any:
-    """A finite number > 0; byte and count limits must be integers."""
-    integral = key.rpartition(".")[2] in _INT_LIMITS or key.endswith(("max_bytes", "max_files"))
-    kind = "a positive integer" if integral else "a positive, finite number"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{what}: {key} must be {kind}")
-    if (integral and not isinstance(value, int)) or not math.isfinite(value) or value <= 0:
-        raise InputError(f"{what}: {key} must be {kind}")
-    return value
-
-
-def _argv(value: Any, key: str, what: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{what}: hooks.{key} must be a non-empty list of strings (argv)")
-    if not os.path.isabs(value[0]):
-        raise InputError(f"{what}: hooks.{key}: the program must be an absolute path")
-    return tuple(value)
 
 
 def parse_host_policy(
@@ -199,61 +162,82 @@ def parse_host_policy(
     obj = load_toml(raw, what)
     allowed = {"root", "trust_policy", "name", "keep", "require_expires", "require"}
     allowed |= {"limits", "unpack", "hooks", "tls", "channel"}
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise InputError(f"{what}: unknown key {unknown[0]!r}")
+    fields.unknown_keys(obj, allowed, what)
     for key in ("root", "trust_policy"):
         if key not in obj:
             raise InputError(f"{what}: {key!r} is required")
-    root = Path(_typed(obj, "root", str, what))
+    root = Path(fields.string(obj["root"], f"{what}: root"))
     if not root.is_absolute():
         raise InputError(f"{what}: root must be an absolute path")
-    trust_path = base_dir / _typed(obj, "trust_policy", str, what)
-    name = _typed(obj, "name", str, what) if "name" in obj else None
-    keep = _typed(obj, "keep", int, what) if "keep" in obj else 3
-    if keep < 2:
-        raise InputError(f"{what}: keep must be at least 2 (current and one to roll back to)")
-    require_expires = (
-        _typed(obj, "require_expires", bool, what) if "require_expires" in obj else True
+    trust_path = base_dir / fields.string(obj["trust_policy"], f"{what}: trust_policy")
+    name = fields.maybe(fields.string, obj.get("name"), f"{what}: name")
+    keep = fields.integer(
+        obj.get("keep", 3),
+        f"{what}: keep",
+        low=2,
+        expected="must be an integer, at least 2 (current and one to roll back to)",
     )
+    require_expires = fields.boolean(obj.get("require_expires", True), f"{what}: require_expires")
     required: list[RequiredAttestation] = []
-    reqs = obj.get("require", [])
-    if not isinstance(reqs, list):
-        raise InputError(f"{what}: 'require' must be an array of tables ([[require]])")
+    reqs = fields.tables(
+        obj.get("require", []),
+        f"{what}: require",
+        expected="must be an array of tables ([[require]])",
+    )
     for i, item in enumerate(reqs):
-        if not isinstance(item, dict) or set(item) != {"predicate_type", "verdict"}:
+        if set(item) != {"predicate_type", "verdict"}:
             raise InputError(f"{what}: require[{i}] needs exactly predicate_type and verdict")
-        ptype, verdict = item["predicate_type"], item["verdict"]
-        if not isinstance(ptype, str) or not isinstance(verdict, str):
-            raise InputError(f"{what}: require[{i}]: predicate_type and verdict are strings")
+        ptype = fields.string(item["predicate_type"], f"{what}: require[{i}].predicate_type")
+        verdict = fields.string(item["verdict"], f"{what}: require[{i}].verdict")
         ptype = NEBSIGN_PREDICATE_TYPES.get(ptype, ptype)
         if not ptype.startswith("https://"):
             raise InputError(f"{what}: require[{i}]: unknown predicate type {ptype!r}")
         required.append(RequiredAttestation(ptype, verdict))
-    lim = _table(obj, "limits", what, set(Limits.__dataclass_fields__))
-    limits = Limits(**{k: _positive(v, f"limits.{k}", what) for k, v in lim.items()})
-    unp = _table(obj, "unpack", what, set(UnpackSpec.__dataclass_fields__))
-    enabled = unp.get("enabled", False)
-    if not isinstance(enabled, bool):
-        raise InputError(f"{what}: unpack.enabled must be true or false")
+    lim = fields.table(
+        obj.get("limits", {}), f"{what}: [limits]", allowed=Limits.__dataclass_fields__
+    )
+    sizes: dict[str, Any] = {
+        k: fields.positive(v, f"{what}: limits.{k}", integral=k in _INT_LIMITS)
+        for k, v in lim.items()
+    }
+    limits = Limits(**sizes)
+    unp = fields.table(
+        obj.get("unpack", {}), f"{what}: [unpack]", allowed=UnpackSpec.__dataclass_fields__
+    )
     unpack = UnpackSpec(
-        enabled,
-        _positive(unp.get("max_bytes", UnpackSpec().max_bytes), "unpack.max_bytes", what),
-        _positive(unp.get("max_files", UnpackSpec().max_files), "unpack.max_files", what),
+        fields.boolean(unp.get("enabled", False), f"{what}: unpack.enabled"),
+        int(
+            fields.positive(
+                unp.get("max_bytes", UnpackSpec().max_bytes),
+                f"{what}: unpack.max_bytes",
+                integral=True,
+            )
+        ),
+        int(
+            fields.positive(
+                unp.get("max_files", UnpackSpec().max_files),
+                f"{what}: unpack.max_files",
+                integral=True,
+            )
+        ),
     )
-    hk = _table(obj, "hooks", what, set(HookSpec.__dataclass_fields__))
+    hk = fields.table(
+        obj.get("hooks", {}), f"{what}: [hooks]", allowed=HookSpec.__dataclass_fields__
+    )
     hooks = HookSpec(
-        _argv(hk["health_check"], "health_check", what) if "health_check" in hk else (),
-        _positive(hk.get("health_timeout", 60.0), "hooks.health_timeout", what),
-        _argv(hk["post_switch"], "post_switch", what) if "post_switch" in hk else (),
-        _positive(hk.get("post_timeout", 60.0), "hooks.post_timeout", what),
+        fields.argv(hk["health_check"], f"{what}: hooks.health_check")
+        if "health_check" in hk
+        else (),
+        fields.positive(hk.get("health_timeout", 60.0), f"{what}: hooks.health_timeout"),
+        fields.argv(hk["post_switch"], f"{what}: hooks.post_switch") if "post_switch" in hk else (),
+        fields.positive(hk.get("post_timeout", 60.0), f"{what}: hooks.post_timeout"),
     )
-    tls = _table(obj, "tls", what, {"ca_file"})
+    tls = fields.table(obj.get("tls", {}), f"{what}: [tls]", allowed={"ca_file"})
     tls_ca_pem = None
     if "ca_file" in tls:
-        ca_file = tls["ca_file"]
-        if not isinstance(ca_file, str) or not ca_file:
-            raise InputError(f"{what}: tls.ca_file must be a file name")
+        ca_file = fields.string(
+            tls["ca_file"], f"{what}: tls.ca_file", nonempty=True, expected="must be a file name"
+        )
         tls_ca_pem = read_protected(base_dir / ca_file, "TLS CA file")
         if b"-----BEGIN CERTIFICATE-----" not in tls_ca_pem:
             raise InputError(f"{what}: tls.ca_file {ca_file!r} holds no PEM certificate")

@@ -12,26 +12,36 @@ severity > severity (the order ``[sast]`` has used since ADR 0003). An
 override may carry ``until`` (a TOML date): after that day it no longer
 applies, so a temporary relaxation ends by itself. "Scope" is whatever string
 the gate matches globs against: a file path for SAST, a URL path for DAST.
-Pure: no I/O.
+
+Each table keeps its own defaults (``[sast]`` and ``[dast]``: every severity
+FAIL; ``[audit]``: low WARN, info INFO) and its own override array
+(``[[sast.paths]]``, ``[[dast.urls]]``; ``[audit]`` has none). :func:`judge`
+applies a table's levels and a baseline to findings the same way for every
+source. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import enum
 import fnmatch
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
+from nebsign._internal import fields
+from nebsign.baseline import Baseline, BaselineEntry
 from nebsign.errors import InputError
-from nebsign.findings import Severity
+from nebsign.findings import Finding, Severity, Status
 
 __all__ = [
+    "ACCEPTED",
+    "Judged",
     "Level",
     "LevelTable",
     "Override",
     "globs",
+    "judge",
     "matches",
     "parse_level",
     "rule_table",
@@ -59,10 +69,8 @@ def parse_level(value: object, what: str) -> Level:
 
 
 def severity_table(value: object, what: str) -> dict[Severity, Level]:
-    if not isinstance(value, dict):
-        raise InputError(f"{what}: must be a table")
     out = {}
-    for key, level in value.items():
+    for key, level in fields.table(value, what).items():
         try:
             sev = Severity(key)
         except ValueError as exc:
@@ -72,15 +80,11 @@ def severity_table(value: object, what: str) -> dict[Severity, Level]:
 
 
 def rule_table(value: object, what: str) -> dict[str, Level]:
-    if not isinstance(value, dict):
-        raise InputError(f"{what}: must be a table")
-    return {str(k): parse_level(v, f"{what}.{k}") for k, v in value.items()}
+    return {str(k): parse_level(v, f"{what}.{k}") for k, v in fields.table(value, what).items()}
 
 
 def globs(value: object, what: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
-        raise InputError(f"{what}: must be a list of glob strings")
-    return tuple(value)
+    return fields.strings(value, what, nonempty=True, expected="must be a list of glob strings")
 
 
 def matches(path: str, globs: Sequence[str]) -> bool:
@@ -121,14 +125,12 @@ class Override:
         return matches(where, self.globs)
 
     @classmethod
-    def from_table(cls, item: object, what: str) -> Override:
-        if not isinstance(item, dict) or not set(item) <= _OVERRIDE_KEYS:
-            raise InputError(f"{what}: a table of {', '.join(sorted(_OVERRIDE_KEYS))}")
-        until = item.get("until")
-        if isinstance(until, datetime):
-            until = until.date()
-        if until is not None and not isinstance(until, date):
-            raise InputError(f"{what}.until: a TOML date like 2026-12-31")
+    def from_table(cls, item: object, what: str, *, dated: bool = True) -> Override:
+        """One override table; without *dated*, the table may not carry ``until``."""
+        keys = _OVERRIDE_KEYS if dated else _OVERRIDE_KEYS - {"until"}
+        expected = f"a table of {', '.join(sorted(keys))}"
+        item = fields.table(item, what, allowed=keys, expected=expected)
+        until = fields.maybe(fields.day, item.get("until"), f"{what}.until")
         return cls(
             globs=globs(item.get("globs"), f"{what}.globs"),
             level=parse_level(item["level"], f"{what}.level") if "level" in item else None,
@@ -148,18 +150,36 @@ class LevelTable:
     default: Level = Level.FAIL
 
     @classmethod
-    def from_table(cls, table: Mapping[str, Any], what: str, overrides_key: str) -> LevelTable:
-        """Read ``severity``, ``rules`` and the array ``overrides_key`` of *table*."""
-        severity = {s: Level.FAIL for s in Severity}
+    def from_table(
+        cls,
+        table: Mapping[str, Any],
+        what: str,
+        overrides_key: str | None,
+        *,
+        defaults: Mapping[Severity, Level] | None = None,
+        dated: bool = True,
+    ) -> LevelTable:
+        """Read ``severity``, ``rules`` and the array ``overrides_key`` of *table*.
+
+        *defaults* are the table's severity levels before its ``severity`` table
+        (every severity FAIL when not given); ``overrides_key`` None: no overrides.
+        """
+        severity = dict(defaults) if defaults is not None else {s: Level.FAIL for s in Severity}
         severity.update(severity_table(table.get("severity", {}), f"{what}.severity"))
-        raw = table.get(overrides_key, [])
-        if not isinstance(raw, list):
-            raise InputError(f"{what}.{overrides_key}: an array of tables")
+        raw = (
+            fields.arr(
+                table.get(overrides_key, []),
+                f"{what}.{overrides_key}",
+                expected=f"an array of tables ([[{overrides_key}]])",
+            )
+            if overrides_key is not None
+            else []
+        )
         return cls(
             severity=severity,
             rules=rule_table(table.get("rules", {}), f"{what}.rules"),
             overrides=tuple(
-                Override.from_table(item, f"{what}.{overrides_key}[{i}]")
+                Override.from_table(item, f"{what}.{overrides_key}[{i}]", dated=dated)
                 for i, item in enumerate(raw)
             ),
         )
@@ -175,3 +195,47 @@ class LevelTable:
                 level = o.level
             level = o.rules.get(rule_id, level)
         return level
+
+
+#: statuses that do not fail a gate: someone looked and accepted the finding
+ACCEPTED = frozenset({Status.ACCEPTED_RISK, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED})
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """Findings with their level (``properties["level"]``), IGNORE ones counted apart."""
+
+    findings: tuple[Finding, ...]
+    failing: tuple[Finding, ...]
+    ignored: int
+    fixed: tuple[BaselineEntry, ...]
+
+
+def judge(
+    findings: Iterable[Finding],
+    level_of: Callable[[Finding], Level],
+    baseline: Baseline | None,
+    today: date,
+) -> Judged:
+    """Level every finding, drop IGNORE (counted), apply *baseline*; FAIL and not accepted fails.
+
+    The one evaluation behind the SAST and DAST verdicts (each passes its own
+    ``level_of``, which reads its :class:`LevelTable`).
+    """
+    levelled: list[Finding] = []
+    ignored = 0
+    for finding in findings:
+        level = level_of(finding)
+        if level is Level.IGNORE:
+            ignored += 1
+            continue
+        levelled.append(replace(finding, properties={**finding.properties, "level": level.value}))
+    fixed: list[BaselineEntry] = []
+    if baseline is not None:
+        levelled, fixed = baseline.match(levelled, today)
+    failing = [
+        f
+        for f in levelled
+        if f.properties["level"] == Level.FAIL.value and f.status not in ACCEPTED
+    ]
+    return Judged(tuple(levelled), tuple(failing), ignored, tuple(fixed))

@@ -20,21 +20,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign._internal.safepath import check_relpath
 from nebsign.baseline import Baseline, BaselineEntry
 from nebsign.errors import InputError, VerdictError
 from nebsign.findings import Finding, Severity, Status
 from nebsign.outcome import ScanOutcome
-from nebsign.policy import load_toml, policy_digest
-from nebsign.policy.levels import Level, matches
+from nebsign.policy import policy_digest, policy_table
+from nebsign.policy.levels import ACCEPTED, Level, LevelTable, Override, judge, matches
 from nebsign.policy.levels import globs as _globs
 from nebsign.policy.levels import parse_level as _level
-from nebsign.policy.levels import rule_table as _rule_table
-from nebsign.policy.levels import severity_table as _severity_table
 
 __all__ = ["SCANNERS", "Level", "PathRule", "SastGateFailed", "SastPolicy", "SastVerdict"]
 
@@ -49,7 +48,6 @@ SCANNERS: dict[str, str] = {
 
 #: what Python imports or runs by name (scripts with a Python shebang are found by content)
 DEFAULT_INCLUDE = ("*.py", "*.pyw", "*.pth")
-_ACCEPTED = {Status.ACCEPTED_RISK, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED}
 _TOP_KEYS = {
     "scanners",
     "include",
@@ -71,14 +69,8 @@ class SastGateFailed(VerdictError):
     reason = "sast-gate-failed"
 
 
-@dataclass(frozen=True, slots=True)
-class PathRule:
-    """An override for findings in matching paths."""
-
-    globs: tuple[str, ...]
-    level: Level | None = None
-    severity: Mapping[Severity, Level] = field(default_factory=dict)
-    rules: Mapping[str, Level] = field(default_factory=dict)
+#: an override for findings in matching paths (``[[sast.paths]]``): the shared one
+PathRule = Override
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +81,8 @@ class SastPolicy:
     scanners: tuple[str, ...] = ("bandit", "semgrep")
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = ()
-    severity: Mapping[Severity, Level] = field(default_factory=dict)
-    rules: Mapping[str, Level] = field(default_factory=dict)
-    paths: tuple[PathRule, ...] = ()
+    #: ``[sast.severity]``, ``[sast.rules]`` and ``[[sast.paths]]`` (no ``until``)
+    levels: LevelTable = field(default_factory=LevelTable)
     scanner_errors: Level = Level.FAIL
     per_file_timeout: float = 30.0
     semgrep_engine: str = "native"
@@ -101,73 +92,51 @@ class SastPolicy:
 
     @classmethod
     def from_toml(cls, raw: bytes, what: str = "policy") -> SastPolicy:
-        doc = load_toml(raw, what)
-        table = doc.get("sast")
-        if not isinstance(table, dict):
-            raise InputError(f"{what}: no [sast] table")
-        unknown = set(table) - _TOP_KEYS
-        if unknown:
-            raise InputError(f"{what}: [sast]: unknown key {sorted(unknown)[0]!r}")
+        table = policy_table(raw, "sast", _TOP_KEYS, what)
         w = f"{what}: [sast]"
-        raw_scanners = table.get("scanners", ["bandit", "semgrep"])
-        if not isinstance(raw_scanners, list) or not all(isinstance(s, str) for s in raw_scanners):
-            raise InputError(f"{w}.scanners: a list of scanner names")
-        scanners = tuple(dict.fromkeys(raw_scanners))
+        scanners = tuple(
+            dict.fromkeys(
+                fields.strings(
+                    table.get("scanners", ["bandit", "semgrep"]),
+                    f"{w}.scanners",
+                    expected="a list of scanner names",
+                )
+            )
+        )
         if not scanners or not set(scanners) <= set(SCANNERS):
             names = ", ".join(repr(n) for n in sorted(SCANNERS))
             raise InputError(f"{w}.scanners: choose from {names} (at least one)")
-        severity = {s: Level.FAIL for s in Severity}
-        severity.update(_severity_table(table.get("severity", {}), f"{w}.severity"))
-        paths = []
-        raw_paths = table.get("paths", [])
-        if not isinstance(raw_paths, list):
-            raise InputError(f"{w}.paths: an array of tables ([[sast.paths]])")
-        for i, item in enumerate(raw_paths):
-            pw = f"{w}.paths[{i}]"
-            if not isinstance(item, dict) or not set(item) <= {
-                "globs",
-                "level",
-                "severity",
-                "rules",
-            }:
-                raise InputError(f"{pw}: a table of globs, level, severity, rules")
-            paths.append(
-                PathRule(
-                    globs=_globs(item.get("globs"), f"{pw}.globs"),
-                    level=_level(item["level"], f"{pw}.level") if "level" in item else None,
-                    severity=_severity_table(item.get("severity", {}), f"{pw}.severity"),
-                    rules=_rule_table(item.get("rules", {}), f"{pw}.rules"),
-                )
-            )
-        timeout = table.get("per_file_timeout", 30)
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not 0 < timeout <= 3600
-        ):
-            raise InputError(f"{w}.per_file_timeout: seconds, in (0, 3600]")
+        timeout = fields.number(
+            table.get("per_file_timeout", 30),
+            f"{w}.per_file_timeout",
+            low=0,
+            high=3600,
+            low_open=True,
+            expected="seconds, in (0, 3600]",
+        )
         engine = table.get("semgrep_engine", "native")
         if engine not in ("native", "python"):
             raise InputError(f"{w}.semgrep_engine: 'native' or 'python'")
-        baseline = table.get("baseline")
+        baseline = fields.maybe(
+            fields.string,
+            table.get("baseline"),
+            f"{w}.baseline",
+            expected="a path relative to the scanned root",
+        )
         if baseline is not None:
-            if not isinstance(baseline, str):
-                raise InputError(f"{w}.baseline: a path relative to the scanned root")
             check_relpath(baseline, f"{w}.baseline")
-        reason_required = table.get("suppression_reason_required", False)
-        if not isinstance(reason_required, bool):
-            raise InputError(f"{w}.suppression_reason_required: true or false")
+        reason_required = fields.boolean(
+            table.get("suppression_reason_required", False), f"{w}.suppression_reason_required"
+        )
         return cls(
             suppression_reason_required=reason_required,
             digest=policy_digest(raw),
             scanners=scanners,
             include=_globs(table.get("include", list(DEFAULT_INCLUDE)), f"{w}.include"),
             exclude=_globs(table.get("exclude", []), f"{w}.exclude"),
-            severity=severity,
-            rules=_rule_table(table.get("rules", {}), f"{w}.rules"),
-            paths=tuple(paths),
+            levels=LevelTable.from_table(table, w, "paths", dated=False),
             scanner_errors=_level(table.get("scanner_errors", "FAIL"), f"{w}.scanner_errors"),
-            per_file_timeout=float(timeout),
+            per_file_timeout=timeout,
             semgrep_engine=str(engine),
             baseline=baseline,
         )
@@ -184,46 +153,37 @@ class SastPolicy:
         """Whether *path* matches the ``exclude`` globs."""
         return matches(path, self.exclude)
 
+    @property
+    def severity(self) -> Mapping[Severity, Level]:
+        """``[sast.severity]`` over the default (every severity FAIL)."""
+        return self.levels.severity
+
+    @property
+    def rules(self) -> Mapping[str, Level]:
+        """``[sast.rules]``."""
+        return self.levels.rules
+
+    @property
+    def paths(self) -> tuple[PathRule, ...]:
+        """``[[sast.paths]]``."""
+        return self.levels.overrides
+
     def level_for(self, finding: Finding) -> Level:
-        path = finding.location.path or ""
-        scoped = [rule for rule in self.paths if matches(path, rule.globs)]
-        level = self.severity.get(finding.severity, Level.FAIL)
-        for rule in scoped:
-            level = rule.severity.get(finding.severity, level)
-        level = self.rules.get(finding.rule_id, level)
-        for rule in scoped:
-            if rule.level is not None:
-                level = rule.level
-            level = rule.rules.get(finding.rule_id, level)
-        return level
+        """The shared precedence (:class:`~nebsign.policy.levels.LevelTable`) on the path."""
+        return self.levels.level_for(
+            finding.severity, finding.rule_id, finding.location.path or "", date.min
+        )
 
     def evaluate(self, outcome: ScanOutcome, baseline: Baseline | None, today: date) -> SastVerdict:
         """Judge a scan; never raises for a failing verdict (see :meth:`verify`)."""
-        levelled = []
-        ignored = 0
-        for finding in outcome.findings:
-            level = self.level_for(finding)
-            if level is Level.IGNORE:
-                ignored += 1
-                continue
-            levelled.append(
-                replace(finding, properties={**finding.properties, "level": level.value})
-            )
-        fixed: list[BaselineEntry] = []
-        if baseline is not None:
-            levelled, fixed = baseline.match(levelled, today)
-        failing = [
-            f
-            for f in levelled
-            if f.properties["level"] == Level.FAIL.value and f.status not in _ACCEPTED
-        ]
+        judged = judge(outcome.findings, self.level_for, baseline, today)
         error_fails = self.scanner_errors is Level.FAIL and bool(outcome.errors)
         return SastVerdict(
-            passed=not failing and not error_fails,
-            findings=tuple(levelled),
-            failing=tuple(failing),
-            ignored=ignored,
-            fixed=tuple(fixed),
+            passed=not judged.failing and not error_fails,
+            findings=judged.findings,
+            failing=judged.failing,
+            ignored=judged.ignored,
+            fixed=judged.fixed,
             outcome=outcome,
             policy_digest=self.digest,
             errors_fail=error_fails,
@@ -267,7 +227,7 @@ class SastVerdict:
                 lv.value: by_level.get(lv.value, 0) for lv in Level if lv is not Level.IGNORE
             },
             "failing": len(self.failing),
-            "accepted": sum(1 for f in self.findings if f.status in _ACCEPTED),
+            "accepted": sum(1 for f in self.findings if f.status in ACCEPTED),
             "ignored_by_policy": self.ignored,
             "suppressed_inline": {
                 tool: suppressed.get(tool, 0) for tool in sorted(self.outcome.tools)

@@ -107,7 +107,7 @@ def load_trust_policy(trust: TrustInput, *, threshold_applies: bool = True) -> T
 
 def _root(trust: TrustInput, *, needed: bool) -> TrustedRoot | None:
     from nebsign.digest import sha256_bytes
-    from nebsign.policy.trust import MAX_TRUSTED_ROOT_BYTES, TrustedRoot, bundled_trusted_root
+    from nebsign.policy.signers import MAX_TRUSTED_ROOT_BYTES, TrustedRoot, bundled_trusted_root
 
     if trust.trusted_root is not None:
         data = read_bounded(trust.trusted_root, MAX_TRUSTED_ROOT_BYTES, "trusted root")

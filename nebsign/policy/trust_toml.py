@@ -1,7 +1,10 @@
-"""The trust policy TOML loader: tables -> :class:`~nebsign.policy.trust.TrustPolicy`.
+"""The trust policy TOML reader: tables -> the parts of a trust policy.
 
 Reads the files a policy pins (keys, trusted root) relative to the policy's
 directory and checks their SHA-256; :mod:`nebsign.verify` then does no I/O.
+It returns the parts (signer rule, groups, required predicates, trusted root)
+and :meth:`nebsign.policy.trust.TrustPolicy.from_toml` builds the policy from
+them, so the reader sits below the policy and never imports it.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nebsign._internal import fields
 from nebsign.keys import MAX_KEY_BYTES, key_id, load_public_key
-from nebsign.policy.trust import (
-    _HEX_RE,
+from nebsign.policy.signers import (
     ANY_PURPOSE,
+    HEX_RE,
     MAX_TRUSTED_ROOT_BYTES,
     Evidence,
     InvalidPolicy,
@@ -22,7 +26,6 @@ from nebsign.policy.trust import (
     TrustedIdentity,
     TrustedKey,
     TrustedRoot,
-    TrustPolicy,
     bundled_trusted_root,
     read_pinned,
 )
@@ -30,7 +33,16 @@ from nebsign.policy.trust import (
 if TYPE_CHECKING:
     from nebsign.policy import Policy
 
-__all__ = ["load_key_entry", "parse_policy", "parse_time"]
+__all__ = ["PolicyParts", "load_key_entry", "parse_policy", "parse_time"]
+
+#: what :func:`parse_policy` reads: (signer rule, groups, required predicates, trusted root)
+PolicyParts = tuple[
+    "Policy[Evidence]", tuple[SignerGroup, ...], tuple[str, ...], TrustedRoot | None
+]
+
+
+_KEY_FIELDS = frozenset({"id", "pem", "path", "sha256", "not_after", "purposes"})
+_IDENTITY_FIELDS = frozenset({"identity", "identity_regex", "issuer", "purposes"})
 
 
 def parse_time(value: Any, where: str) -> datetime:
@@ -50,9 +62,7 @@ def parse_time(value: Any, where: str) -> datetime:
 
 def load_key_entry(entry: dict[str, Any], base_dir: Path, where: str) -> TrustedKey:
     """One ``[[keys]]`` table: inline PEM with its id, or a file pinned by SHA-256."""
-    unknown = set(entry) - {"id", "pem", "path", "sha256", "not_after", "purposes"}
-    if unknown:
-        raise InvalidPolicy(f"policy: {where}: unknown field(s) {sorted(unknown)}")
+    fields.unknown_keys(entry, _KEY_FIELDS, f"policy: {where}", error=InvalidPolicy, noun="field")
     if ("pem" in entry) == ("path" in entry):
         raise InvalidPolicy(f"policy: {where} needs exactly one of pem and path")
     if "pem" in entry:
@@ -61,7 +71,7 @@ def load_key_entry(entry: dict[str, Any], base_dir: Path, where: str) -> Trusted
         pem = entry["pem"].encode("utf-8")
     else:
         sha, path = entry.get("sha256"), entry["path"]
-        if not isinstance(path, str) or not isinstance(sha, str) or not _HEX_RE.fullmatch(sha):
+        if not isinstance(path, str) or not isinstance(sha, str) or not HEX_RE.fullmatch(sha):
             raise InvalidPolicy(f"policy: {where}: path needs a sha256 pin (64 lowercase hex)")
         pem = read_pinned(base_dir / path, sha, MAX_KEY_BYTES, "public key")
     public = load_public_key(pem, f"policy {where}")
@@ -78,9 +88,9 @@ def load_key_entry(entry: dict[str, Any], base_dir: Path, where: str) -> Trusted
 
 
 def _identity_entry(entry: dict[str, Any], where: str) -> TrustedIdentity:
-    unknown = set(entry) - {"identity", "identity_regex", "issuer", "purposes"}
-    if unknown:
-        raise InvalidPolicy(f"policy: {where}: unknown field(s) {sorted(unknown)}")
+    fields.unknown_keys(
+        entry, _IDENTITY_FIELDS, f"policy: {where}", error=InvalidPolicy, noun="field"
+    )
     values = [entry.get(k) for k in ("issuer", "identity", "identity_regex")]
     if not isinstance(values[0], str) or not all(v is None or isinstance(v, str) for v in values):
         raise InvalidPolicy(f"policy: {where} needs an issuer and identity strings")
@@ -89,11 +99,12 @@ def _identity_entry(entry: dict[str, Any], where: str) -> TrustedIdentity:
 
 
 def _table_list(value: Any, where: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise InvalidPolicy(f"policy: {where} must be a list of tables ([[{where}]])")
-    return value
+    return fields.tables(
+        [] if value is None else value,
+        f"policy: {where}",
+        error=InvalidPolicy,
+        expected=f"must be a list of tables ([[{where}]])",
+    )
 
 
 def _group(table: dict[str, Any], name: str, base_dir: Path, require_tlog: bool) -> SignerGroup:
@@ -105,23 +116,28 @@ def _group(table: dict[str, Any], name: str, base_dir: Path, require_tlog: bool)
         _identity_entry(e, f"{name}.identities[{i}]")
         for i, e in enumerate(_table_list(table.get("identities"), f"{name}.identities"))
     )
-    threshold = table.get("threshold", 1)
-    if not isinstance(threshold, int) or isinstance(threshold, bool):
-        raise InvalidPolicy(f"policy: {name}.threshold must be an integer")
+    threshold = fields.integer(
+        table.get("threshold", 1), f"policy: {name}.threshold", error=InvalidPolicy
+    )
     return SignerGroup(name, keys, identities, threshold, require_tlog)
 
 
 def _trusted_root(table: Any, base_dir: Path) -> TrustedRoot | None:
     if table is None:
         return None
-    if not isinstance(table, dict) or set(table) - {"trusted_root", "sha256", "instance"}:
-        raise InvalidPolicy("policy: [sigstore] takes trusted_root + sha256, or instance")
+    table = fields.table(
+        table,
+        "policy: [sigstore]",
+        allowed={"trusted_root", "sha256", "instance"},
+        error=InvalidPolicy,
+        expected="takes trusted_root + sha256, or instance",
+    )
     if "instance" in table:
         if "trusted_root" in table or not isinstance(table["instance"], str):
             raise InvalidPolicy("policy: [sigstore] takes either instance or trusted_root")
         return bundled_trusted_root(table["instance"])
     path, sha = table.get("trusted_root"), table.get("sha256")
-    if not isinstance(path, str) or not isinstance(sha, str) or not _HEX_RE.fullmatch(sha):
+    if not isinstance(path, str) or not isinstance(sha, str) or not HEX_RE.fullmatch(sha):
         raise InvalidPolicy("policy: [sigstore] trusted_root needs a sha256 pin (64 lowercase hex)")
     data = read_pinned(base_dir / path, sha, MAX_TRUSTED_ROOT_BYTES, "trusted root")
     return TrustedRoot(path, sha, data)
@@ -142,20 +158,22 @@ _TOP = {
 }
 
 
-def parse_policy(doc: dict[str, Any], base_dir: Path, what: str, digest: str) -> TrustPolicy:
+def parse_policy(doc: dict[str, Any], base_dir: Path, what: str) -> PolicyParts:
+    """The parts of the trust policy *doc* (parsed TOML); pinned files read below *base_dir*."""
     from nebsign.policy import AllOf, AnyOf
 
     if doc.get("version") != 1:
         raise InvalidPolicy(f"{what}: version = 1 is required")
-    unknown = set(doc) - _TOP
-    if unknown:
-        raise InvalidPolicy(f"{what}: unknown field(s) {sorted(unknown)[:5]}")
-    require_tlog = doc.get("require_tlog", False)
-    if not isinstance(require_tlog, bool):
-        raise InvalidPolicy(f"{what}: require_tlog must be true or false")
-    predicates = doc.get("required_predicates", [])
-    if not isinstance(predicates, list) or not all(isinstance(p, str) for p in predicates):
-        raise InvalidPolicy(f"{what}: required_predicates must be a list of URIs")
+    fields.unknown_keys(doc, _TOP, what, error=InvalidPolicy, noun="field")
+    require_tlog = fields.boolean(
+        doc.get("require_tlog", False), f"{what}: require_tlog", error=InvalidPolicy
+    )
+    predicates = fields.strings(
+        doc.get("required_predicates", []),
+        f"{what}: required_predicates",
+        error=InvalidPolicy,
+        expected="must be a list of URIs",
+    )
     flat = any(k in doc for k in ("keys", "identities", "threshold"))
     composed = [k for k in ("all_of", "any_of") if k in doc]
     if flat + len(composed) != 1:
@@ -180,4 +198,4 @@ def parse_policy(doc: dict[str, Any], base_dir: Path, what: str, digest: str) ->
     root = _trusted_root(doc.get("sigstore"), base_dir)
     if root is None and any(g.identities for g in groups):
         root = bundled_trusted_root("production")
-    return TrustPolicy(rule, groups, tuple(predicates), root, digest)
+    return rule, groups, predicates, root

@@ -10,8 +10,10 @@ Nothing here does I/O; statements come verified from :mod:`.evidence`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from nebsign._internal import fields
 from nebsign.attest import AUDIT_V1, DAST_V1, GATE_V1, SAST_V1, SLSA_PROVENANCE_V1
 from nebsign.errors import InputError
 
@@ -32,15 +34,6 @@ def kind_of(predicate_type: str) -> str:
     return KINDS.get(predicate_type, "other")
 
 
-def _str(pred: dict[str, Any], key: str, where: str) -> str | None:
-    value = pred.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InputError(f"{where}: {key!r} must be a string")
-    return value
-
-
 def _plain(value: Any, where: str, depth: int = 0) -> Any:
     """A JSON value of scalars, lists and objects with string keys (bounded)."""
     if depth > 8:
@@ -58,44 +51,29 @@ def _plain(value: Any, where: str, depth: int = 0) -> Any:
     raise InputError(f"{where}: unexpected value")  # pragma: no cover - JSON has no other
 
 
-def _obj(pred: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
-    value = pred.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: {key!r} must be an object")
-    out = _plain(value, where)
-    assert isinstance(out, dict)
-    return out
-
-
-def _list(pred: dict[str, Any], key: str, where: str) -> list[Any] | None:
-    value = pred.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise InputError(f"{where}: {key!r} must be a list")
-    out = _plain(value, where)
-    assert isinstance(out, list)
-    return out
+def _field(pred: dict[str, Any], key: str, where: str, getter: Callable[..., Any]) -> Any:
+    """``pred[key]`` checked by the kit's *getter* and copied bounded, or None if absent."""
+    return _plain(fields.maybe(getter, pred.get(key), f"{where}: {key!r}"), where)
 
 
 def verdict_of(pred: dict[str, Any], where: str) -> tuple[str | None, str | None]:
     """(verdict, reason) of any predicate; either may be absent."""
-    return _str(pred, "verdict", where), _str(pred, "reason", where)
+    return _field(pred, "verdict", where, fields.string), _field(
+        pred, "reason", where, fields.string
+    )
 
 
 def _common(pred: dict[str, Any], file: str) -> dict[str, Any]:
     verdict, reason = verdict_of(pred, file)
-    tools = _obj(pred, "tools", file) or {}
+    tools = _field(pred, "tools", file, fields.obj) or {}
     return {
         "file": file,
         "verdict": verdict,
         "reason": reason,
-        "policy_digest": _str(pred, "policy_digest", file),
+        "policy_digest": _field(pred, "policy_digest", file, fields.string),
         "tools": {str(k): str(v) for k, v in sorted(tools.items())},
-        "counts": _obj(pred, "counts", file),
-        "findings_digest": _str(pred, "findings_digest", file),
+        "counts": _field(pred, "counts", file, fields.obj),
+        "findings_digest": _field(pred, "findings_digest", file, fields.string),
     }
 
 
@@ -108,17 +86,17 @@ def scan_section(kind: str, pred: dict[str, Any], file: str) -> dict[str, Any]:
         "kind": kind,
         **_common(pred, file),
         "target": _plain(target, file),
-        "coverage": _obj(pred, "coverage", file),
-        "anomalies": _list(pred, "anomalies", file),
+        "coverage": _field(pred, "coverage", file, fields.obj),
+        "anomalies": _field(pred, "anomalies", file, fields.arr),
     }
 
 
 def audit_section(pred: dict[str, Any], file: str) -> dict[str, Any]:
     """A third-party audit: auditor, report, dates, commit, scope with hashes, coverage."""
-    report = _obj(pred, "report", file) or {}
-    dates = _obj(pred, "dates", file) or {}
+    report = _field(pred, "report", file, fields.obj) or {}
+    dates = _field(pred, "dates", file, fields.obj) or {}
     scope = []
-    for i, item in enumerate(_list(pred, "scope", file) or []):
+    for i, item in enumerate(_field(pred, "scope", file, fields.arr) or []):
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
             raise InputError(f"{file}: scope[{i}] needs a path")
         scope.append(
@@ -131,7 +109,7 @@ def audit_section(pred: dict[str, Any], file: str) -> dict[str, Any]:
         )
     return {
         **_common(pred, file),
-        "auditor": _str(pred, "auditor", file),
+        "auditor": _field(pred, "auditor", file, fields.string),
         "report": {
             "title": report.get("title") if isinstance(report.get("title"), str) else None,
             "url": report.get("url") if isinstance(report.get("url"), str) else None,
@@ -142,17 +120,17 @@ def audit_section(pred: dict[str, Any], file: str) -> dict[str, Any]:
                 dates.get("fix_review") if isinstance(dates.get("fix_review"), str) else None
             ),
         },
-        "repository": _str(pred, "repository", file),
-        "commit": _str(pred, "commit", file),
+        "repository": _field(pred, "repository", file, fields.string),
+        "commit": _field(pred, "commit", file, fields.string),
         "scope": sorted(scope, key=lambda s: s["path"]),
-        "coverage": _obj(pred, "coverage", file),
+        "coverage": _field(pred, "coverage", file, fields.obj),
     }
 
 
 def gate_section(pred: dict[str, Any], file: str) -> dict[str, Any]:
     """A rollout gate: which gate, its window and each metric's verdict."""
     metrics = []
-    for i, item in enumerate(_list(pred, "metrics", file) or []):
+    for i, item in enumerate(_field(pred, "metrics", file, fields.arr) or []):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise InputError(f"{file}: metrics[{i}] needs a name")
         interval = item.get("interval")
@@ -169,8 +147,8 @@ def gate_section(pred: dict[str, Any], file: str) -> dict[str, Any]:
         )
     return {
         **_common(pred, file),
-        "gate": _str(pred, "gate", file),
-        "window": _obj(pred, "window", file),
+        "gate": _field(pred, "gate", file, fields.string),
+        "window": _field(pred, "window", file, fields.obj),
         "metrics": metrics,
-        "metrics_digest": _str(pred, "metrics_digest", file),
+        "metrics_digest": _field(pred, "metrics_digest", file, fields.string),
     }
