@@ -91,7 +91,7 @@ class DastPolicy:
         )
         return cls(
             digest=policy_digest(raw),
-            levels=LevelTable.from_table(table, w, "urls"),
+            levels=LevelTable.from_table(table, w, "urls", toml_table="dast"),
             anomalies=parse_level(table.get("anomalies", "WARN"), f"{w}.anomalies"),
             incomplete=parse_level(table.get("incomplete", "WARN"), f"{w}.incomplete"),
             exclude=globs(table.get("exclude", []), f"{w}.exclude"),

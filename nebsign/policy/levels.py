@@ -158,19 +158,23 @@ class LevelTable:
         *,
         defaults: Mapping[Severity, Level] | None = None,
         dated: bool = True,
+        toml_table: str | None = None,
     ) -> LevelTable:
         """Read ``severity``, ``rules`` and the array ``overrides_key`` of *table*.
 
         *defaults* are the table's severity levels before its ``severity`` table
         (every severity FAIL when not given); ``overrides_key`` None: no overrides.
+        *toml_table* is the table's name in the file (``sast``), so that a refusal
+        shows the array as it is written there (``[[sast.paths]]``).
         """
+        written = f"{toml_table}.{overrides_key}" if toml_table else overrides_key
         severity = dict(defaults) if defaults is not None else {s: Level.FAIL for s in Severity}
         severity.update(severity_table(table.get("severity", {}), f"{what}.severity"))
         raw = (
             fields.arr(
                 table.get(overrides_key, []),
                 f"{what}.{overrides_key}",
-                expected=f"an array of tables ([[{overrides_key}]])",
+                expected=f"an array of tables ([[{written}]])",
             )
             if overrides_key is not None
             else []

@@ -134,7 +134,7 @@ class SastPolicy:
             scanners=scanners,
             include=_globs(table.get("include", list(DEFAULT_INCLUDE)), f"{w}.include"),
             exclude=_globs(table.get("exclude", []), f"{w}.exclude"),
-            levels=LevelTable.from_table(table, w, "paths", dated=False),
+            levels=LevelTable.from_table(table, w, "paths", dated=False, toml_table="sast"),
             scanner_errors=_level(table.get("scanner_errors", "FAIL"), f"{w}.scanner_errors"),
             per_file_timeout=timeout,
             semgrep_engine=str(engine),

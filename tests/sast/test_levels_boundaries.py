@@ -73,9 +73,9 @@ def _policy(text: str) -> SastPolicy:
         ("rules = 1\n", f"{W}.rules: must be a table"),
         ("rules = {r1 = 2}\n", f"{W}.rules.r1: level must be IGNORE, INFO, WARN or FAIL, not 2"),
         ("paths = 1\n", f"{W}.paths: an array of tables ([[sast.paths]])"),
-        ("paths = [1]\n", f"{W}.paths[0]: a table of globs, level, severity, rules"),
+        ("paths = [1]\n", f"{W}.paths[0]: a table of globs, level, rules, severity"),
         ("[[sast.paths]]\nglobs = ['a']\nuntil = 2026-01-01\n",
-         f"{W}.paths[0]: a table of globs, level, severity, rules"),
+         f"{W}.paths[0]: unknown key 'until'"),
         ("[[sast.paths]]\nlevel = 'INFO'\n", f"{W}.paths[0].globs: must be a list of glob strings"),
         ("[[sast.paths]]\nglobs = ['']\n", f"{W}.paths[0].globs: must be a list of glob strings"),
         ("[[sast.paths]]\nglobs = [1]\n", f"{W}.paths[0].globs: must be a list of glob strings"),
@@ -91,7 +91,7 @@ def _policy(text: str) -> SastPolicy:
         ("per_file_timeout = '5'\n", f"{W}.per_file_timeout: seconds, in (0, 3600]"),
         ("semgrep_engine = 'pysemgrep'\n", f"{W}.semgrep_engine: 'native' or 'python'"),
         ("baseline = 1\n", f"{W}.baseline: a path relative to the scanned root"),
-        ("suppression_reason_required = 1\n", f"{W}.suppression_reason_required: true or false"),
+        ("suppression_reason_required = 1\n", f"{W}.suppression_reason_required: must be true or false"),
         ("include = ['']\n", f"{W}.include: must be a list of glob strings"),
         ("exclude = 'vendor/'\n", f"{W}.exclude: must be a list of glob strings"),
         ("scanner_errors = 'x'\n", f"{W}.scanner_errors: level must be IGNORE, INFO, WARN or "
@@ -233,8 +233,8 @@ def test_an_override_table_is_read_whole() -> None:
     ("item", "message"),
     [
         ([], "o: a table of globs, level, rules, severity, until"),
-        ({"globs": ["a"], "x": 1}, "o: a table of globs, level, rules, severity, until"),
-        ({"globs": ["a"], "until": "soon"}, "o.until: a TOML date like 2026-12-31"),
+        ({"globs": ["a"], "x": 1}, "o: unknown key 'x'"),
+        ({"globs": ["a"], "until": "soon"}, "o.until: must be a TOML date like 2026-12-31"),
         ({"globs": [""]}, "o.globs: must be a list of glob strings"),
         ({"globs": ["a"], "level": "x"}, "o.level: level must be IGNORE, INFO, WARN or FAIL, "
                                          "not 'x'"),
@@ -260,7 +260,7 @@ def test_each_malformed_override_is_refused_with_its_own_message(
     [
         ({"severity": 1}, "t.severity: must be a table"),
         ({"rules": {"r": "x"}}, "t.rules.r: level must be IGNORE, INFO, WARN or FAIL, not 'x'"),
-        ({"over": 1}, "t.over: an array of tables"),
+        ({"over": 1}, "t.over: an array of tables ([[over]])"),
         ({"over": [{"globs": 1}]}, "t.over[0].globs: must be a list of glob strings"),
     ],
 )
