@@ -169,8 +169,9 @@ def test_recheck_names_the_stored_manifest_when_it_does_not_parse(kit: ReleaseKi
     record = replace(
         load_state(kit.root / "state.json").releases[0], manifest_sha256=sha256_bytes(raw)
     )
-    with pytest.raises(InputError, match="stored manifest"):
+    with pytest.raises(InputError) as info:
         recheck_release(AgentLayout(kit.root), record)
+    assert info.value.message == "stored manifest: not valid JSON (Expecting value at line 1)"
 
 
 def _unpacked_two(kit: ReleaseKit) -> Path:
@@ -189,6 +190,16 @@ def test_unpacked_release_rolls_back_when_intact(kit: ReleaseKit) -> None:
     _unpacked_two(kit)
     out = rollback(kit.root)
     assert out.current.version == "1.0.0" and out.current.tree_sha256 is not None
+
+
+def test_recheck_names_the_unpacked_tree_when_it_does_not_parse(kit: ReleaseKit) -> None:
+    old = _unpacked_two(kit)
+    raw = b"[]"
+    (old / "meta" / "tree.json").write_bytes(raw)
+    record = replace(load_state(kit.root / "state.json").releases[0], tree_sha256=sha256_bytes(raw))
+    with pytest.raises(InputError) as info:
+        recheck_release(AgentLayout(kit.root), record)
+    assert info.value.message.startswith("unpacked tree: "), info.value.message
 
 
 def test_changed_tree_json_refused(kit: ReleaseKit) -> None:
