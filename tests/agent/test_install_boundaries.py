@@ -29,6 +29,7 @@ from nebsign.agent.install import (
 from nebsign.agent.rollback import rollback
 from nebsign.agent.session import open_session
 from nebsign.agent.state import load_state
+from nebsign.errors import NebsignError
 from nebsign.keys import generate_key
 from nebsign.manifest import Manifest
 from nebsign.signing import sign_digest
@@ -328,3 +329,24 @@ def test_prune_drops_the_oldest_by_version_order(kit: ReleaseKit) -> None:
         assert session.log.last is not None and session.log.last.details["versions"] == ["1.10.0"]
     assert not os.path.exists(kit.root / "releases" / "1.10.0")
     assert load_state(kit.root / "state.json").current == "1.12.0"
+
+
+def test_a_refusal_that_cannot_be_logged_says_both(kit: ReleaseKit) -> None:
+    install_release(kit.policy(), str(kit.build("1.1.0")))
+    log = kit.root / "audit.log"
+
+    def break_log(step: str) -> None:
+        if step == "verified-metadata":  # after the log was verified, before the refusal
+            log.rename(kit.root / "audit.log.moved")
+            log.mkdir()
+
+    rel = kit.build("1.0.0")
+    with pytest.raises(NebsignError) as info:
+        install_release(kit.policy(), str(rel), step=break_log)
+    assert not isinstance(info.value, Downgrade)
+    assert info.value.exit_code == 2  # the log's fault decides the kind (here: a directory)
+    assert info.value.message.startswith(
+        f"release {rel}: version 1.0.0 is not newer than 1.1.0, the newest ever installed: "
+        f"downgrade refused; and the refusal could not be logged: cannot append to {log}"
+    ), info.value.message
+    assert isinstance(info.value.__cause__, Downgrade)
