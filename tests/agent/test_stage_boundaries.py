@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import stat
-import tarfile
 from pathlib import Path
 
 import pytest
 from agentkit import ReleaseKit
+from test_rollback_boundaries import _tgz
 
 from nebsign._internal.fetch import FetchLimits
 from nebsign.agent.install import install_release
@@ -23,16 +22,6 @@ from nebsign.agent.stage import (
 from nebsign.digest import TooLarge
 from nebsign.errors import NebsignError
 from nebsign.release_check import ReleaseRequirements
-
-
-def _tgz(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _current(kit: ReleaseKit) -> str | None:

@@ -41,17 +41,6 @@ def _refused(tmp_path: Path, blob: bytes, suffix: str = ".tar.gz", **kw: int) ->
     return info.value.message
 
 
-def _plain_tar(members: list[tarfile.TarInfo], data: dict[str, bytes] | None = None) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
-        for info in members:
-            content = (data or {}).get(info.name)
-            if content is not None:
-                info.size = len(content)
-            tf.addfile(info, io.BytesIO(content) if content is not None else None)
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize(
     ("members", "data", "why"),
     [
@@ -124,7 +113,7 @@ def test_tar_refusal_messages(
     data: dict[str, bytes] | None,
     why: str | None,
 ) -> None:
-    blob = _plain_tar(members, data)
+    blob = _tar(members, data)
     if why is None:  # a same-named file elsewhere is no parent: accepted
         assert _run(tmp_path, blob, ".tar") == UnpackResult(2, 0, 2)
         return
@@ -133,16 +122,16 @@ def test_tar_refusal_messages(
 
 def test_member_name_in_a_refusal_is_cut_at_200_characters(tmp_path: Path) -> None:
     name = "/" + "n" * 300
-    msg = _refused(tmp_path, _plain_tar([_info(name)], {name: b"x"}), ".tar")
+    msg = _refused(tmp_path, _tar([_info(name)], {name: b"x"}), ".tar")
     assert msg == f"archive a.tar: member {name[:200]!r} refused: absolute path"
     target = "../" + "t" * 300
-    msg = _refused(tmp_path / "x", _plain_tar([_info("l", tarfile.SYMTYPE, target)]), ".tar")
+    msg = _refused(tmp_path / "x", _tar([_info("l", tarfile.SYMTYPE, target)]), ".tar")
     assert msg.endswith(f"symlink to {target[:200]!r} leaves the target")
 
 
 def test_display_name_names_the_archive(tmp_path: Path) -> None:
     archive = tmp_path / "a.tar"
-    archive.write_bytes(_plain_tar([_info("../x")], {"../x": b"x"}))
+    archive.write_bytes(_tar([_info("../x")], {"../x": b"x"}))
     with pytest.raises(UnsafeArchive) as info:
         safe_extract(archive, tmp_path / "o", max_bytes=10, max_files=10, display_name="payload/d")
     assert info.value.message.startswith("archive payload/d: member '../x' refused")
@@ -159,7 +148,7 @@ def test_names_are_normalized_and_parents_created(tmp_path: Path) -> None:
         _info("top/h2", tarfile.LNKTYPE, "top/h"),
         _info("top/l", tarfile.SYMTYPE, "a/b/c.txt"),
     ]
-    out = _run(tmp_path, _plain_tar(members, {"./top/a/b/c.txt": b"abc", "./x./y": b"y"}), ".tar")
+    out = _run(tmp_path, _tar(members, {"./top/a/b/c.txt": b"abc", "./x./y": b"y"}), ".tar")
     assert out == UnpackResult(files=4, links=1, bytes=4)
     dest = tmp_path / "out"
     assert sorted(os.listdir(dest)) == ["top", "x."]
@@ -172,14 +161,14 @@ def test_names_are_normalized_and_parents_created(tmp_path: Path) -> None:
 
 
 def test_an_implicit_parent_counts_as_a_directory_member(tmp_path: Path) -> None:
-    blob = _plain_tar([_info("a/b"), _info("a/", tarfile.DIRTYPE)], {"a/b": b"1"})
+    blob = _tar([_info("a/b"), _info("a/", tarfile.DIRTYPE)], {"a/b": b"1"})
     msg = _refused(tmp_path, blob, ".tar")  # tarfile gives a directory's name without "/"
     assert msg == "archive a.tar: member 'a' refused: duplicate member name"
 
 
 def test_modes_are_0644_or_0755(tmp_path: Path) -> None:
     members = [_info(f"m{oct(m)}", mode=m) for m in (0o644, 0o100, 0o010, 0o001, 0o6777, 0o600)]
-    blob = _plain_tar(members, {i.name: b"x" for i in members})
+    blob = _tar(members, {i.name: b"x" for i in members})
     _run(tmp_path, blob, ".tar")
     got = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").iterdir()}
     assert got == {
@@ -196,7 +185,7 @@ def test_modes_are_0644_or_0755(tmp_path: Path) -> None:
 def test_member_count_limit_is_inclusive(tmp_path: Path, limit: int) -> None:
     members = [_info("d", tarfile.DIRTYPE), _info("d/a"), _info("d/l", tarfile.SYMTYPE, "a")]
     members.append(_info("d/h", tarfile.LNKTYPE, "d/a"))
-    blob = _plain_tar(members, {"d/a": b"12"})
+    blob = _tar(members, {"d/a": b"12"})
     if limit == 4:
         assert _run(tmp_path, blob, ".tar", max_files=4) == UnpackResult(2, 1, 2)
     else:
@@ -205,14 +194,14 @@ def test_member_count_limit_is_inclusive(tmp_path: Path, limit: int) -> None:
 
 
 def test_byte_limit_is_inclusive_and_counted_across_members(tmp_path: Path) -> None:
-    blob = _plain_tar([_info("a"), _info("b")], {"a": b"x" * 60, "b": b"y" * 40})
+    blob = _tar([_info("a"), _info("b")], {"a": b"x" * 60, "b": b"y" * 40})
     assert _run(tmp_path / "ok", blob, ".tar", max_bytes=100) == UnpackResult(2, 0, 100)
     msg = _refused(tmp_path / "over", blob, ".tar", max_bytes=99)
     assert msg == "archive a.tar: member 'b' refused: content exceeds the limit of 99 bytes"
 
 
 def test_declared_size_over_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
-    blob = _plain_tar([_info("big")], {"big": b"z" * 50})
+    blob = _tar([_info("big")], {"big": b"z" * 50})
     assert _run(tmp_path / "ok", blob, ".tar", max_bytes=50).bytes == 50
     msg = _refused(tmp_path / "over", blob, ".tar", max_bytes=49)
     assert msg == "archive a.tar: member 'big' refused: declares 50 bytes, over the limit"
@@ -227,7 +216,7 @@ def test_large_member_is_written_whole(tmp_path: Path) -> None:
 
 def test_destination_must_not_exist(tmp_path: Path) -> None:
     archive = tmp_path / "a.tar"
-    archive.write_bytes(_plain_tar([_info("a")], {"a": b"1"}))
+    archive.write_bytes(_tar([_info("a")], {"a": b"1"}))
     (tmp_path / "out").mkdir()
     with pytest.raises(InputError) as info:
         safe_extract(archive, tmp_path / "out", max_bytes=10, max_files=10)
