@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from nebsign.agent.install import (
 from nebsign.agent.rollback import rollback
 from nebsign.agent.session import open_session
 from nebsign.agent.state import load_state
-from nebsign.errors import NebsignError
+from nebsign.errors import InputError, NebsignError
 from nebsign.keys import generate_key
 from nebsign.manifest import Manifest
 from nebsign.signing import sign_digest
@@ -350,3 +352,78 @@ def test_a_refusal_that_cannot_be_logged_says_both(kit: ReleaseKit) -> None:
         f"downgrade refused; and the refusal could not be logged: cannot append to {log}"
     ), info.value.message
     assert isinstance(info.value.__cause__, Downgrade)
+
+
+def test_a_malformed_url_is_refused_before_anything_is_created(kit: ReleaseKit) -> None:
+    url = "http://127.0.0.1:0/release"
+    with pytest.raises(InputError) as info:
+        install_release(kit.policy(), url)
+    assert info.value.message == f"invalid URL {url!r}: port 0"
+    assert not kit.root.exists()
+
+
+def test_the_release_is_staged_privately_under_staging(kit: ReleaseKit) -> None:
+    seen: list[list[str]] = []
+
+    def look(step: str) -> None:
+        if step == "checked-version":
+            seen.append(sorted(os.listdir(kit.root / "staging")))
+
+    install_release(kit.policy(), str(kit.build("1.0.0")), step=look)
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith("install-")
+    assert os.listdir(kit.root / "staging") == []
+
+
+def _plant(path: Path, as_dir: bool) -> Callable[[str], None]:
+    """Create *path* after recovery ran, just before the move (a leftover it did not own)."""
+
+    def step(name: str) -> None:
+        if name == "marked-complete":
+            if as_dir:
+                path.mkdir()
+                (path / "junk").write_bytes(b"old")
+            else:
+                path.write_bytes(b"in the way")
+
+    return step
+
+
+def test_a_leftover_release_directory_is_replaced(kit: ReleaseKit) -> None:
+    install_release(kit.policy(), str(kit.build("1.0.0")))
+    target = kit.root / "releases" / "1.1.0"
+    install_release(kit.policy(), str(kit.build("1.1.0")), step=_plant(target, True))
+    assert sorted(os.listdir(target)) == ["meta", "payload"]
+    assert kit.current_payload() == b"app 1.1.0\n"
+
+
+def test_a_file_where_the_release_directory_goes_is_an_io_refusal(kit: ReleaseKit) -> None:
+    install_release(kit.policy(), str(kit.build("1.0.0")))
+    target = kit.root / "releases" / "1.1.0"
+    with pytest.raises(InputError) as info:
+        install_release(kit.policy(), str(kit.build("1.1.0")), step=_plant(target, False))
+    assert info.value.message == f"cannot install {target}: Not a directory"
+    assert kit.current_payload() == b"app 1.0.0\n"
+
+
+def test_a_health_check_that_removed_the_release_still_fails_cleanly(
+    kit: ReleaseKit, tmp_path: Path
+) -> None:
+    hook = _hook(tmp_path, "rm.sh", 'rm -rf "$NEBSIGN_RELEASE_DIR"\nexit 1')
+    kit.extra_policy = f'[hooks]\nhealth_check = ["{hook}"]\n'
+    kit.write_policy()
+    with pytest.raises(HealthCheckFailed):
+        install_release(kit.policy(), str(kit.build("1.0.0")))
+    assert kit.log_events()[-1]["event"] == "health-check-failed"
+
+
+def test_pruning_a_release_directory_that_is_already_gone(kit: ReleaseKit) -> None:
+    kit.keep = 2
+    kit.write_policy()
+    policy = kit.policy()
+    install_release(policy, str(kit.build("1.0.0")))
+    install_release(policy, str(kit.build("1.1.0")))
+    shutil.rmtree(kit.root / "releases" / "1.0.0")
+    install_release(policy, str(kit.build("1.2.0")))
+    last = kit.log_events()[-1]
+    assert last["event"] == "pruned" and last["versions"] == ["1.0.0"]
+    assert sorted(os.listdir(kit.root / "releases")) == ["1.1.0", "1.2.0"]
