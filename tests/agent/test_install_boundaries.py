@@ -427,3 +427,30 @@ def test_pruning_a_release_directory_that_is_already_gone(kit: ReleaseKit) -> No
     last = kit.log_events()[-1]
     assert last["event"] == "pruned" and last["versions"] == ["1.0.0"]
     assert sorted(os.listdir(kit.root / "releases")) == ["1.1.0", "1.2.0"]
+
+
+def test_a_refusal_leaves_nothing_in_staging(kit: ReleaseKit) -> None:
+    install_release(kit.policy(), str(kit.build("1.1.0")))
+    with pytest.raises(Downgrade):
+        install_release(kit.policy(), str(kit.build("1.0.0")))
+    assert os.listdir(kit.root / "staging") == []
+
+
+def test_a_failure_after_the_switch_says_the_release_is_live(kit: ReleaseKit) -> None:
+    install_release(kit.policy(), str(kit.build("1.0.0")))
+    log = kit.root / "audit.log"
+
+    def break_log(step: str) -> None:
+        if step == "link-switched":  # current points to the new release; the log line is next
+            log.rename(kit.root / "audit.log.moved")
+            log.mkdir()
+
+    with pytest.raises(NebsignError) as info:
+        install_release(kit.policy(), str(kit.build("1.1.0")), step=break_log)
+    assert info.value.exit_code == 2
+    assert info.value.message.startswith(
+        "release 1.1.0 is installed and live (current -> releases/1.1.0), but "
+    ), info.value.message
+    assert f"cannot append to {log}" in info.value.message
+    assert info.value.hint == "the next agent command records it in the audit log and state.json"
+    assert kit.current_payload() == b"app 1.1.0\n"
