@@ -7,10 +7,13 @@ limit at exactly the limit and one past it, and what an accepted archive left.
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import stat
 import tarfile
+import tracemalloc
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -316,3 +319,90 @@ def test_zip_with_an_unknown_compression_method_is_bad_input(tmp_path: Path) -> 
     with pytest.raises(InputError) as info:
         _run(tmp_path, bytes(blob), ".zip")
     assert info.value.message.startswith("archive a.zip: corrupt zip archive: ")
+
+
+def test_symlink_refusal_keeps_the_link_check_as_its_cause(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeArchive) as info:
+        _run(tmp_path, _tar([_info("l", tarfile.SYMTYPE, "../x")]), ".tar")
+    cause = info.value.__cause__
+    assert isinstance(cause, InputError) and cause.message.startswith("archive symlink")
+
+
+def test_hard_link_target_in_a_refusal_is_cut_at_200_characters(tmp_path: Path) -> None:
+    target = "t" * 300
+    msg = _refused(tmp_path, _tar([_info("h", tarfile.LNKTYPE, target)]), ".tar")
+    assert msg == (
+        f"archive a.tar: member 'h' refused: hard link to {target[:200]!r}, "
+        "not an earlier regular member"
+    )
+
+
+def test_a_hard_link_the_filesystem_cannot_make_is_an_io_error(tmp_path: Path) -> None:
+    name = "x" * 300  # one component longer than a directory entry may be
+    blob = _tar([_info("a"), _info(name, tarfile.LNKTYPE, "a")], {"a": b"1"})
+    with pytest.raises(InputError) as info:
+        _run(tmp_path, blob, ".tar")
+    assert info.value.message == f"cannot create {tmp_path / 'out' / name}: File name too long"
+
+
+def test_zip_member_with_only_the_others_execute_bit_is_executable(tmp_path: Path) -> None:
+    blob = _zip([(f"m{m:o}", b"x", stat.S_IFREG | m) for m in (0o601, 0o610, 0o700, 0o640)])
+    _run(tmp_path, blob, ".zip")
+    got = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").iterdir()}
+    assert got == {"m601": 0o755, "m610": 0o755, "m700": 0o755, "m640": 0o644}
+
+
+def _peak(fn: Callable[[], object]) -> int:
+    """Peak of Python allocations (decompressed bytes are Python objects) while *fn* runs."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_zip_symlink_target_is_read_only_up_to_its_bound(tmp_path: Path) -> None:
+    # 64 MiB of link target deflate to ~64 KiB: refused after reading 4,097 bytes
+    blob = _zip([("l", b"a" * (64 * 1024 * 1024), stat.S_IFLNK | 0o777)])
+    assert len(blob) < 200_000
+    peak = _peak(lambda: _refused(tmp_path, blob, ".zip"))
+    assert peak < 16 * 1024 * 1024, peak
+
+
+def _xz(raw: bytes) -> bytes:
+    return lzma.compress(raw, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32)
+
+
+def _tar_bytes(files: dict[str, bytes], *, end: bool = True) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        size = buf.tell()
+    raw = buf.getvalue()
+    return raw if end else raw[:size]
+
+
+def test_xz_member_is_decoded_in_bounded_pieces(tmp_path: Path) -> None:
+    # 48 MiB of zeros in a few KiB of xz: extracted whole, never held in memory at once
+    size = 48 * 1024 * 1024
+    blob = _xz(_tar_bytes({"zeros": b"\0" * size}))
+    assert len(blob) < 100_000
+    peak = _peak(lambda: _run(tmp_path, blob, ".tar.xz"))
+    assert (tmp_path / "out" / "zeros").stat().st_size == size
+    assert peak < 30 * 1024 * 1024, peak  # measured ~15 MB; the whole member would be 48 MiB
+
+
+def test_xz_tar_without_its_end_blocks_still_ends(tmp_path: Path) -> None:
+    blob = _xz(_tar_bytes({"a": b"abc", "b": b"def"}, end=False))
+    assert _run(tmp_path, blob, ".tar.xz") == UnpackResult(2, 0, 6)
+
+
+def test_truncated_xz_stream_is_bad_input(tmp_path: Path) -> None:
+    blob = _xz(_tar_bytes({"r": os.urandom(300_000)}))
+    with pytest.raises(InputError) as info:
+        _run(tmp_path, blob[: len(blob) // 2], ".tar.xz")
+    assert info.value.message == "archive a.tar.xz: corrupt tar archive: xz stream ends early"
