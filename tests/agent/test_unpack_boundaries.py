@@ -18,8 +18,17 @@ from pathlib import Path
 
 import pytest
 from test_unpack import _info, _tar, _zip
+from test_unpack_headers import _header, _member
 
-from nebsign._internal.unpack import UnpackResult, UnsafeArchive, is_archive, safe_extract
+from nebsign._internal.unpack import (
+    MAX_EXT_CHAIN,
+    MAX_EXT_HEADER,
+    HeaderRefused,
+    UnpackResult,
+    UnsafeArchive,
+    is_archive,
+    safe_extract,
+)
 from nebsign.errors import InputError
 
 HINT = "the archive is unsafe to unpack; nothing was installed"
@@ -406,3 +415,97 @@ def test_truncated_xz_stream_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         _run(tmp_path, blob[: len(blob) // 2], ".tar.xz")
     assert info.value.message == "archive a.tar.xz: corrupt tar archive: xz stream ends early"
+
+
+# --- names the filesystem refuses, directory modes, counters ---
+
+
+@pytest.mark.parametrize(
+    ("members", "data", "made"),
+    [
+        ([_info("y" * 300)], {"y" * 300: b"1"}, "y" * 300),
+        ([_info("d" * 300 + "/f")], {"d" * 300 + "/f": b"1"}, "d" * 300),
+        ([_info("z" * 300, tarfile.SYMTYPE, "t")], None, "z" * 300),
+    ],
+    ids=["file", "parent-directory", "symlink"],
+)
+def test_a_name_the_filesystem_refuses_is_an_io_error(
+    tmp_path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes] | None, made: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        _run(tmp_path, _tar(members, data), ".tar")
+    assert info.value.message == f"cannot create {tmp_path / 'out' / made}: File name too long"
+
+
+def test_directories_are_0755_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        _run(tmp_path, _tar([_info("d", tarfile.DIRTYPE), _info("p/q/f")], {"p/q/f": b"1"}))
+    finally:
+        os.umask(old)
+    for d in ("d", "p", "p/q"):
+        assert stat.S_IMODE(os.lstat(tmp_path / "out" / d).st_mode) == 0o755, d
+
+
+def test_links_are_counted(tmp_path: Path) -> None:
+    members = [_info(f"l{i}", tarfile.SYMTYPE, "f") for i in range(3)] + [_info("f")]
+    assert _run(tmp_path, _tar(members, {"f": b"12"})) == UnpackResult(1, 3, 2)
+
+
+def test_a_regular_member_named_dot_slash_is_skipped(tmp_path: Path) -> None:
+    members = [_info("./"), _info("a")]
+    assert _run(tmp_path, _tar(members, {"a": b"1"}), ".tar") == UnpackResult(1, 0, 1)
+
+
+# --- extended tar headers at their bounds ---
+
+
+def _pax(kind: bytes, total: int) -> bytes:
+    """One extended header holding a single ``comment`` record of *total* bytes."""
+    digits = len(str(total))
+    value = "c" * (total - digits - len(" comment=\n"))
+    record = f"{total} comment={value}\n".encode()
+    assert len(record) == total
+    pad = -len(record) % tarfile.BLOCKSIZE
+    return _header("pax", kind, total) + record + b"\0" * pad
+
+
+def _extract_raw(tmp_path: Path, data: bytes) -> UnpackResult:
+    return _run(tmp_path, data + _member("a.txt", b"abc") + b"\0" * 1024, ".tar")
+
+
+def test_an_extended_header_of_exactly_the_bound_is_read(tmp_path: Path) -> None:
+    assert _extract_raw(tmp_path, _pax(tarfile.XHDTYPE, MAX_EXT_HEADER)).files == 1
+
+
+def test_an_extended_header_one_byte_over_the_bound_is_refused(tmp_path: Path) -> None:
+    data = _header("pax", tarfile.XHDTYPE, MAX_EXT_HEADER + 1)
+    with pytest.raises(HeaderRefused) as info:
+        _run(tmp_path, data + b"\0" * 4096, ".tar")
+    assert info.value.message == (
+        f"an extended tar header declares {MAX_EXT_HEADER + 1} bytes, over the bound of "
+        f"{MAX_EXT_HEADER} (refused before reading it)"
+    )
+    assert info.value.hint == HINT
+
+
+@pytest.mark.parametrize("count", [MAX_EXT_CHAIN, MAX_EXT_CHAIN + 1])
+def test_extended_headers_in_a_row_up_to_the_chain_bound(tmp_path: Path, count: int) -> None:
+    data = b"".join(_pax(tarfile.XHDTYPE, 100) for _ in range(count))
+    if count == MAX_EXT_CHAIN:
+        assert _extract_raw(tmp_path, data).files == 1
+        return
+    with pytest.raises(HeaderRefused) as info:
+        _extract_raw(tmp_path, data)
+    assert info.value.message == f"more than {MAX_EXT_CHAIN} extended tar headers in a row"
+
+
+def test_global_headers_are_bounded_together_and_member_headers_are_not(
+    tmp_path: Path,
+) -> None:
+    part = MAX_EXT_HEADER // 2 + 4096
+    members = _pax(tarfile.XHDTYPE, part) + _member("m.txt", b"m")
+    assert _extract_raw(tmp_path / "ok", members + _pax(tarfile.XHDTYPE, part)).files == 2
+    with pytest.raises(HeaderRefused) as info:
+        _extract_raw(tmp_path / "over", _pax(tarfile.XGLTYPE, part) * 2)
+    assert info.value.message == f"global tar headers exceed {MAX_EXT_HEADER} bytes"
