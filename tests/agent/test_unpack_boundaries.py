@@ -509,3 +509,9 @@ def test_global_headers_are_bounded_together_and_member_headers_are_not(
     with pytest.raises(HeaderRefused) as info:
         _extract_raw(tmp_path / "over", _pax(tarfile.XGLTYPE, part) * 2)
     assert info.value.message == f"global tar headers exceed {MAX_EXT_HEADER} bytes"
+
+
+def test_only_the_trailing_slash_of_a_zip_directory_is_dropped(tmp_path: Path) -> None:
+    blob = _zip([("AX/", b"", stat.S_IFDIR | 0o755), ("AX/f", b"1", stat.S_IFREG | 0o644)])
+    assert _run(tmp_path, blob, ".zip") == UnpackResult(1, 0, 1)
+    assert sorted(os.listdir(tmp_path / "out")) == ["AX"]
