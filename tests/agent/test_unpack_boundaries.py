@@ -6,6 +6,7 @@ limit at exactly the limit and one past it, and what an accepted archive left.
 
 from __future__ import annotations
 
+import gzip
 import io
 import lzma
 import os
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import pytest
 from test_unpack import _info, _tar, _zip
-from test_unpack_headers import _header, _member
+from test_unpack_headers import _header, _member, _xz_tar
 
 from nebsign._internal.unpack import (
     MAX_EXT_CHAIN,
     MAX_EXT_HEADER,
+    XZ_MEMLIMIT,
     HeaderRefused,
     UnpackResult,
     UnsafeArchive,
@@ -443,7 +445,7 @@ def test_directories_are_0755_whatever_the_umask(tmp_path: Path) -> None:
         _run(tmp_path, _tar([_info("d", tarfile.DIRTYPE), _info("p/q/f")], {"p/q/f": b"1"}))
     finally:
         os.umask(old)
-    for d in ("d", "p", "p/q"):
+    for d in ("", "d", "p", "p/q"):
         assert stat.S_IMODE(os.lstat(tmp_path / "out" / d).st_mode) == 0o755, d
 
 
@@ -515,3 +517,51 @@ def test_only_the_trailing_slash_of_a_zip_directory_is_dropped(tmp_path: Path) -
     blob = _zip([("AX/", b"", stat.S_IFDIR | 0o755), ("AX/f", b"1", stat.S_IFREG | 0o644)])
     assert _run(tmp_path, blob, ".zip") == UnpackResult(1, 0, 1)
     assert sorted(os.listdir(tmp_path / "out")) == ["AX"]
+
+
+# --- unreadable and corrupt streams: bad input, whole messages ---
+
+
+def test_xz_needing_too_much_memory_is_refused_as_unsafe(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, _xz_tar(dict_prop=38), ".tar.xz")
+    assert msg == (
+        f"archive a.tar.xz: member '?' refused: its xz stream needs more than {XZ_MEMLIMIT} bytes"
+    )
+
+
+def test_xz_that_is_not_a_tar_stream_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        _run(tmp_path, b"\xfd7zXZ\x00" + b"garbage" * 100, ".tar.xz")
+    assert info.value.message == "archive a.tar.xz: not a readable tar archive: Corrupt input data"
+
+
+def test_xz_corrupt_after_its_first_members_is_bad_input(tmp_path: Path) -> None:
+    data = bytearray(_xz(_tar_bytes({"r": os.urandom(200_000)})))
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(InputError) as info:
+        _run(tmp_path, bytes(data), ".tar.xz")
+    assert info.value.message == "archive a.tar.xz: corrupt xz stream: Corrupt input data"
+
+
+def test_gzip_garbage_after_the_members_is_a_corrupt_archive(tmp_path: Path) -> None:
+    # gzip's BadGzipFile is an OSError without errno: bad input, not an I/O fault
+    blob = gzip.compress(_tar_bytes({"r": b"abc"}, end=False)) + b"XXgarbage"
+    with pytest.raises(InputError) as info:
+        _run(tmp_path, blob, ".tar.gz")
+    assert info.value.message == (
+        "archive a.tar.gz: corrupt tar archive: Not a gzipped file (b'XX')"
+    )
+
+
+def test_xz_tar_headers_are_bounded_too(tmp_path: Path) -> None:
+    data = _header("pax", tarfile.XHDTYPE, MAX_EXT_HEADER + 1) + b"\0" * 8192
+    with pytest.raises(HeaderRefused):
+        _run(tmp_path, _xz(data), ".tar.xz")
+
+
+def test_a_large_plain_tar_is_read_in_pieces(tmp_path: Path) -> None:
+    size = 40 * 1024 * 1024
+    blob = _tar_bytes({"big": b"\0" * size})
+    peak = _peak(lambda: _run(tmp_path, blob, ".tar"))
+    assert (tmp_path / "out" / "big").stat().st_size == size
+    assert peak < 24 * 1024 * 1024, peak
