@@ -208,3 +208,49 @@ def test_unpack_without_archives_records_no_tree(kit: ReleaseKit) -> None:
     assert out.record.tree_sha256 is None
     assert not (kit.root / "releases" / "1.0.0" / "unpacked").exists()
     assert not (kit.root / "releases" / "1.0.0" / "meta" / "tree.json").exists()
+
+
+def test_a_linked_directory_in_the_source_payload_is_not_followed(
+    kit: ReleaseKit, tmp_path: Path
+) -> None:
+    rel = kit.build("1.0.0", {"lib/x": b"x1", "a": b"a"})
+    elsewhere = tmp_path / "elsewhere"
+    (rel / "payload" / "lib").rename(elsewhere)
+    (rel / "payload" / "lib").symlink_to(elsewhere)  # same bytes, reached through a link
+    exc = _refused(kit, rel)
+    assert exc.exit_code == 2
+    assert exc.message == f"{rel}/payload/lib/x: a symbolic link or not a directory on the way"
+
+
+def test_size_mismatch_names_the_sizes_even_below_a_path_with_colons(
+    kit: ReleaseKit, tmp_path: Path
+) -> None:
+    rel = kit.build("1.0.0", {"f": b"12345678"}, dest=tmp_path / "rel: one")
+    (rel / "payload" / "f").write_bytes(b"123")
+    exc = _refused(kit, rel)
+    assert exc.message == (
+        f"release {rel}: payload/f: size differs from the signed manifest "
+        "(got 3 bytes, expected 8): tampered or truncated artifact refused"
+    )
+
+
+def test_links_in_an_archive_use_up_the_shared_file_budget(kit: ReleaseKit) -> None:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("f")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"1"))
+        for name in ("l1", "l2"):
+            link = tarfile.TarInfo(name)
+            link.type = tarfile.SYMTYPE
+            link.linkname = "f"
+            tar.addfile(link)
+    files = {"a.tgz": buf.getvalue(), "b.tgz": _tgz({"g": b"2"})}
+    _unpacking(kit, 1000, 4)  # 1 file + 2 links, then 1 file: exactly the budget
+    install_release(kit.policy(), str(kit.build("1.0.0", files)))
+    _unpacking(kit, 1000, 3)
+    exc = _refused(kit, kit.build("1.1.0", files))
+    assert exc.message == "archive payload/b.tgz: member 'g' refused: more than 0 members"
