@@ -254,3 +254,41 @@ def test_links_in_an_archive_use_up_the_shared_file_budget(kit: ReleaseKit) -> N
     _unpacking(kit, 1000, 3)
     exc = _refused(kit, kit.build("1.1.0", files))
     assert exc.message == "archive payload/b.tgz: member 'g' refused: more than 0 members"
+
+
+def test_the_pinned_tls_ca_goes_to_every_fetch(kit: ReleaseKit) -> None:
+    pem = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    (kit.conf / "ca.pem").write_bytes(pem)
+    os.chmod(kit.conf / "ca.pem", 0o644)
+    kit.extra_policy = '[tls]\nca_file = "ca.pem"\n'
+    kit.write_policy()
+    assert fetch_limits(kit.policy()).ca_pem == pem
+
+
+def test_deep_payload_directories_are_created(kit: ReleaseKit) -> None:
+    install_release(kit.policy(), str(kit.build("1.0.0", {"a/b/c/f": b"deep"})))
+    assert (kit.root / "current" / "payload" / "a" / "b" / "c" / "f").read_bytes() == b"deep"
+
+
+def test_a_linked_attestations_directory_is_not_followed(kit: ReleaseKit, tmp_path: Path) -> None:
+    rel = kit.build("1.0.0")
+    elsewhere = tmp_path / "atts"
+    (rel / "attestations").rename(elsewhere)
+    (rel / "attestations").symlink_to(elsewhere)
+    assert _refused(kit, rel).message == f"{rel}/attestations: not a directory"
+
+
+def test_release_check_refusals_name_the_release_and_its_manifest(kit: ReleaseKit) -> None:
+    from nebsign.signing import sign_digest
+
+    rel = kit.build("1.0.0")
+    (rel / "release.json.sigstore.json").unlink()
+    assert _refused(kit, rel).message == (
+        f"release {rel}: release.json is not signed (no signature bundle found)"
+    )
+    raw = b"signed, but no manifest"
+    (rel / "release.json").write_bytes(raw)
+    (rel / "release.json.sigstore.json").write_bytes(
+        sign_digest(hashlib.sha256(raw).hexdigest(), kit.key).to_json()
+    )
+    assert _refused(kit, rel).message.startswith(f"{rel}/release.json: ")
