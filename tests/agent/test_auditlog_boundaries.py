@@ -146,6 +146,15 @@ def test_repair_completes_a_last_line_that_lost_only_its_newline(tmp_path: Path)
     log = AuditLog.open(path, None)
     assert path.read_bytes() == good
     assert log.head is not None and log.head.seq == 1
+    # three lines: only the last one's newline is lost
+    three = tmp_path / "three.log"
+    log3 = AuditLog.open(three, None)
+    for v in ("1", "2", "3"):
+        log3.append("installed", {"version": v}, time=T)
+    whole = three.read_bytes()
+    three.write_bytes(whole[:-1])
+    assert AuditLog.open(three, None).head == log3.head
+    assert three.read_bytes() == whole
     # the only line, without its newline
     one = tmp_path / "one.log"
     first = good.split(b"\n")[0]
@@ -172,12 +181,21 @@ def test_repair_of_a_torn_only_line_empties_the_log(tmp_path: Path, torn: bytes)
 
 
 def test_repair_completes_a_long_intact_last_line(tmp_path: Path) -> None:
-    # an intact last line longer than the 4 KiB search block, newline lost
+    # an intact last line of exactly the line limit (longer than the 4 KiB search
+    # block), newline lost: the search window reaches the newline before it
     path = tmp_path / "audit.log"
     log = AuditLog.open(path, None)
     log.append("installed", {"version": "1.0.0"}, time=T)
-    log.append("x", _details_for(MAX_LINE_BYTES - 10), time=T)
+    log.append("x", _details_for(MAX_LINE_BYTES), time=T)
+    assert path.stat().st_size == len(path.read_bytes().split(b"\n")[0]) + 1 + MAX_LINE_BYTES + 1
     good = path.read_bytes()
     path.write_bytes(good[:-1])
     assert AuditLog.open(path, None).head == log.head
     assert path.read_bytes() == good
+
+
+def test_an_appender_made_without_a_hasher_starts_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, None)
+    head = log.append("installed", {}, time=T)
+    assert head.prefix == _sha(path.read_bytes())
