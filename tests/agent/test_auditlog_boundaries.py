@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from nebsign._internal.canonical import canonical_json
-from nebsign.agent.auditlog import GENESIS, MAX_LINE_BYTES, AuditLog, LogEntry, verify_log
+from nebsign.agent.auditlog import (
+    GENESIS,
+    MAX_LINE_BYTES,
+    AuditLog,
+    LogEntry,
+    LogTampered,
+    verify_log,
+)
 from nebsign.errors import InputError
 
 T = "2026-01-01T00:00:00Z"
@@ -199,3 +206,22 @@ def test_an_appender_made_without_a_hasher_starts_its_own(tmp_path: Path) -> Non
     log = AuditLog(path, None)
     head = log.append("installed", {}, time=T)
     assert head.prefix == _sha(path.read_bytes())
+
+
+def test_repair_keeps_a_newline_at_the_very_start(tmp_path: Path) -> None:
+    # the backward search reaches byte 0: an empty first line is kept (and is tampering)
+    path = tmp_path / "audit.log"
+    path.write_bytes(b"\n" + b"x" * 4096)
+    with pytest.raises(LogTampered) as info:
+        AuditLog.open(path, None)
+    assert "line 1: not valid JSON" in info.value.message
+    assert path.read_bytes() == b"\n"
+
+
+def test_an_append_that_cannot_write_names_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog.open(path, None)
+    path.mkdir()
+    with pytest.raises(InputError) as info:
+        log.append("installed", {}, time=T)
+    assert info.value.message == f"cannot append to {path}: Is a directory"
