@@ -225,3 +225,11 @@ def test_an_append_that_cannot_write_names_the_log(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         log.append("installed", {}, time=T)
     assert info.value.message == f"cannot append to {path}: Is a directory"
+
+
+def test_a_log_that_cannot_be_opened_for_repair_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    path.mkdir()
+    with pytest.raises(InputError) as info:
+        AuditLog.open(path, None)
+    assert info.value.message == f"cannot repair {path}: Is a directory"
