@@ -5,6 +5,8 @@ Real keys and real signatures; each refusal asserted with its whole message.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from nebsign.attest import IN_TOTO_PAYLOAD_TYPE, InvalidStatement, Statement, Subject
@@ -93,3 +95,18 @@ def test_a_signature_by_another_key_is_not_accepted() -> None:
     with pytest.raises(VerdictError) as info:
         verify_attestation(bundle, _policy())
     assert info.value.exit_code == 1
+
+
+def test_a_key_for_artifacts_only_may_not_sign_attestations() -> None:
+    artifacts_only = Purposes(attestations=False)
+    with pytest.raises(UntrustedKey) as info:
+        verify_attestation(sign_statement(_statement(), KEY), _policy(artifacts_only))
+    assert info.value.message == (
+        f"wrong purpose: key {KID} is trusted for {artifacts_only} only, not attestations"
+    )
+    unhinted = dataclasses.replace(sign_statement(_statement(), KEY), public_key_hint=None)
+    with pytest.raises(UntrustedKey) as info:
+        verify_attestation(unhinted, _policy(artifacts_only))
+    assert info.value.message == (
+        "bundle is signed with a public key but the policy trusts no key for attestations"
+    )
