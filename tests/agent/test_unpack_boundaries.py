@@ -565,3 +565,14 @@ def test_a_large_plain_tar_is_read_in_pieces(tmp_path: Path) -> None:
     peak = _peak(lambda: _run(tmp_path, blob, ".tar"))
     assert (tmp_path / "out" / "big").stat().st_size == size
     assert peak < 24 * 1024 * 1024, peak
+
+
+def test_one_global_header_of_exactly_the_bound_is_read(tmp_path: Path) -> None:
+    assert _extract_raw(tmp_path, _pax(tarfile.XGLTYPE, MAX_EXT_HEADER)).files == 1
+
+
+def test_the_chain_count_starts_again_at_each_member(tmp_path: Path) -> None:
+    members = b"".join(
+        _pax(tarfile.XHDTYPE, 100) + _member(f"m{i}", b"x") for i in range(MAX_EXT_CHAIN + 2)
+    )
+    assert _extract_raw(tmp_path, members).files == MAX_EXT_CHAIN + 3
