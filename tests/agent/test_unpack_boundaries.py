@@ -576,3 +576,11 @@ def test_the_chain_count_starts_again_at_each_member(tmp_path: Path) -> None:
         _pax(tarfile.XHDTYPE, 100) + _member(f"m{i}", b"x") for i in range(MAX_EXT_CHAIN + 2)
     )
     assert _extract_raw(tmp_path, members).files == MAX_EXT_CHAIN + 3
+
+
+def test_xz_decoding_resumes_mid_stream_without_new_input(tmp_path: Path) -> None:
+    # zeros between random data: a decode call fills its output while compressed input
+    # is still pending in the middle of the stream; the next call must add nothing
+    data = os.urandom(200_000) + b"\0" * (8 * 1024 * 1024) + os.urandom(200_000)
+    assert _run(tmp_path, _xz(_tar_bytes({"mixed": data})), ".tar.xz").bytes == len(data)
+    assert (tmp_path / "out" / "mixed").read_bytes() == data
