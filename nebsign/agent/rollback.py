@@ -86,7 +86,10 @@ def recheck_release(layout: AgentLayout, record: ReleaseRecord) -> None:
             f"{len(diff.extra)} extra files (first: payload/{first}); refusing to roll back"
         )
     if record.tree_sha256 is not None:
-        traw = read_bounded(rdir / "meta" / "tree.json", MAX_MANIFEST_BYTES, "unpacked tree")
+        try:
+            traw = read_bounded(rdir / "meta" / "tree.json", MAX_MANIFEST_BYTES, "unpacked tree")
+        except InputError as exc:
+            raise CorruptRelease(f"{where}: unpacked tree unreadable: {exc.message}") from exc
         if sha256_bytes(traw) != record.tree_sha256:
             raise CorruptRelease(f"{where}: meta/tree.json changed; refusing to roll back")
         _, tdiff = load_and_verify_tree(traw, rdir / "unpacked", what="unpacked tree")
