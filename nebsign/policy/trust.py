@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 from nebsign.errors import InputError
 from nebsign.keys import PublicKey, key_id
 from nebsign.policy.signers import (
+    ANY_PURPOSE,
     BUNDLED_TRUSTED_ROOTS,
     Evidence,
     InvalidPolicy,
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from nebsign.policy import Policy
 
 __all__ = [
+    "ANY_PURPOSE",
     "BUNDLED_TRUSTED_ROOTS",
     "Evidence",
     "InvalidPolicy",
