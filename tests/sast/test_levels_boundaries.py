@@ -91,7 +91,8 @@ def _policy(text: str) -> SastPolicy:
         ("per_file_timeout = '5'\n", f"{W}.per_file_timeout: seconds, in (0, 3600]"),
         ("semgrep_engine = 'pysemgrep'\n", f"{W}.semgrep_engine: 'native' or 'python'"),
         ("baseline = 1\n", f"{W}.baseline: a path relative to the scanned root"),
-        ("suppression_reason_required = 1\n", f"{W}.suppression_reason_required: must be true or false"),
+        ("suppression_reason_required = 1\n",
+         f"{W}.suppression_reason_required: must be true or false"),
         ("include = ['']\n", f"{W}.include: must be a list of glob strings"),
         ("exclude = 'vendor/'\n", f"{W}.exclude: must be a list of glob strings"),
         ("scanner_errors = 'x'\n", f"{W}.scanner_errors: level must be IGNORE, INFO, WARN or "
