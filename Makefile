@@ -34,7 +34,7 @@ fuzz: $(STAMP)
 mutants: $(STAMP)
 	$(BIN)/python -m pip install --quiet mutmut==3.8.1
 	$(BIN)/mutmut run --max-children $$(nproc) $(MUTATE)
-	$(BIN)/python scripts/mutants_report.py
+	$(BIN)/python scripts/mutants_report.py $(MUTATE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check nebsign tests bench scripts hatch_build.py
