@@ -62,8 +62,13 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[misc]
             return
         if version == "editable":
             # An editable install imports nebsign/ from the source tree.
+            # Copy beside it, then rename over it: a process that has the old library
+            # mapped (a test run, a running agent) keeps its inode; copying onto the
+            # same inode in place crashed such a process with SIGSEGV.
             target = root / "nebsign" / built.name
-            shutil.copyfile(built, target)
+            fresh = target.with_name(f".{built.name}.{os.getpid()}.tmp")
+            shutil.copyfile(built, fresh)
+            os.replace(fresh, target)
             shutil.rmtree(out_dir, ignore_errors=True)
         else:
             build_data["force_include"][str(built)] = f"nebsign/{built.name}"
