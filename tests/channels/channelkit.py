@@ -224,6 +224,10 @@ class CachingHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
+    # listen()'s backlog is taken in __init__: set on the instance afterwards it was 5,
+    # and 200 agents polling at once overflowed it (dropped connections, re-asks)
+    request_queue_size = 1024
+
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client that closes after a 304/404 header: not the test's concern
 
@@ -237,7 +241,6 @@ def serve(directory: Path) -> Iterator[tuple[str, type[CachingHandler]]]:
     )
     server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
     server.daemon_threads = True
-    server.request_queue_size = 1024
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
