@@ -16,12 +16,12 @@ import errno
 import io
 import lzma
 import os
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_unpack import _info, _tar
+from test_unpack_stream_boundaries import _tar_bytes
 
 from nebsign._internal import unpack
 from nebsign._internal.unpack import XZ_MEMLIMIT, _XZReader, safe_extract
@@ -30,16 +30,6 @@ from nebsign.errors import EnvironmentFault, InputError, NebsignError
 
 def _fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
-
-
-def _plain_tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _extract(tmp_path: Path, blob: bytes, suffix: str = ".tar") -> Path:
@@ -77,33 +67,26 @@ def test_a_failing_write_names_the_member_file(
         return real(fd, data)
 
     monkeypatch.setattr(os, "write", write)
-    message = _fails(tmp_path, _plain_tar({"d/f.bin": b"x" * 5000}), kind)
+    message = _fails(tmp_path, _tar_bytes({"d/f.bin": b"x" * 5000}), kind)
     assert message == f"cannot write {tmp_path / 'out' / 'd' / 'f.bin'}: {text}"
     assert kind.exit_code == (3 if kind is EnvironmentFault else 2)
 
 
-def test_a_failing_fsync_is_a_write_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fsync(fd: int) -> None:
-        raise OSError(errno.EIO, os.strerror(errno.EIO))
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    message = _fails(tmp_path, _plain_tar({"f": b"data"}), EnvironmentFault)
-    assert message == f"cannot write {tmp_path / 'out' / 'f'}: Input/output error"
-
-
-def test_a_member_file_that_cannot_be_created_is_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("call", "action"), [("fsync", "write"), ("open", "create")])
+def test_a_failing_fsync_or_create_names_the_member_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, action: str
 ) -> None:
-    real = os.open
+    real = getattr(os, call)
 
-    def fake_open(path: Any, flags: int, *args: Any, **kw: Any) -> int:
-        if os.fspath(path).endswith("/out/f"):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(path, flags, *args, **kw)
+    def fail(first: Any, *args: Any, **kw: Any) -> Any:
+        target = first if call == "open" else os.readlink(f"/proc/self/fd/{first}")
+        if os.fspath(target).endswith("/out/f"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(first, *args, **kw)
 
-    monkeypatch.setattr(os, "open", fake_open)
-    message = _fails(tmp_path, _plain_tar({"f": b"data"}), EnvironmentFault)
-    assert message == f"cannot create {tmp_path / 'out' / 'f'}: No space left on device"
+    monkeypatch.setattr(os, call, fail)
+    message = _fails(tmp_path, _tar_bytes({"f": b"data"}), EnvironmentFault)
+    assert message == f"cannot {action} {tmp_path / 'out' / 'f'}: Input/output error"
 
 
 def test_short_writes_still_write_every_byte(
@@ -121,7 +104,7 @@ def test_short_writes_still_write_every_byte(
 
     monkeypatch.setattr(os, "write", short)
     payload = bytes(range(256)) * 40
-    out = _extract(tmp_path, _plain_tar({"f": payload}))
+    out = _extract(tmp_path, _tar_bytes({"f": payload}))
     assert (out / "f").read_bytes() == payload
     assert len(sizes) == -(-len(payload) // 7)
 
@@ -206,7 +189,7 @@ def test_an_archive_that_cannot_be_reopened_is_named(
         return real(file, mode, *args, **kw)
 
     monkeypatch.setattr(unpack, "open", fake, raising=False)
-    message = _fails(tmp_path, _plain_tar({"f": b"x"}), kind)
+    message = _fails(tmp_path, _tar_bytes({"f": b"x"}), kind)
     assert message == f"cannot read {tmp_path / 'a.tar'}: {text}"
     assert opens == ["rb", "rb"]
     assert os.listdir(tmp_path / "out") == []
@@ -227,7 +210,7 @@ def test_a_read_error_between_members_is_an_io_error(
     text: str,
 ) -> None:
     # Member 1: header at 0, data at 512; the second header at 1024 cannot be read.
-    blob = _plain_tar({"one": b"1" * 100, "two": b"2" * 100})
+    blob = _tar_bytes({"one": b"1" * 100, "two": b"2" * 100})
     _open_failing_on(monkeypatch, "a.tar", skip=1, at=1024, code=code)
     message = _fails(tmp_path, blob, kind)
     assert message == f"cannot unpack {tmp_path / 'a.tar'}: {text}"
@@ -237,7 +220,7 @@ def test_a_read_error_between_members_is_an_io_error(
 def test_a_read_error_without_errno_is_a_corrupt_archive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blob = _plain_tar({"one": b"1" * 100, "two": b"2" * 100})
+    blob = _tar_bytes({"one": b"1" * 100, "two": b"2" * 100})
     _open_failing_on(monkeypatch, "a.tar", skip=1, at=1024, code=None)
     message = _fails(tmp_path, blob, InputError)
     assert message == "archive a.tar: corrupt tar archive: the device went away"

@@ -42,6 +42,19 @@ def _no_full_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Manifest, "from_json", classmethod(refuse))
 
 
+def _count_walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The roots the tree check walks (``iter_tree`` counted, not replaced)."""
+    walked: list[str] = []
+    real_iter = walk.iter_tree
+
+    def counting_iter(root: str, *args: object, **kw: object) -> object:
+        walked.append(root)
+        return real_iter(root, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tree_mod, "iter_tree", counting_iter)
+    return walked
+
+
 def test_a_manifest_of_exactly_the_limit_takes_the_fast_path(
     tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,14 +72,7 @@ def test_a_manifest_one_byte_over_the_limit_is_refused_before_the_tree_is_read(
     raw = build_manifest(tree, name="app", version="1").to_json()
     _limit(monkeypatch, len(raw) - 1)
     hashed: list[int] = []
-    walked: list[str] = []
-    real_iter = walk.iter_tree
-
-    def counting_iter(root: str, *args: object, **kw: object) -> object:
-        walked.append(root)
-        return real_iter(root, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(tree_mod, "iter_tree", counting_iter)
+    walked = _count_walks(monkeypatch)
     with pytest.raises(InputError) as info:
         load_and_verify_tree(raw, tree, what="rel/manifest.json", progress=hashed.append)
     assert info.value.message == (
@@ -92,14 +98,7 @@ def test_a_tree_that_does_not_match_is_walked_and_read_once(
     raw = build_manifest(tree).to_json()
     (tree / "README").write_bytes(b"README\n" * 100)  # same size, other bytes
     (tree / "extra").write_bytes(b"x")
-    walked: list[str] = []
-    real_iter = walk.iter_tree
-
-    def counting_iter(root: str, *args: object, **kw: object) -> object:
-        walked.append(root)
-        return real_iter(root, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(tree_mod, "iter_tree", counting_iter)
+    walked = _count_walks(monkeypatch)
     _manifest, diff = load_and_verify_tree(raw, tree)
     assert not diff.ok
     assert [c.path for c in diff.changed] == ["README"]

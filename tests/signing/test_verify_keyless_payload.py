@@ -15,14 +15,13 @@ of nebsign is replaced. docs/mutants.md says the same.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from signing.test_keyless_dsse import BUNDLE, IDENT, ISSUER, SUBJECT, _bundle
 from sigstore.verify import Verifier
 
 from nebsign.attest import InvalidStatement
-from nebsign.bundle import Bundle
 from nebsign.errors import InputError
 from nebsign.keyless import IdentityMismatch, KeylessVerificationFailed
 from nebsign.keys import generate_key
@@ -43,19 +42,10 @@ from nebsign.verify import (
     verify_attestations,
 )
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "sigstore"
-BUNDLE = ASSETS / "a.dsse.staging-rekor-v2.txt.sigstore.json"
-IDENT = "insecure-cloudtop-shared-user@cloudtop-prod-us-east.iam.gserviceaccount.com"
-ISSUER = "https://accounts.google.com"
 SIGNER = Signer(identity=IDENT, issuer=ISSUER)
-SUBJECT = "e248a5db4933dba6578200238c91a57f5e65b925b73050ae786933468b7ac101"
 SLSA = "https://slsa.dev/provenance/v1"
 SAST = "https://nebsign.dev/sast/v1"
 IN_TOTO = "application/vnd.in-toto+json"
-
-
-def _bundle() -> Bundle:
-    return Bundle.from_json(BUNDLE.read_bytes())
 
 
 def _real_payload() -> bytes:
