@@ -173,3 +173,53 @@ def test_a_new_log_whose_directory_cannot_be_synced(
     head = log.append("installed", {"version": "1.0.0"}, time=T)
     assert len(synced) == 2  # the file and, as it is new again, its directory
     assert head.seq == 0 and verify_log(path, head).entries == 1
+
+
+def test_when_the_torn_line_cannot_be_taken_back_the_next_open_cuts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A short write and then a failing truncate: the short write is what is reported."""
+    path, log, before = _log_with_one_line(tmp_path)
+    head = log.head
+    on_log = OnLog(monkeypatch, path)
+
+    def short(real: Callable[..., int], fd: int, data: bytes) -> int:
+        return int(real(fd, data[:10]))
+
+    def fail(real: Callable[..., None], fd: int, size: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    on_log.fault("write", short)
+    on_log.fault("ftruncate", fail)
+    with pytest.raises(EnvironmentFault) as info:
+        log.append("installed", {"version": "1.1.0"}, time=T)
+    assert info.value.message == f"cannot append to {path}: short write to the audit log"
+    assert path.read_bytes() == before + b'{"event":"'  # torn: 10 bytes without a newline
+    monkeypatch.undo()
+    reopened = AuditLog.open(path, head)  # the repair on open cuts the torn tail
+    assert reopened.head == head and path.read_bytes() == before
+    _append_again(path, reopened, head)
+
+
+def test_a_new_log_that_cannot_be_removed_again_still_reports_the_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first line fails and the new file cannot be removed: the write fault is reported."""
+    path = tmp_path / "audit.log"
+    log = AuditLog.open(path, None)
+    on_log = OnLog(monkeypatch, path)
+
+    def fail(real: Callable[..., int], fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def refuse(p: Any, *args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    on_log.fault("write", fail)
+    monkeypatch.setattr(os, "unlink", refuse)
+    with pytest.raises(EnvironmentFault) as info:
+        log.append("installed", {"version": "1.0.0"}, time=T)
+    assert info.value.message == f"cannot append to {path}: No space left on device"
+    assert path.read_bytes() == b""  # left empty: the next open finds an empty log
+    monkeypatch.undo()
+    assert AuditLog.open(path, None).head is None
