@@ -107,13 +107,11 @@ def test_a_staged_directory_that_cannot_be_made(
     assert exc.message == f"cannot create {fault.hit}: {os.strerror(err)}"
 
 
-def test_a_refused_fchmod_closes_the_new_file(
-    kit: ReleaseKit, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rel = _first(kit)
+def _fault_on_the_staged_fd(monkeypatch: pytest.MonkeyPatch, name: str, err: int) -> list[str]:
+    """Make ``os.NAME(fd, ...)`` fail once on the staged ``payload/lib/data``; return its path."""
     opened: dict[int, str] = {}  # the staged file's descriptor until the fault
-    faulted: list[tuple[int, str]] = []
-    real_open, real_fchmod = os.open, os.fchmod
+    faulted: list[str] = []
+    real_open, real = os.open, getattr(os, name)
 
     def tracking_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
         fd = real_open(path, flags, *args, **kwargs)
@@ -121,18 +119,25 @@ def test_a_refused_fchmod_closes_the_new_file(
             opened[fd] = os.fsdecode(path)
         return fd
 
-    def faulty_fchmod(fd: int, mode: int) -> None:
+    def faulty(fd: int, *args: Any) -> Any:
         if fd in opened:  # once: the number is reused after the close
-            faulted.append((fd, opened.pop(fd)))
-            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
-        real_fchmod(fd, mode)
+            faulted.append(opened.pop(fd))
+            raise OSError(err, os.strerror(err))
+        return real(fd, *args)
 
     monkeypatch.setattr(os, "open", tracking_open)
-    monkeypatch.setattr(os, "fchmod", faulty_fchmod)
+    monkeypatch.setattr(os, name, faulty)
+    return faulted
+
+
+def test_a_refused_fchmod_closes_the_new_file(
+    kit: ReleaseKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rel = _first(kit)
+    faulted = _fault_on_the_staged_fd(monkeypatch, "fchmod", errno.EPERM)
     fds = set(os.listdir("/proc/self/fd"))
     exc = _refused(kit, rel, errno.EPERM)
-    [(_, path)] = faulted
-    assert exc.message == f"cannot chmod {path}: Operation not permitted"
+    assert exc.message == f"cannot chmod {faulted[0]}: Operation not permitted"
     assert set(os.listdir("/proc/self/fd")) == fds  # no descriptor leaked by the refusal
 
 
@@ -141,34 +146,10 @@ def test_a_write_fault_while_copying_a_payload_file(
     kit: ReleaseKit, monkeypatch: pytest.MonkeyPatch, err: int
 ) -> None:
     rel = _first(kit)
-    dest: dict[int, str] = {}  # the staged file's descriptor until the fault
-    faulted: list[tuple[int, str]] = []
-    real_open, real_write = os.open, os.write
-
-    def tracking_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-        fd = real_open(path, flags, *args, **kwargs)
-        if _in_stage(path, "/payload/lib/data"):
-            dest[fd] = os.fsdecode(path)
-        return fd
-
-    def faulty_write(fd: int, data: Any) -> int:
-        if fd in dest:  # once: the number is reused after the close
-            faulted.append((fd, dest.pop(fd)))
-            raise OSError(err, os.strerror(err))
-        return real_write(fd, data)
-
-    monkeypatch.setattr(os, "open", tracking_open)
-    monkeypatch.setattr(os, "write", faulty_write)
-    before, fds = _live(kit), set(os.listdir("/proc/self/fd"))
-    with pytest.raises(NebsignError) as info:
-        install_release(kit.policy(), str(rel))
-    exc = info.value
-    [(_, path)] = faulted
-    assert exc.message == f"cannot write {path}: {os.strerror(err)}"
-    assert type(exc) is (EnvironmentFault if err in ENV else InputError)
-    assert exc.exit_code == (3 if err in ENV else 2)
-    assert kit.log_events()[-1]["message"] == exc.message
-    assert _live(kit) == before and os.listdir(kit.root / "staging") == []
+    faulted = _fault_on_the_staged_fd(monkeypatch, "write", err)
+    fds = set(os.listdir("/proc/self/fd"))
+    exc = _refused(kit, rel, err)
+    assert exc.message == f"cannot write {faulted[0]}: {os.strerror(err)}"
     assert set(os.listdir("/proc/self/fd")) == fds  # the staged file was closed
 
 
