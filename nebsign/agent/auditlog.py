@@ -15,6 +15,7 @@ checks that the head is still in the log.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Mapping
@@ -136,7 +137,7 @@ class AuditLog:
             raise io_error(path, exc, "repair") from exc
 
     def append(self, event: str, details: Mapping[str, Any], *, time: str | None = None) -> LogHead:
-        """Append one fsynced line; return the new head (to store in the state)."""
+        """Append one fsynced line (or, on an I/O fault, none); return the new head."""
         head = self._append(event, details, time)
         return head
 
@@ -156,15 +157,21 @@ class AuditLog:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
             try:
                 data = line + b"\n"
-                written = os.write(fd, data)
-                if written != len(data):
-                    raise OSError(28, "short write to the audit log")
-                os.fsync(fd)
+                start = os.fstat(fd).st_size
+                try:
+                    _write_line(fd, data)
+                    os.fsync(fd)
+                    if created:
+                        fsync_dir(self.path.parent)
+                except OSError:
+                    _take_back(fd, start)  # the line is whole and durable, or absent
+                    if created:
+                        with contextlib.suppress(OSError):
+                            os.unlink(self.path)  # as before: no log file
+                    raise
                 end = os.fstat(fd).st_size
             finally:
                 os.close(fd)
-            if created:
-                fsync_dir(self.path.parent)
         except OSError as exc:
             raise io_error(self.path, exc, "append to") from exc
         digest = sha256_bytes(line)
@@ -172,3 +179,16 @@ class AuditLog:
         self.head = LogHead(seq, digest, end, self._hasher.hexdigest())
         self.last = LogEntry(seq, str(obj["time"]), event, details, digest, prev)
         return self.head
+
+
+def _write_line(fd: int, data: bytes) -> None:
+    """One write(2) of the whole line; a short write is a full disk."""
+    if os.write(fd, data) != len(data):
+        raise OSError(28, "short write to the audit log")
+
+
+def _take_back(fd: int, size: int) -> None:
+    """Cut a failed append off again (best effort: a torn tail is also cut on open)."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, size)
+        os.fsync(fd)
